@@ -1,0 +1,73 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "exitbrain",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "exitbrain", targets: ["exitbrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "RedisClient",
+            dependencies: ["CHiredis"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ExitBrainDomain",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "exitbrain",
+            dependencies: [
+                "RedisClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Support",
+            dependencies: ["RedisClient"],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "exitbrain-bench",
+            dependencies: ["RedisClient"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "exitbrain-domain-bench",
+            dependencies: ["ExitBrainDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ExitBrainDomainTests",
+            dependencies: ["ExitBrainDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: ["RedisClient", "Support"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

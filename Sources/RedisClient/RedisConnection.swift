@@ -1,0 +1,197 @@
+import Foundation
+import Synchronization
+
+/// A Redis connection for commands, pipelines, transactions and scripts.
+///
+/// The hiredis context lives on this actor, whose jobs run on a thread of its own: blocking
+/// reads and writes never occupy the Swift concurrency pool. When the server goes away the
+/// connection is re-established on a later call, with capped exponential backoff between
+/// attempts; while it is down, calls fail at once with `connectionDown` instead of hanging.
+public actor RedisConnection {
+    private let executor: ThreadExecutor
+    /// The configuration this connection was made with.
+    public nonisolated let configuration: RedisConfiguration
+    private var context: RedisContext?
+    private var lastError: RedisError?
+    private var nextAttempt: ContinuousClock.Instant?
+    private var backoffMilliseconds: Int
+    private var scriptHashes: [String: String] = [:]
+    private var closed = false
+    private let counters = Mutex(RedisConnectionStats())
+
+    /// The actor's jobs run on its own thread.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// The connection's thread as a task executor. A task that runs many commands in a row
+    /// (a benchmark, a bulk load, a service's hot loop) can prefer it with
+    /// `withTaskExecutorPreference(connection.taskExecutor) { … }`: its code then runs on the
+    /// connection's thread and each call skips two thread hand-offs.
+    public nonisolated var taskExecutor: any TaskExecutor { executor }
+
+    /// Creates a connection; the first command connects. Use `connect()` to connect eagerly.
+    public init(configuration: RedisConfiguration, name: String = "redis") {
+        self.configuration = configuration
+        self.executor = ThreadExecutor(name: name)
+        self.backoffMilliseconds = configuration.reconnectInitialMilliseconds
+    }
+
+    deinit { executor.shutdown() }
+
+    /// Connects now (or checks the current connection), throwing what went wrong.
+    public func connect() throws(RedisError) {
+        _ = try ready()
+    }
+
+    /// Closes the connection; later calls fail with `closed`.
+    public func close() {
+        closed = true
+        context?.close()
+        context = nil
+    }
+
+    /// Counters of this connection (round trips, reconnects, failures).
+    public nonisolated var stats: RedisConnectionStats { counters.withLock { $0 } }
+
+    /// True when the last call reached the server.
+    public var isConnected: Bool { context?.isUsable ?? false }
+
+    /// The error that brought the connection down, while it is down.
+    public var currentError: RedisError? { context == nil ? lastError : nil }
+
+    /// Sends one command and returns its reply; an error reply is thrown as `server`.
+    @discardableResult
+    public func send(_ command: RedisCommand) throws(RedisError) -> RedisReply {
+        let reply = try withContext { (c) throws(RedisError) in try c.command(command) }
+        if case .error(let text) = reply { throw RedisError(.server, "\(command.name): \(text)") }
+        return reply
+    }
+
+    /// Sends one command built from its parts: `send("SET", "k", "v")`.
+    @discardableResult
+    public func send(_ name: String, _ args: any RedisArgument...) throws(RedisError) -> RedisReply {
+        try send(RedisCommand([name] + args))
+    }
+
+    /// Sends every command in one write and reads every reply: one round trip.
+    /// Error replies come back in place (as `.error`), so one refused command spoils nothing else.
+    public func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
+        if commands.isEmpty { return [] }
+        return try withContext { (c) throws(RedisError) in try c.pipeline(commands) }
+    }
+
+    /// Runs the commands in MULTI/EXEC in one round trip and returns EXEC's replies.
+    /// A command refused while queueing aborts the whole transaction with `server`.
+    public func transaction(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
+        let replies = try pipeline([["MULTI"]] + commands + [["EXEC"]])
+        for (i, r) in replies.dropLast().enumerated() {
+            if case .error(let text) = r {
+                let name = i == 0 ? "MULTI" : commands[i - 1].name
+                throw RedisError(.server, "transaction aborted: \(name): \(text)")
+            }
+        }
+        switch replies.last {
+        case .array(let results)?: return results
+        case .null?: throw RedisError(.transactionAborted, "transaction aborted: a watched key changed")
+        case .error(let text)?: throw RedisError(.server, "EXEC: \(text)")
+        default: throw RedisError(.unexpectedReply, "EXEC returned \(replies.last?.description ?? "nothing")")
+        }
+    }
+
+    /// Runs a Lua script by EVALSHA; on NOSCRIPT (first use, or a restarted server) it loads
+    /// the script and tries once more. One round trip once the script is known to the server.
+    public func evaluate(_ script: RedisScript, keys: [any RedisArgument], args: [any RedisArgument]) throws(RedisError) -> RedisReply {
+        var tail: [any RedisArgument] = [keys.count]
+        tail += keys
+        tail += args
+        if let sha = scriptHashes[script.source] {
+            let reply = try withContext { (c) throws(RedisError) in try c.command(RedisCommand(["EVALSHA", sha] + tail)) }
+            if case .error(let text) = reply {
+                guard text.hasPrefix("NOSCRIPT") else { throw RedisError(.server, "script \(script.name): \(text)") }
+            } else {
+                return reply
+            }
+        }
+        let loaded = try send(RedisCommand("SCRIPT", "LOAD", script.source))
+        guard let sha = loaded.string else { throw RedisError(.unexpectedReply, "SCRIPT LOAD returned \(loaded)") }
+        scriptHashes[script.source] = sha
+        let reply = try withContext { (c) throws(RedisError) in try c.command(RedisCommand(["EVALSHA", sha] + tail)) }
+        if case .error(let text) = reply { throw RedisError(.server, "script \(script.name): \(text)") }
+        return reply
+    }
+
+    /// Times one PING round trip.
+    public func ping() throws(RedisError) -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try send(["PING"])
+        return clock.now - start
+    }
+
+    // MARK: - connection management
+
+    private func withContext<T>(_ body: (RedisContext) throws(RedisError) -> T) throws(RedisError) -> T {
+        let c = try ready()
+        do {
+            let result = try body(c)
+            counters.withLock { $0.roundTrips += 1 }
+            return result
+        } catch {
+            // A failed command leaves hiredis's context unusable (timeout, EOF, reset): drop it.
+            if !c.isUsable || error.isConnectionFailure { dropConnection(error) }
+            counters.withLock { $0.failures += 1 }
+            throw error
+        }
+    }
+
+    private func ready() throws(RedisError) -> RedisContext {
+        if closed { throw RedisError(.closed, "connection to \(configuration.address) was closed") }
+        if let c = context {
+            if c.isUsable && !c.peerClosedWhileIdle() { return c }
+            // The server closed it while idle (restart, CLIENT KILL, timeout): replace it
+            // before writing anything, so no command is lost to a dead socket.
+            context = nil
+            c.close()
+            nextAttempt = nil
+        }
+        let clock = ContinuousClock()
+        if let due = nextAttempt, clock.now < due {
+            let wait = due - clock.now
+            let ms = Int(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)
+            let cause = lastError.map { $0.message } ?? "unknown error"
+            throw RedisError(.connectionDown, "redis at \(configuration.address) is down (\(cause)); next reconnect in \(ms) ms")
+        }
+        do {
+            let c = try RedisContext(configuration: configuration)
+            context = c
+            lastError = nil
+            nextAttempt = nil
+            backoffMilliseconds = configuration.reconnectInitialMilliseconds
+            counters.withLock { $0.connects += 1 }
+            return c
+        } catch {
+            lastError = error
+            nextAttempt = clock.now + .milliseconds(backoffMilliseconds)
+            backoffMilliseconds = min(backoffMilliseconds * 2, configuration.reconnectMaxMilliseconds)
+            counters.withLock { $0.failures += 1 }
+            throw error
+        }
+    }
+
+    private func dropConnection(_ error: RedisError) {
+        context?.close()
+        context = nil
+        lastError = error
+        // Retry at once on the next call: the server may just have restarted.
+        nextAttempt = nil
+    }
+}
+
+/// Counters of one connection.
+public struct RedisConnectionStats: Sendable, Equatable {
+    /// Write-and-read cycles: a command, a pipeline or a transaction counts one.
+    public var roundTrips = 0
+    /// Successful connects, the first included.
+    public var connects = 0
+    /// Failed connects and commands.
+    public var failures = 0
+}

@@ -1,0 +1,27 @@
+import Foundation
+import RedisClient
+
+// exitbrain-bench [redis] [--ops N]: prints figures beside their in-run baselines.
+// It starts its own redis-server on a free port unless REDIS_URL is set.
+let args = CommandLine.arguments.dropFirst()
+let sections = Set(args.filter { !$0.hasPrefix("--") && Int($0) == nil })
+let ops = args.firstIndex(of: "--ops").flatMap { i in args.index(after: i) < args.endIndex ? Int(args[args.index(after: i)]) : nil } ?? 100_000
+func wants(_ s: String) -> Bool { sections.isEmpty || sections.contains(s) }
+
+var server: RedisServerProcess?
+var config: RedisConfiguration
+if let url = ProcessInfo.processInfo.environment["REDIS_URL"] {
+    config = try RedisConfiguration(url: url)
+} else {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("exitbrain-bench-\(getpid())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let s = RedisServerProcess(port: try RedisServerProcess.freePort(), directory: dir, arguments: ["--save", "", "--appendonly", "no"])
+    try s.start()
+    server = s
+    config = RedisConfiguration(port: s.port)
+}
+print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(ProcessInfo.processInfo.operatingSystemVersionString); redis at \(config)")
+if wants("redis") {
+    try await RedisBench.run(config: config, port: config.port, operations: ops)
+}
+server?.stop()

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian machine lacks to build, run and test ExitBrain:
+# hiredis headers, redis-server/redis-tools, pkg-config, and (for the deployment checks)
+# docker-compose and prometheus's promtool. Installs only what is missing.
+set -euo pipefail
+
+need=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+for pkg in libhiredis-dev redis-server redis-tools pkg-config; do
+  have_pkg "$pkg" || need+=("$pkg")
+done
+if [ "${EXITBRAIN_SETUP_DEPLOY_TOOLS:-1}" = "1" ]; then
+  command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+  command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+fi
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v swift >/dev/null 2>&1; then
+  echo "setup: swift is not on PATH; install the Swift 6.3 toolchain (swift.org) first" >&2
+  exit 1
+fi
+echo "setup: ok ($(swift --version 2>/dev/null | head -1); hiredis $(pkg-config --modversion hiredis); $(redis-server --version | awk '{print $3}'))"

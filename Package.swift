@@ -34,6 +34,16 @@ let package = Package(
             name: "ExitBrainDomain",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "ExitBrainCoordination",
+            dependencies: [
+                "RedisClient",
+                "ExitBrainDomain",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "exitbrain",
             dependencies: [
@@ -62,6 +72,11 @@ let package = Package(
         .testTarget(
             name: "ExitBrainDomainTests",
             dependencies: ["ExitBrainDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CoordinationTests",
+            dependencies: ["ExitBrainCoordination", "Support"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

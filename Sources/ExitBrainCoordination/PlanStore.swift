@@ -1,0 +1,211 @@
+import ExitBrainDomain
+import Foundation
+import RedisClient
+
+/// Exit plans in `{ns}:exit:plans`: Redis is their only home.
+///
+/// Creation is atomic (HSETNX in a script, with its `exit_plan.created` published in the same
+/// step): two services racing for one position end with one plan and both get it back. Every
+/// change is a compare-and-set on the plan's `version` (and plan id) with its event; closing
+/// moves the plan to `{ns}:exit:history` and removes it in one step.
+public struct PlanStore: Sendable {
+    /// The connection.
+    public let redis: RedisConnection
+    /// The namespace.
+    public let namespace: Namespace
+    /// Publisher identity for envelopes.
+    public let bus: EventBus
+    /// Approximate cap of the history stream.
+    public var historyCap = 10_000
+
+    /// A store over `redis`, publishing as `bus.source`.
+    public init(redis: RedisConnection, namespace: Namespace, bus: EventBus) {
+        self.redis = redis
+        self.namespace = namespace
+        self.bus = bus
+    }
+
+    /// The result of `getOrCreate`.
+    public struct Creation: Sendable {
+        /// The plan stored for the position (ours, or the one that was there).
+        public let plan: ExitPlan
+        /// True when this call created it.
+        public let created: Bool
+    }
+
+    /// Stores `plan` for its position unless one is stored already; returns the stored plan.
+    public func getOrCreate(_ plan: ExitPlan, retroactive: Bool, now: Date = Date()) async throws(CoordinationError) -> Creation {
+        let json = try encode(plan)
+        let envelope = EventEnvelope.make(type: .planCreated, source: bus.source, now: now,
+                                          data: EventEnvelope.planCreatedData(planJSON: json, retroactive: retroactive))
+        let reply = try await run(PlanScripts.getOrCreate, keys: [namespace.plans],
+                                  args: [plan.key.description, json, namespace.channel(.planCreated), envelope])
+        guard let parts = reply.array, parts.count == 2, let flag = parts[0].int, let stored = parts[1].bytes else {
+            throw CoordinationError(.corruptRecord, "get-or-create for \(plan.key) returned \(reply)")
+        }
+        if flag == 1 { return Creation(plan: plan, created: true) }
+        return Creation(plan: try decode(stored, key: plan.key.description), created: false)
+    }
+
+    /// The outcome of a compare-and-set.
+    public enum Outcome: Sendable, Equatable {
+        /// Written.
+        case written
+        /// Another version (or another plan) is stored; it is returned.
+        case conflict(current: ExitPlan?)
+        /// No plan is stored for the position.
+        case missing
+    }
+
+    /// Replaces the plan if the stored one still has `expectedVersion` and the same plan id,
+    /// publishing `exit_plan.updated` (when `event` is given) and writing `position` in the same step.
+    public func update(_ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot? = nil,
+                       now: Date = Date()) async throws(CoordinationError) -> Outcome {
+        let json = try encode(plan)
+        let envelope: [UInt8] = try event.map { (e) throws(CoordinationError) in try bus.envelope(.planUpdated, e, now: now) } ?? []
+        let positionJSON: [UInt8] = try position.map { (p) throws(CoordinationError) in try encodeValue(p) } ?? []
+        let reply = try await run(PlanScripts.compareAndSet, keys: [namespace.plans, namespace.positions],
+                                  args: [plan.key.description, expectedVersion, Self.marker(plan), json,
+                                         namespace.channel(.planUpdated), envelope, positionJSON])
+        return try outcome(reply, key: plan.key.description)
+    }
+
+    /// What a close does to the position snapshot in the same step.
+    public enum PositionAction: Sendable {
+        /// Remove it (the position is fully exited).
+        case delete
+        /// Leave it as it is.
+        case keep
+        /// Store this snapshot.
+        case store(PositionSnapshot)
+    }
+
+    /// Moves the (closed) plan to history and removes it, if the stored one still has
+    /// `expectedVersion`; publishes `exit_plan.closed`; applies `position` in the same step.
+    public func close(_ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PositionAction,
+                      now: Date = Date()) async throws(CoordinationError) -> Outcome {
+        let json = try encode(plan)
+        let event = PlanClosedEvent(key: plan.key.description, planId: plan.planId,
+                                    closedReason: plan.closedReason?.rawValue ?? ClosedReason.positionClosed.rawValue,
+                                    realizedPnl: Rounding.price(realizedPnl))
+        let envelope = try bus.envelope(.planClosed, event, now: now)
+        let action: [UInt8]
+        switch position {
+        case .delete: action = Array("delete".utf8)
+        case .keep: action = Array("keep".utf8)
+        case .store(let snapshot): action = try encodeValue(snapshot)
+        }
+        let reply = try await run(PlanScripts.close, keys: [namespace.plans, namespace.history, namespace.positions],
+                                  args: [plan.key.description, expectedVersion, Self.marker(plan), json,
+                                         namespace.channel(.planClosed), envelope, action, historyCap])
+        return try outcome(reply, key: plan.key.description)
+    }
+
+    /// The plan stored for a position, if any.
+    public func get(_ key: PositionKey) async throws(CoordinationError) -> ExitPlan? {
+        let reply = try await send(RedisCommand(["HGET", namespace.plans, key.description]))
+        guard let bytes = reply.bytes else { return nil }
+        return try decode(bytes, key: key.description)
+    }
+
+    /// Every stored plan, in one round trip. Fields that do not hold a valid plan are returned
+    /// in `corrupt` (field → error) instead of failing the whole read.
+    public func all() async throws(CoordinationError) -> (plans: [PositionKey: ExitPlan], corrupt: [String: String]) {
+        let raw = try await allRaw()
+        var plans: [PositionKey: ExitPlan] = [:]
+        var corrupt: [String: String] = [:]
+        for (field, bytes) in raw {
+            do {
+                let plan = try decode(bytes, key: field)
+                plans[plan.key] = plan
+            } catch {
+                corrupt[field] = error.message
+            }
+        }
+        return (plans, corrupt)
+    }
+
+    /// Every stored field and its bytes, in one round trip.
+    public func allRaw() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])] {
+        let reply = try await send(RedisCommand(["HGETALL", namespace.plans]))
+        guard let items = reply.array else { return [] }
+        var out: [(String, [UInt8])] = []
+        out.reserveCapacity(items.count / 2)
+        var i = 0
+        while i + 1 < items.count {
+            out.append((items[i].string ?? "", items[i + 1].bytes ?? []))
+            i += 2
+        }
+        return out
+    }
+
+    /// How many plans are stored.
+    public func count() async throws(CoordinationError) -> Int {
+        Int(try await send(RedisCommand(["HLEN", namespace.plans])).int ?? 0)
+    }
+
+    /// The last `count` closed plans from history, newest first.
+    public func history(count: Int) async throws(CoordinationError) -> [ExitPlan] {
+        let reply = try await send(RedisCommand(["XREVRANGE", namespace.history, "+", "-", "COUNT", count]))
+        var plans: [ExitPlan] = []
+        for entry in reply.array ?? [] {
+            guard let fields = entry.array?.last?.array else { continue }
+            var i = 0
+            while i + 1 < fields.count {
+                if fields[i].string == "plan", let bytes = fields[i + 1].bytes, let p = try? decode(bytes, key: "history") { plans.append(p) }
+                i += 2
+            }
+        }
+        return plans
+    }
+
+    // MARK: - helpers
+
+    /// `"plan_id":"<id>"`, found in the stored JSON to be sure the same plan is being changed.
+    static func marker(_ plan: ExitPlan) -> String { "\"plan_id\":\"\(plan.planId)\"" }
+
+    private func outcome(_ reply: RedisReply, key: String) throws(CoordinationError) -> Outcome {
+        guard let parts = reply.array, let flag = parts.first?.int else {
+            throw CoordinationError(.corruptRecord, "plan script for \(key) returned \(reply)")
+        }
+        switch flag {
+        case 1: return .written
+        case -1: return .missing
+        default:
+            let current = parts.count > 1 ? parts[1].bytes.flatMap { try? decode($0, key: key) } : nil
+            return .conflict(current: current)
+        }
+    }
+
+    private func run(_ script: RedisScript, keys: [String], args: [any RedisArgument]) async throws(CoordinationError) -> RedisReply {
+        do {
+            return try await redis.evaluate(script, keys: keys, args: args)
+        } catch {
+            throw CoordinationError(error)
+        }
+    }
+
+    private func send(_ command: RedisCommand) async throws(CoordinationError) -> RedisReply {
+        do {
+            return try await redis.send(command)
+        } catch {
+            throw CoordinationError(error)
+        }
+    }
+
+    private func encode(_ plan: ExitPlan) throws(CoordinationError) -> [UInt8] {
+        do { return try PlanJSON.encode(plan) } catch { throw CoordinationError(error) }
+    }
+
+    private func encodeValue(_ value: some Encodable) throws(CoordinationError) -> [UInt8] {
+        do { return try PlanJSON.encodeValue(value) } catch { throw CoordinationError(error) }
+    }
+
+    private func decode(_ bytes: [UInt8], key: String) throws(CoordinationError) -> ExitPlan {
+        do {
+            return try PlanJSON.decode(bytes)
+        } catch {
+            throw CoordinationError(.corruptRecord, "plan at \(namespace.plans) \(key) is not a valid plan: \(error.message)")
+        }
+    }
+}

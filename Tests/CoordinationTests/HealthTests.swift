@@ -1,0 +1,79 @@
+import ExitBrainCoordination
+import ExitBrainDomain
+import Foundation
+import RedisClient
+import Support
+import Testing
+
+@Suite("Health model")
+struct HealthModelTests {
+    func report(_ deps: [(String, HealthStatus)], stalled: Bool = false) -> HealthReport {
+        HealthReport(service: "execution-service", version: "1", timestamp: Date(timeIntervalSince1970: 0), uptimeSeconds: 1,
+                     dependencies: deps.map { ($0.0, DependencyHealth(status: $0.1)) }, loopStalled: stalled)
+    }
+
+    @Test func statusRules() {
+        #expect(report([("redis", .ok), ("eventbus", .ok)]).status == .ok)
+        #expect(report([("redis", .down), ("eventbus", .ok)]).status == .down)
+        #expect(report([("redis", .ok), ("eventbus", .down)]).status == .down)
+        #expect(report([("redis", .degraded), ("eventbus", .ok)]).status == .degraded)
+        #expect(report([("redis", .ok), ("monitoring-service", .down)]).status == .degraded, "a silent peer degrades, never downs")
+        #expect(report([("redis", .ok), ("exit_brain", .notApplicable)]).status == .ok, "N/A never lowers the status")
+        #expect(report([("redis", .ok)], stalled: true).status == .degraded)
+        #expect(report([("redis", .down)]).httpStatus == 503)
+        #expect(report([("redis", .degraded)]).httpStatus == 200)
+    }
+
+    @Test func jsonShape() {
+        var r = report([("redis", .ok)])
+        r.dependencies = [("redis", DependencyHealth(status: .ok, latencyMs: 0.41)),
+                          ("eventbus", DependencyHealth(status: .ok, details: [("roundtrip_ms", .number(0.9))]))]
+        r.metrics = [("loop_lag_ms", .number(1))]
+        #expect(r.json == #"{"service":"execution-service","status":"OK","version":"1","timestamp":"1970-01-01T00:00:00.000Z","uptime_seconds":1.0,"dependencies":{"redis":{"status":"OK","latency_ms":0.41},"eventbus":{"status":"OK","details":{"roundtrip_ms":0.9}}},"metrics":{"loop_lag_ms":1.0}}"#)
+    }
+}
+
+@Suite("Heartbeats and health on real Redis", .enabled(if: TestRedis.enabled))
+struct HeartbeatHealthTests {
+    @Test func heartbeatExpiryTurnsPeerDown() async throws {
+        let f = try CoordinationFixture(label: "hb")
+        let hb = HeartbeatPublisher(bus: f.bus, service: "monitoring-service", instance: "i1", version: "1", interval: .milliseconds(100))
+        let watcher = PeerWatcher(redis: f.redis, namespace: f.namespace, interval: .milliseconds(100))
+        #expect(await watcher.status(of: "monitoring-service").status == .down, "no beat yet")
+        try await hb.beat(status: "OK")
+        let up = await watcher.status(of: "monitoring-service")
+        #expect(up.status == .ok)
+        #expect((up.age ?? 99) < 0.3)
+        #expect(up.reported == "OK")
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(await watcher.status(of: "monitoring-service").status == .down, "three missed beats")
+        await f.cleanup()
+    }
+
+    @Test func redisStoppedIsDownAndRestartedIsOK() async throws {
+        let server = try RedisTestServer()
+        let config = server.configuration(commandTimeoutMilliseconds: 500)
+        let ns = try Namespace("hlt")
+        let redis = RedisConnection(configuration: config)
+        let bus = EventBus(redis: redis, namespace: ns, source: "t")
+        let sub = EventSubscription(configuration: config, namespace: ns, types: [.tradeSignal], pingChannel: ns.ping(service: "t", instance: "1"), bus: bus, logger: testLogger)
+        sub.start()
+        #expect(await sub.subscriber.waitUntilSubscribed())
+        let probe = HealthProbe(redis: redis, subscription: sub)
+        #expect(await probe.redisHealth().status == .ok)
+        #expect(await probe.eventBusHealth().status == .ok)
+        server.stop()
+        #expect(await probe.redisHealth().status == .down)
+        #expect(await probe.eventBusHealth().status == .down)
+        try server.start()
+        var ok = false
+        for _ in 0..<100 where !ok {
+            let r = await probe.redisHealth().status
+            let e = await probe.eventBusHealth().status
+            ok = r == .ok && e == .ok
+            if !ok { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(ok, "health is OK again after Redis comes back")
+        sub.close()
+    }
+}

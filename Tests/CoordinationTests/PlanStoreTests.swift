@@ -1,0 +1,142 @@
+import ExitBrainCoordination
+import ExitBrainDomain
+import Foundation
+import RedisClient
+import Support
+import Testing
+
+@Suite("Plan store on real Redis", .enabled(if: TestRedis.enabled))
+struct PlanStoreTests {
+    @Test func raceOfEightTasksOverTwoConnectionsGivesOnePlanPerPosition() async throws {
+        let f = try CoordinationFixture(label: "race")
+        let second = RedisConnection(configuration: f.config)
+        let stores = [f.plans, PlanStore(redis: second, namespace: f.namespace, bus: EventBus(redis: second, namespace: f.namespace, source: "other"))]
+        let listener = await Listener(config: f.config, pattern: f.namespace.channel(.planCreated))
+        let symbols = (0..<100).map { "SYM\($0)USDT" }
+        let results = try await withThrowingTaskGroup(of: [(String, ExitPlan, Bool)].self) { group in
+            for t in 0..<8 {
+                group.addTask {
+                    var out: [(String, ExitPlan, Bool)] = []
+                    for s in symbols {
+                        let candidate = try CoordinationFixture.plan(symbol: s)
+                        let r = try await stores[t % 2].getOrCreate(candidate, retroactive: t % 2 == 1)
+                        out.append((s, r.plan, r.created))
+                    }
+                    return out
+                }
+            }
+            var all: [(String, ExitPlan, Bool)] = []
+            for try await r in group { all += r }
+            return all
+        }
+        let messages = await listener.collect(count: 100)
+        let stored = try await f.plans.all()
+        #expect(stored.plans.count == 100)
+        #expect(stored.corrupt.isEmpty)
+        #expect(results.filter { $0.2 }.count == 100, "exactly one creator per position")
+        #expect(messages.count == 100, "exactly one exit_plan.created per position")
+        for (symbol, plan, _) in results {
+            #expect(stored.plans[PositionKey(symbol: symbol, side: .long)]?.planId == plan.planId, "every caller got the stored plan")
+        }
+        await f.cleanup()
+    }
+
+    @Test func compareAndSetDetectsConflicts() async throws {
+        let f = try CoordinationFixture(label: "cas")
+        let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")
+        _ = try await f.plans.getOrCreate(plan, retroactive: false)
+        var next = plan
+        next.version = 2
+        let event = PlanUpdatedEvent(key: plan.key.description, planId: plan.planId, version: 2, change: "SL_MOVED", changes: ["SL_MOVED"])
+        #expect(try await f.plans.update(next, expectedVersion: 1, event: event) == .written)
+        // A writer still holding version 1 loses and sees version 2.
+        var stale = plan
+        stale.version = 2
+        stale.remainingQuantity = 0.005
+        let outcome = try await f.plans.update(stale, expectedVersion: 1, event: event)
+        guard case .conflict(let current) = outcome else {
+            Issue.record("expected a conflict, got \(outcome)")
+            return
+        }
+        #expect(current?.version == 2)
+        #expect(try await f.plans.get(plan.key)?.remainingQuantity == plan.remainingQuantity)
+        // Another plan for the same position (a re-entry) is never overwritten by the old one.
+        let other = try CoordinationFixture.plan(symbol: "ETHUSDT")
+        _ = try await f.plans.getOrCreate(other, retroactive: false)
+        var impostor = try CoordinationFixture.plan(symbol: "ETHUSDT")
+        impostor.version = 2
+        if case .conflict = try await f.plans.update(impostor, expectedVersion: 1, event: nil) {} else {
+            Issue.record("a different plan id must conflict")
+        }
+        #expect(try await f.plans.update(try CoordinationFixture.plan(symbol: "NOPEUSDT"), expectedVersion: 1, event: nil) == .missing)
+        await f.cleanup()
+    }
+
+    @Test func closeIsAllOrNothing() async throws {
+        let f = try CoordinationFixture(label: "close")
+        let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")
+        _ = try await f.plans.getOrCreate(plan, retroactive: false)
+        let snapshot = PositionSnapshot(symbol: "BTCUSDT", side: .long, quantity: 0.01, entryPrice: 50_000, markPrice: 50_000, leverage: 10,
+                                        unrealizedPnl: 0, openedAt: CoordinationFixture.now, updatedAt: CoordinationFixture.now)
+        try await f.positions.put(snapshot)
+        let listener = await Listener(config: f.config, pattern: f.namespace.channel(.planClosed))
+        var closed = PlanExecutor().close(plan: plan, reason: .positionClosed, now: CoordinationFixture.now)
+        // A stale version changes nothing: plan stays, no history entry.
+        var wrong = closed
+        wrong.version = 99
+        if case .conflict = try await f.plans.close(wrong, expectedVersion: 7, realizedPnl: 0, position: .delete) {} else {
+            Issue.record("a stale close must conflict")
+        }
+        #expect(try await f.redis.send("XLEN", f.namespace.history) == .integer(0))
+        #expect(try await f.plans.get(plan.key) != nil)
+        #expect(try await f.positions.get(snapshot.key) != nil)
+        closed.version = plan.version + 1
+        #expect(try await f.plans.close(closed, expectedVersion: plan.version, realizedPnl: 1.5, position: .delete) == .written)
+        #expect(try await f.plans.get(plan.key) == nil)
+        #expect(try await f.positions.get(snapshot.key) == nil)
+        let history = try await f.plans.history(count: 10)
+        #expect(history.count == 1)
+        #expect(history.first?.planId == plan.planId)
+        #expect(history.first?.status == .closed)
+        let messages = await listener.collect(count: 1)
+        #expect(messages.count == 1)
+        let text = String(decoding: messages.first?.payload ?? [], as: UTF8.self)
+        #expect(text.contains("\"closed_reason\":\"POSITION_CLOSED\""))
+        #expect(text.contains("\"realized_pnl\":1.5"))
+        // A new position on the same symbol gets a new plan.
+        let again = try CoordinationFixture.plan(symbol: "BTCUSDT")
+        let r = try await f.plans.getOrCreate(again, retroactive: false)
+        #expect(r.created && r.plan.planId == again.planId)
+        await f.cleanup()
+    }
+
+    @Test func storedPlanReadsWellInRedisCLI() async throws {
+        let f = try CoordinationFixture(label: "cli")
+        let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")
+        _ = try await f.plans.getOrCreate(plan, retroactive: false)
+        let raw = try await f.redis.send("HGET", f.namespace.plans, "BTCUSDT:LONG").string ?? ""
+        #expect(raw.hasPrefix("{\"plan_id\":\"\(plan.planId)\",\"symbol\":\"BTCUSDT\",\"side\":\"LONG\",\"status\":\"ACTIVE\",\"version\":1,"))
+        #expect(try await f.plans.count() == 1)
+        // A corrupt field is reported, not fatal.
+        try await f.redis.send("HSET", f.namespace.plans, "BAD:LONG", "{not json")
+        let all = try await f.plans.all()
+        #expect(all.plans.count == 1)
+        #expect(all.corrupt["BAD:LONG"] != nil)
+        await f.cleanup()
+    }
+
+    @Test func positionsBulkReadAndSeedStyle() async throws {
+        let f = try CoordinationFixture(label: "pos")
+        for i in 0..<5 {
+            try await f.positions.put(PositionSnapshot(symbol: "S\(i)USDT", side: i % 2 == 0 ? .long : .short, quantity: 1, entryPrice: 10, markPrice: 10,
+                                                       leverage: 5, unrealizedPnl: 0, openedAt: nil, updatedAt: nil))
+        }
+        try await f.redis.send("HSET", f.namespace.positions, "SEEDUSDT:SHORT", #"{"symbol":"SEEDUSDT","positionAmt":"-2.5","entryPrice":"100","markPrice":"101"}"#)
+        let all = try await f.positions.all()
+        #expect(all.positions.count == 6)
+        #expect(all.positions[PositionKey(symbol: "SEEDUSDT", side: .short)]?.quantity == 2.5)
+        let some = try await f.positions.get([PositionKey(symbol: "S1USDT", side: .short), PositionKey(symbol: "NONE", side: .long)])
+        #expect(some.count == 1)
+        await f.cleanup()
+    }
+}

@@ -21,7 +21,7 @@ public struct EventBus: Sendable {
 
     /// Publishes a data value; returns how many subscribers received it.
     @discardableResult
-    public func publish(_ type: EventType, _ value: some Encodable, now: Date = Date()) async throws(CoordinationError) -> Int {
+    public func publish(_ type: EventType, _ value: some Encodable & Sendable, now: Date = Date()) async throws(CoordinationError) -> Int {
         let bytes = try EventEnvelope.make(type: type, source: source, now: now, value: value)
         return try await publish(type, envelope: bytes)
     }

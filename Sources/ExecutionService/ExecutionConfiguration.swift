@@ -1,0 +1,97 @@
+import ExitBrainDomain
+import ExitBrainService
+
+/// `EXIT_MODE`.
+public enum ExitMode: String, Sendable, CaseIterable {
+    /// Plans are created and executed.
+    case exitBrainV3 = "EXIT_BRAIN_V3"
+    /// Plans are created but not executed.
+    case legacy = "LEGACY"
+}
+
+/// `EXIT_EXECUTOR_MODE`.
+public enum ExecutorMode: String, Sendable, CaseIterable {
+    /// Exit orders are placed.
+    case live = "LIVE"
+    /// Decisions are published with `shadow: true`; nothing is placed.
+    case shadow = "SHADOW"
+}
+
+/// `EXIT_BRAIN_V3_LIVE_ROLLOUT`.
+public enum Rollout: String, Sendable, CaseIterable {
+    case enabled = "ENABLED"
+    case disabled = "DISABLED"
+}
+
+/// `EXCHANGE`.
+public enum ExchangeKind: String, Sendable, CaseIterable {
+    /// Simulated fills; the book is the positions hash.
+    case paper
+}
+
+/// The execution service's configuration (CONTRACT §2), validated at start.
+public struct ExecutionConfiguration: Sendable {
+    /// Shared settings.
+    public var common: CommonConfiguration
+    /// `EXIT_BRAIN_V3_ENABLED`.
+    public var exitBrainEnabled: Bool
+    /// `EXIT_MODE`.
+    public var exitMode: ExitMode
+    /// `EXIT_EXECUTOR_MODE`.
+    public var executorMode: ExecutorMode
+    /// `EXIT_BRAIN_V3_LIVE_ROLLOUT`.
+    public var rollout: Rollout
+    /// `EXIT_LIVE_ROLLOUT_PCT`.
+    public var rolloutPercent: Int
+    /// `EXIT_EXECUTOR_KILL_SWITCH`.
+    public var killSwitch: Bool
+    /// `EXIT_BRAIN_PROFILE`.
+    public var profile: ExitProfile
+    /// `EXCHANGE`.
+    public var exchange: ExchangeKind
+    /// `PAPER_FEE_RATE` (default 0.0004 per side).
+    public var feeRate: Double
+    /// `PAPER_SLIPPAGE_BPS` (default 0).
+    public var slippageBps: Double
+
+    /// Reads and validates the environment.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        let env = EnvironmentReader(environment)
+        common = try CommonConfiguration(environment: env, defaultPort: 8002)
+        exitBrainEnabled = try env.bool("EXIT_BRAIN_V3_ENABLED", default: true)
+        exitMode = try env.word("EXIT_MODE", default: ExitMode.exitBrainV3)
+        executorMode = try env.word("EXIT_EXECUTOR_MODE", default: ExecutorMode.shadow)
+        rollout = try env.word("EXIT_BRAIN_V3_LIVE_ROLLOUT", default: Rollout.enabled)
+        rolloutPercent = try env.int("EXIT_LIVE_ROLLOUT_PCT", default: 100, range: 0...100)
+        killSwitch = try env.bool("EXIT_EXECUTOR_KILL_SWITCH", default: false)
+        profile = try env.word("EXIT_BRAIN_PROFILE", default: ExitProfile.default)
+        exchange = try env.word("EXCHANGE", default: ExchangeKind.paper)
+        feeRate = try env.double("PAPER_FEE_RATE", default: 0.0004, range: 0...0.01)
+        slippageBps = try env.double("PAPER_SLIPPAGE_BPS", default: 0, range: 0...500)
+    }
+
+    /// Live or shadow for one symbol: live only with the kill switch off, EXIT_BRAIN_V3,
+    /// LIVE executor, rollout ENABLED and the symbol inside the rollout share.
+    public func mode(for symbol: String) -> ExecutionMode {
+        guard !killSwitch, exitMode == .exitBrainV3, executorMode == .live, rollout == .enabled else { return .shadow }
+        return Self.bucket(symbol) < rolloutPercent ? .live : .shadow
+    }
+
+    /// A stable bucket 0–99 for a symbol (FNV-1a).
+    public static func bucket(_ symbol: String) -> Int {
+        var h: UInt32 = 2_166_136_261
+        for b in symbol.utf8 {
+            h ^= UInt32(b)
+            h = h &* 16_777_619
+        }
+        return Int(h % 100)
+    }
+
+    /// The word reported in health.
+    public var modeWord: String {
+        if killSwitch { return "SHADOW (kill switch)" }
+        if exitMode == .legacy { return "LEGACY" }
+        if executorMode == .shadow || rollout == .disabled { return "SHADOW" }
+        return rolloutPercent == 100 ? "LIVE" : "LIVE \(rolloutPercent)%"
+    }
+}

@@ -1,0 +1,398 @@
+import ExitBrainCoordination
+import ExitBrainDomain
+import Foundation
+import Logging
+import Metrics
+import RedisClient
+
+/// The execution service's state machine around the paper exchange: signals become entry
+/// fills, positions and plans; ticks run each plan through the domain's executor and turn its
+/// decisions into reduce-only exit orders, compare-and-set plan writes and closes.
+///
+/// Redis is the record: the in-memory plan cache is refreshed from it at start and every few
+/// seconds, and a conflict on write reloads the stored plan.
+public actor ExecutionEngine {
+    private let config: ExecutionConfiguration
+    private let plans: PlanStore
+    private let positions: PositionStore
+    private let bus: EventBus
+    private let planner: Planner
+    private let executor: PlanExecutor
+    private let logger: Logger
+    private let now: @Sendable () -> Date
+
+    private var planCache: [PositionKey: ExitPlan] = [:]
+    private var lastPrice: [String: Double] = [:]
+    private var dirtyPrices: [String: Double] = [:]
+    private var shadowSent: [String: Set<String>] = [:]
+    private let activePlans = Gauge(label: "exitbrain_plans_active")
+
+    /// An engine over the stores; `now` is the clock (tests pass their own).
+    public init(config: ExecutionConfiguration, plans: PlanStore, positions: PositionStore, bus: EventBus, logger: Logger,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.config = config
+        self.plans = plans
+        self.positions = positions
+        self.bus = bus
+        self.planner = Planner(feeRate: config.feeRate)
+        self.executor = PlanExecutor(feeRate: config.feeRate)
+        self.logger = logger
+        self.now = now
+    }
+
+    /// How many plans this engine manages now.
+    public var activePlanCount: Int { planCache.count }
+
+    /// The cached plan for a position.
+    public func cachedPlan(_ key: PositionKey) -> ExitPlan? { planCache[key] }
+
+    // MARK: - events
+
+    /// Handles one validated event; returns a rejection when a later rule refuses it.
+    public func handle(_ event: InboundEvent) async -> EventRejection? {
+        switch event {
+        case .signal(let signal, let meta):
+            do {
+                try await handleSignal(signal, meta: meta)
+                Counter(label: "exitbrain_signals_total", dimensions: [("result", "accepted"), ("reason", "")]).increment()
+                return nil
+            } catch let rejection as EventRejection {
+                Counter(label: "exitbrain_signals_total", dimensions: [("result", "rejected"), ("reason", rejection.reason.rawValue)]).increment()
+                return rejection
+            } catch {
+                logger.error("signal not processed", metadata: ["symbol": "\(signal.symbol)", "error": "\(error)"])
+                Counter(label: "exitbrain_signals_total", dimensions: [("result", "failed"), ("reason", "redis")]).increment()
+                return nil
+            }
+        case .tick(let tick, _):
+            await handleTick(tick)
+            return nil
+        case .heartbeat:
+            return nil
+        }
+    }
+
+    /// A signal: entry fill (or close), position written and published, plan created or re-planned.
+    public func handleSignal(_ signal: TradeSignal, meta: EnvelopeMeta) async throws {
+        let key = PositionKey(symbol: signal.symbol, side: signal.side.positionSide)
+        var price = signal.price ?? lastPrice[signal.symbol]
+        if price == nil { price = try? await positions.price(signal.symbol) }
+        guard let marketPrice = price else {
+            throw EventRejection(.noPrice, "no price for \(signal.symbol): send a market.tick first or give a price")
+        }
+        let at = now()
+        if signal.action == .close {
+            try await closeAtMarket(key, price: marketPrice, at: at)
+            return
+        }
+        let orderId = "en-" + Self.hash(meta.id)
+        let fill = paperPrice(side: signal.side, price: marketPrice)
+        guard try await recordOrder(orderId, price: fill, quantity: signal.quantity) else {
+            logger.info("duplicate signal ignored", metadata: ["signal_id": "\(meta.id)", "client_order_id": "\(orderId)"])
+            return
+        }
+        Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "ENTRY")]).increment()
+        let previous = try await positionStore { () throws(CoordinationError) in try await positions.get(key) }
+        var snapshot: PositionSnapshot
+        if let p = previous {
+            let qty = Rounding.quantity(p.quantity + signal.quantity)
+            let entry = Rounding.price((p.entryPrice * p.quantity + fill * signal.quantity) / qty)
+            snapshot = PositionSnapshot(symbol: key.symbol, side: key.side, quantity: qty, entryPrice: entry, markPrice: marketPrice,
+                                        leverage: signal.leverage, unrealizedPnl: 0, openedAt: p.openedAt ?? at, updatedAt: at)
+        } else {
+            snapshot = PositionSnapshot(symbol: key.symbol, side: key.side, quantity: Rounding.quantity(signal.quantity), entryPrice: Rounding.price(fill),
+                                        markPrice: marketPrice, leverage: signal.leverage, unrealizedPnl: 0, openedAt: at, updatedAt: at)
+        }
+        snapshot.unrealizedPnl = Rounding.price((marketPrice - snapshot.entryPrice) * snapshot.quantity * key.side.sign)
+        try await positionStore { () throws(CoordinationError) in try await positions.put(snapshot) }
+        Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "ENTRY")]).increment()
+        await publish(.orderFilled, OrderFilled(symbol: key.symbol, side: signal.side, quantity: signal.quantity, price: fill,
+                                                clientOrderId: orderId, purpose: "ENTRY", reduceOnly: false, legIndex: nil))
+        await publish(.positionUpdated, snapshot)
+        guard config.exitBrainEnabled else { return }
+        try await planPosition(snapshot, context: signal.context, at: at)
+    }
+
+    /// Creates the plan for a position, or re-plans the stored one for its new quantity.
+    private func planPosition(_ snapshot: PositionSnapshot, context: PlanContext, at: Date) async throws {
+        let key = snapshot.key
+        let input = PlannerInput(position: snapshot, context: context, profile: config.profile, source: .execution,
+                                 planId: UUID().uuidString.lowercased(), now: at, feeRate: config.feeRate)
+        for _ in 0..<3 {
+            let stored = try await positionStore { () throws(CoordinationError) in try await plans.get(key) }
+            if let existing = stored {
+                let replanned: ExitPlan
+                do { replanned = try planner.replan(existing: existing, input: input) } catch {
+                    throw EventRejection(.rejectedByPlanner, error.message)
+                }
+                let event = PlanUpdatedEvent(key: key.description, planId: existing.planId, version: replanned.version, change: "REPLANNED", changes: ["REPLANNED"])
+                let outcome = try await positionStore { () throws(CoordinationError) in
+                    try await plans.update(replanned, expectedVersion: existing.version, event: event, now: at)
+                }
+                if outcome == .written {
+                    remember(replanned)
+                    logger.info("re-planned exit plan", metadata: ["key": "\(key)", "plan_id": "\(existing.planId)", "version": "\(replanned.version)",
+                                                                   "quantity": "\(replanned.initialQuantity)"])
+                    return
+                }
+                continue
+            }
+            let plan: ExitPlan
+            do { plan = try planner.makePlan(input) } catch {
+                throw EventRejection(.rejectedByPlanner, error.message)
+            }
+            let creation = try await positionStore { () throws(CoordinationError) in try await plans.getOrCreate(plan, retroactive: false, now: at) }
+            remember(creation.plan)
+            if creation.created {
+                Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "EXECUTION")]).increment()
+                logger.info("created exit plan", metadata: Self.planMetadata(creation.plan))
+                if creation.plan.trailing.enabled {
+                    logger.info("using trail config", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)",
+                                                                 "callback_pct": "\(plan.trailing.callbackPct)",
+                                                                 "activation_price": "\(plan.trailing.activationPrice ?? 0)"])
+                }
+            }
+            return
+        }
+        logger.warning("plan kept changing under us; the monitor will reconcile", metadata: ["key": "\(key)"])
+    }
+
+    /// Closes a side at market (signal action CLOSE).
+    private func closeAtMarket(_ key: PositionKey, price: Double, at: Date) async throws {
+        guard let position = try await positionStore({ () throws(CoordinationError) in try await positions.get(key) }) else {
+            throw EventRejection(.noPosition, "no open \(key) position to close")
+        }
+        let side = key.side.exitOrderSide
+        let fill = paperPrice(side: side, price: price)
+        let plan = try await positionStore { () throws(CoordinationError) in try await plans.get(key) }
+        let orderId = "cl-" + Self.hash("\(key):\(plan?.planId ?? "none"):\(position.quantity):\(position.updatedAt.map(Timestamp.format) ?? "")")
+        _ = try await recordOrder(orderId, price: fill, quantity: position.quantity)
+        Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "EXIT")]).increment()
+        Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "EXIT")]).increment()
+        if let plan {
+            let closed = executor.close(plan: plan, reason: .positionClosed, now: at)
+            let pnl = Rounding.price((fill - position.entryPrice) * position.quantity * key.side.sign - config.feeRate * fill * position.quantity)
+            let outcome = try await positionStore { () throws(CoordinationError) in
+                try await plans.close(closed, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, now: at)
+            }
+            if outcome != .written { try await positionStore { () throws(CoordinationError) in try await positions.remove(key) } }
+            forget(key)
+            Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", ClosedReason.positionClosed.rawValue)]).increment()
+            logger.info("exit plan closed", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED", "realized_pnl": "\(pnl)"])
+        } else {
+            try await positionStore { () throws(CoordinationError) in try await positions.remove(key) }
+        }
+        await publish(.orderFilled, OrderFilled(symbol: key.symbol, side: side, quantity: position.quantity, price: fill, clientOrderId: orderId,
+                                                purpose: "EXIT", reduceOnly: true, legIndex: nil))
+    }
+
+    /// A tick: every plan of the symbol is evaluated; decisions become orders (live) or events (shadow).
+    public func handleTick(_ tick: MarketTick) async {
+        lastPrice[tick.symbol] = tick.price
+        dirtyPrices[tick.symbol] = tick.price
+        guard config.exitBrainEnabled, config.exitMode == .exitBrainV3 else { return }
+        for side in [PositionSide.long, .short] {
+            let key = PositionKey(symbol: tick.symbol, side: side)
+            guard let plan = planCache[key] else { continue }
+            await evaluate(plan, price: tick.price)
+        }
+    }
+
+    /// Runs one plan against one price and applies what comes out.
+    public func evaluate(_ plan: ExitPlan, price: Double) async {
+        let at = now()
+        let mode = config.mode(for: plan.symbol)
+        let evaluation = executor.evaluate(plan: plan, price: price, now: at, mode: mode)
+        if mode == .shadow {
+            for d in evaluation.decisions {
+                let id = "\(d.legIndex):\(plan.version)"
+                guard shadowSent[plan.planId, default: []].insert(id).inserted else { continue }
+                Counter(label: "exitbrain_legs_triggered_total", dimensions: [("kind", d.kind.rawValue), ("shadow", "true")]).increment()
+                await publish(.legTriggered, LegTriggeredEvent(key: plan.key.description, planId: plan.planId, legIndex: d.legIndex, kind: d.kind.rawValue,
+                                                               price: price, quantity: d.quantity, clientOrderId: d.clientOrderId, shadow: true))
+                logger.info("shadow exit decision", metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "leg": "\(d.legIndex)", "kind": "\(d.kind.rawValue)", "price": "\(price)"])
+            }
+            return
+        }
+        guard evaluation.changed || !evaluation.decisions.isEmpty else { return }
+        do {
+            try await apply(evaluation, from: plan, price: price, at: at)
+        } catch {
+            logger.error("exit step not stored; will retry on the next price", metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "error": "\(error)"])
+        }
+    }
+
+    private func apply(_ evaluation: Evaluation, from plan: ExitPlan, price: Double, at: Date) async throws {
+        var next = evaluation.plan
+        var fills: [(ExitDecision, Double)] = []
+        for d in evaluation.decisions {
+            // The venue dedupes by client order id: an order sent before a crash is not sent again,
+            // its recorded fill is used instead.
+            let fill = try await placeExit(d, price: price)
+            fills.append((d, fill))
+            if let i = next.legs.firstIndex(where: { $0.index == d.legIndex }) { next.legs[i].filledPrice = fill }
+        }
+        let key = plan.key
+        if next.status == .closed || next.remainingQuantity <= 0 {
+            let pnl = executor.realizedPnl(plan: next)
+            let outcome = try await positionStore { () throws(CoordinationError) in
+                try await plans.close(next, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, now: at)
+            }
+            guard try await settle(outcome, key: key) else { return }
+            forget(key)
+            Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", next.closedReason?.rawValue ?? "UNKNOWN")]).increment()
+            logger.info("exit plan closed", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "\(next.closedReason?.rawValue ?? "")",
+                                                       "realized_pnl": "\(pnl)"])
+        } else {
+            let position = try await positionStore { () throws(CoordinationError) in try await positions.get(key) }
+            var snapshot = position
+            if var s = snapshot {
+                s.quantity = next.remainingQuantity
+                s.markPrice = price
+                s.unrealizedPnl = Rounding.price((price - s.entryPrice) * s.quantity * key.side.sign)
+                s.updatedAt = at
+                snapshot = s
+            }
+            let changes = evaluation.changes.map(\.rawValue)
+            let event = PlanUpdatedEvent(key: key.description, planId: plan.planId, version: next.version, change: changes.first ?? "LEG_FILLED", changes: changes)
+            let outcome = try await positionStore { () throws(CoordinationError) in
+                try await plans.update(next, expectedVersion: plan.version, event: event, position: snapshot, now: at)
+            }
+            guard try await settle(outcome, key: key) else { return }
+            remember(next)
+            if let s = snapshot, !fills.isEmpty { await publish(.positionUpdated, s) }
+            if evaluation.changes.contains(.slMoved), let sl = next.stopLossLeg {
+                let tp1Filled = next.legs.first { $0.kind == .takeProfit }?.status == .filled
+                let wasFilled = plan.legs.first { $0.kind == .takeProfit }?.status == .filled
+                if tp1Filled && !wasFilled {
+                    logger.info("moved stop to breakeven", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "stop_price": "\(sl.triggerPrice)"])
+                } else {
+                    logger.info("moved stop", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "stop_price": "\(sl.triggerPrice)"])
+                }
+            }
+        }
+        for (d, fill) in fills {
+            Counter(label: "exitbrain_legs_triggered_total", dimensions: [("kind", d.kind.rawValue), ("shadow", "false")]).increment()
+            Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "EXIT")]).increment()
+            logger.info("exit leg filled", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "leg": "\(d.legIndex)", "kind": "\(d.kind.rawValue)",
+                                                      "quantity": "\(d.quantity)", "price": "\(fill)", "client_order_id": "\(d.clientOrderId)"])
+            await publish(.legTriggered, LegTriggeredEvent(key: key.description, planId: plan.planId, legIndex: d.legIndex, kind: d.kind.rawValue,
+                                                           price: price, quantity: d.quantity, clientOrderId: d.clientOrderId, shadow: false))
+            await publish(.orderFilled, OrderFilled(symbol: key.symbol, side: d.orderSide, quantity: d.quantity, price: fill,
+                                                    clientOrderId: d.clientOrderId, purpose: "EXIT", reduceOnly: true, legIndex: d.legIndex))
+        }
+    }
+
+    /// After a write: true when written; on a conflict the stored plan replaces the cached one.
+    private func settle(_ outcome: PlanStore.Outcome, key: PositionKey) async throws -> Bool {
+        switch outcome {
+        case .written: return true
+        case .missing:
+            forget(key)
+            return false
+        case .conflict(let current):
+            if let current, current.isActive { remember(current) } else { forget(key) }
+            logger.notice("plan changed elsewhere; reloaded", metadata: ["key": "\(key)", "version": "\(current?.version ?? -1)"])
+            return false
+        }
+    }
+
+    /// Places a reduce-only exit order on the paper venue; returns its fill price.
+    private func placeExit(_ d: ExitDecision, price: Double) async throws -> Double {
+        precondition(d.reduceOnly, "exit orders are reduce-only")
+        let fill = paperPrice(side: d.orderSide, price: price)
+        Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "EXIT")]).increment()
+        if try await recordOrder(d.clientOrderId, price: fill, quantity: d.quantity) { return fill }
+        // Already filled before (a restart between the order and the plan write): same fill.
+        let reply = try? await plans.redis.send(RedisCommand(["HGET", plans.namespace.paperOrders, d.clientOrderId]))
+        let recorded = reply?.string?.split(separator: " ").first.flatMap { Double($0) }
+        logger.notice("exit order already filled at the venue; not sent again", metadata: ["client_order_id": "\(d.clientOrderId)"])
+        return recorded ?? fill
+    }
+
+    /// The paper venue's order book of record: HSETNX by client order id. False for a duplicate.
+    private func recordOrder(_ id: String, price: Double, quantity: Double) async throws -> Bool {
+        do {
+            let reply = try await plans.redis.send(RedisCommand(["HSETNX", plans.namespace.paperOrders, id, "\(price) \(quantity) \(Timestamp.format(now()))"]))
+            return reply.int == 1
+        } catch {
+            throw CoordinationError(error)
+        }
+    }
+
+    private func paperPrice(side: OrderSide, price: Double) -> Double {
+        let slip = config.slippageBps / 10_000
+        return Rounding.price(side == .buy ? price * (1 + slip) : price * (1 - slip))
+    }
+
+    // MARK: - housekeeping
+
+    /// Writes the last prices seen since the previous flush, in one command.
+    public func flushPrices() async {
+        guard !dirtyPrices.isEmpty else { return }
+        var args: [any RedisArgument] = ["HSET", plans.namespace.prices]
+        for (s, p) in dirtyPrices {
+            args.append(s)
+            args.append(p)
+        }
+        if (try? await plans.redis.send(RedisCommand(args))) != nil { dirtyPrices.removeAll() }
+    }
+
+    /// Reloads every plan from Redis (picking up plans the monitor created, dropping closed ones).
+    public func resync() async throws {
+        let stored = try await positionStore { () throws(CoordinationError) in try await plans.all() }
+        for (field, why) in stored.corrupt {
+            logger.error("stored plan is not readable; left as it is", metadata: ["key": "\(field)", "error": "\(why)"])
+        }
+        var fresh: [PositionKey: ExitPlan] = [:]
+        for (key, plan) in stored.plans where plan.isActive {
+            if let mine = planCache[key], mine.planId == plan.planId, mine.version > plan.version {
+                fresh[key] = mine
+            } else {
+                fresh[key] = plan
+            }
+        }
+        for key in planCache.keys where fresh[key] == nil { shadowSent[planCache[key]!.planId] = nil }
+        planCache = fresh
+        activePlans.record(Double(planCache.count))
+    }
+
+    private func remember(_ plan: ExitPlan) {
+        planCache[plan.key] = plan
+        activePlans.record(Double(planCache.count))
+    }
+
+    private func forget(_ key: PositionKey) {
+        if let p = planCache.removeValue(forKey: key) { shadowSent[p.planId] = nil }
+        activePlans.record(Double(planCache.count))
+    }
+
+    private func publish(_ type: EventType, _ value: some Encodable & Sendable) async {
+        do {
+            try await bus.publish(type, value, now: now())
+        } catch {
+            logger.debug("event not published", metadata: ["type": "\(type.rawValue)", "error": "\(error)"])
+        }
+    }
+
+    private func positionStore<T>(_ body: () async throws(CoordinationError) -> T) async throws -> T {
+        try await body()
+    }
+
+    static func planMetadata(_ plan: ExitPlan) -> Logger.Metadata {
+        let legs = plan.legs.map { "\($0.kind.rawValue)@\($0.triggerPrice)x\($0.sizePct)" }.joined(separator: " ")
+        return ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "strategy": "\(plan.strategyId.rawValue)", "source": "\(plan.source.rawValue)",
+                "entry_price": "\(plan.entryPrice)", "quantity": "\(plan.initialQuantity)", "legs": "\(legs)"]
+    }
+
+    /// 16 hex characters of FNV-1a 64 over the text.
+    static func hash(_ text: String) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

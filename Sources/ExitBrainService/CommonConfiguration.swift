@@ -1,0 +1,60 @@
+import ExitBrainCoordination
+import Foundation
+import Logging
+import RedisClient
+
+/// Log output format.
+public enum LogFormat: String, Sendable, CaseIterable {
+    /// One readable line per message.
+    case text
+    /// One JSON object per line.
+    case json
+}
+
+/// Log levels accepted in `LOG_LEVEL`.
+public enum LogLevelWord: String, Sendable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+
+    var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
+}
+
+/// What both services read: Redis, namespace, HTTP, heartbeats, logging (CONTRACT §2).
+public struct CommonConfiguration: Sendable {
+    /// Redis connection settings (from `REDIS_URL`).
+    public var redis: RedisConfiguration
+    /// Key and channel prefix (`REDIS_NAMESPACE`).
+    public var namespace: Namespace
+    /// HTTP bind host (`HTTP_HOST`).
+    public var httpHost: String
+    /// HTTP port (`HTTP_PORT`).
+    public var httpPort: Int
+    /// Heartbeat period (`HEARTBEAT_INTERVAL_S`).
+    public var heartbeatInterval: Duration
+    /// `LOG_LEVEL`.
+    public var logLevel: Logger.Level
+    /// `LOG_FORMAT`.
+    public var logFormat: LogFormat
+
+    /// Reads and validates; `defaultPort` is the service's own HTTP port.
+    public init(environment env: EnvironmentReader, defaultPort: Int) throws(ConfigurationError) {
+        let url = env.string("REDIS_URL", default: RedisConfiguration.defaultURL)
+        do {
+            redis = try RedisConfiguration(url: url)
+        } catch {
+            throw ConfigurationError(variable: "REDIS_URL", value: RedisConfiguration.mask(url),
+                                     allowed: "redis://[user:password@]host:port/db (\(error.message))")
+        }
+        let ns = env.string("REDIS_NAMESPACE", default: "quantum")
+        do {
+            namespace = try Namespace(ns)
+        } catch {
+            throw ConfigurationError(variable: "REDIS_NAMESPACE", value: ns, allowed: "1-64 ASCII characters without spaces or * ? [")
+        }
+        httpHost = env.string("HTTP_HOST", default: "127.0.0.1")
+        httpPort = try env.int("HTTP_PORT", default: defaultPort, range: 0...65535)
+        let hb = try env.double("HEARTBEAT_INTERVAL_S", default: 2, range: 0.05...3600)
+        heartbeatInterval = .milliseconds(Int(hb * 1000))
+        logLevel = try env.word("LOG_LEVEL", default: LogLevelWord.info).level
+        logFormat = try env.word("LOG_FORMAT", default: LogFormat.text)
+    }
+}

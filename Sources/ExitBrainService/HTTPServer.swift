@@ -1,0 +1,65 @@
+import ExitBrainCoordination
+import Foundation
+import Hummingbird
+import Logging
+
+/// What the HTTP endpoints need from a service.
+public protocol HealthSource: Sendable {
+    /// The latest health report.
+    func healthReport() async -> HealthReport
+    /// The plan store, for `/plans`.
+    var planStore: PlanStore { get }
+}
+
+/// The HTTP side of a service (CONTRACT §8): `/health`, `/health/live`, `/metrics`, `/plans`,
+/// `/plans/{symbol}`. Read-only.
+public enum HTTPEndpoints {
+    /// Builds the application, bound to `host:port`.
+    public static func application(source: some HealthSource, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("/health") { _, _ -> Response in
+            let report = await source.healthReport()
+            return json(report.json, status: HTTPResponse.Status(code: report.httpStatus))
+        }
+        router.get("/health/live") { _, _ -> Response in
+            json(#"{"status":"OK"}"#)
+        }
+        router.get("/metrics") { _, _ -> Response in
+            _ = await source.healthReport()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: MetricsSetup.render())))
+        }
+        router.get("/plans") { _, _ -> Response in
+            await plans(source.planStore, symbol: nil)
+        }
+        router.get("/plans/:symbol") { _, context -> Response in
+            let symbol = context.parameters.get("symbol")?.uppercased() ?? ""
+            guard !symbol.isEmpty, symbol.count <= 32, symbol.allSatisfy({ $0.isLetter || $0.isNumber }) else {
+                return json(#"{"error":"symbol must be 1-32 letters and digits"}"#, status: .badRequest)
+            }
+            return await plans(source.planStore, symbol: symbol)
+        }
+        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "exitbrain"), logger: logger)
+    }
+
+    private static func plans(_ store: PlanStore, symbol: String?) async -> Response {
+        do {
+            let raw = try await store.allRaw()
+                .filter { symbol == nil || $0.field.hasPrefix(symbol! + ":") }
+                .sorted { $0.field < $1.field }
+            var body: [UInt8] = [UInt8(ascii: "[")]
+            for (i, item) in raw.enumerated() {
+                if i > 0 { body.append(UInt8(ascii: ",")) }
+                body += item.bytes
+            }
+            body.append(UInt8(ascii: "]"))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        } catch {
+            return json(#"{"error":"redis unavailable"}"#, status: .serviceUnavailable)
+        }
+    }
+
+    private static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}

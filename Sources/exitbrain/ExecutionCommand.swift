@@ -1,0 +1,48 @@
+import ArgumentParser
+import ExecutionService
+import ExitBrainService
+import Foundation
+import Logging
+
+/// `exitbrain execution`.
+struct ExecutionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "execution",
+        abstract: "Run the execution service: signals in, paper orders and fills, exit plans, exit legs executed."
+    )
+
+    @OptionGroup var common: CommonOptions
+    @Option(name: .customLong("exit-brain-v3-enabled"), help: "EXIT_BRAIN_V3_ENABLED: true or false (default true).")
+    var enabled: String?
+    @Option(name: .customLong("exit-mode"), help: "EXIT_MODE: EXIT_BRAIN_V3 or LEGACY (default EXIT_BRAIN_V3).")
+    var exitMode: String?
+    @Option(name: .customLong("exit-executor-mode"), help: "EXIT_EXECUTOR_MODE: LIVE or SHADOW (default SHADOW).")
+    var executorMode: String?
+    @Option(name: .customLong("exit-brain-v3-live-rollout"), help: "EXIT_BRAIN_V3_LIVE_ROLLOUT: ENABLED or DISABLED (default ENABLED).")
+    var rollout: String?
+    @Option(name: .customLong("exit-live-rollout-pct"), help: "EXIT_LIVE_ROLLOUT_PCT: 0-100, share of symbols that go live (default 100).")
+    var rolloutPct: String?
+    @Option(name: .customLong("exit-executor-kill-switch"), help: "EXIT_EXECUTOR_KILL_SWITCH: true forces shadow (default false).")
+    var killSwitch: String?
+    @Option(name: .customLong("exit-brain-profile"), help: "EXIT_BRAIN_PROFILE: DEFAULT or CHALLENGE_100 (default DEFAULT).")
+    var profile: String?
+    @Option(name: .customLong("exchange"), help: "EXCHANGE: paper (default paper).")
+    var exchange: String?
+
+    func run() async throws {
+        let env = environment(common.overrides, [
+            "EXIT_BRAIN_V3_ENABLED": enabled, "EXIT_MODE": exitMode, "EXIT_EXECUTOR_MODE": executorMode,
+            "EXIT_BRAIN_V3_LIVE_ROLLOUT": rollout, "EXIT_LIVE_ROLLOUT_PCT": rolloutPct, "EXIT_EXECUTOR_KILL_SWITCH": killSwitch,
+            "EXIT_BRAIN_PROFILE": profile, "EXCHANGE": exchange,
+        ])
+        let config: ExecutionConfiguration
+        do { config = try ExecutionConfiguration(environment: env) } catch { exitWithConfigurationError(error) }
+        LoggingSetup.bootstrap(format: config.common.logFormat, level: config.common.logLevel)
+        _ = MetricsSetup.registry
+        let logger = Logger(label: "exitbrain.execution")
+        let service = ExecutionService(config: config, version: ExitBrainVersion.current, logger: logger)
+        let http = HTTPEndpoints.application(source: service, host: config.common.httpHost, port: config.common.httpPort,
+                                             logger: Logger(label: "exitbrain.execution.http"))
+        try await runGroup([service, http], logger: logger)
+    }
+}

@@ -70,12 +70,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "MonitoringService",
+            dependencies: [
+                "ExitBrainService",
+                "ExitBrainCoordination",
+                "ExitBrainDomain",
+                "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "exitbrain",
             dependencies: [
                 "RedisClient",
                 "ExitBrainService",
                 "ExecutionService",
+                "MonitoringService",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,0 +1,182 @@
+import ExitBrainCoordination
+import ExitBrainDomain
+import Foundation
+import Logging
+import Metrics
+import RedisClient
+
+/// One reconcile pass over every position and plan: missing plans are created retroactively,
+/// plans whose position is gone are closed after a grace period, plans that disagree with
+/// their position (quantity, missing SL) are reported and re-planned.
+public actor Reconciler {
+    /// What one pass saw and did.
+    public struct PassResult: Sendable, Equatable {
+        /// Positions read.
+        public var positions = 0
+        /// Plans read.
+        public var plans = 0
+        /// Plans created retroactively in this pass.
+        public var created = 0
+        /// Stale plans closed in this pass.
+        public var closed = 0
+        /// Plans re-planned in this pass.
+        public var repaired = 0
+        /// Redis round trips the pass took.
+        public var roundTrips = 0
+        /// How long it took, in seconds.
+        public var seconds = 0.0
+    }
+
+    private let plans: PlanStore
+    private let positions: PositionStore
+    private let alerts: AlertSink
+    private let planner = Planner()
+    private let executor = PlanExecutor()
+    private let profile: ExitProfile
+    private let grace: Duration
+    private let enabled: Bool
+    private let logger: Logger
+    private var missingSince: [PositionKey: ContinuousClock.Instant] = [:]
+    private var suspect: Set<PositionKey> = []
+    private var decoded: [String: ([UInt8], ExitPlan)] = [:]
+    /// Totals since start.
+    public private(set) var totals = PassResult()
+    /// The last pass.
+    public private(set) var last: PassResult?
+    /// When the last pass ended.
+    public private(set) var lastPassAt: ContinuousClock.Instant?
+
+    /// A reconciler; `grace` is how long a plan may stand without its position (one interval).
+    public init(plans: PlanStore, positions: PositionStore, alerts: AlertSink, profile: ExitProfile, grace: Duration, enabled: Bool = true, logger: Logger) {
+        self.plans = plans
+        self.positions = positions
+        self.alerts = alerts
+        self.profile = profile
+        self.grace = grace
+        self.enabled = enabled
+        self.logger = logger
+    }
+
+    /// Runs one pass.
+    @discardableResult
+    public func pass(now: Date = Date()) async throws(CoordinationError) -> PassResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let trips = plans.redis.stats.roundTrips
+        var result = PassResult()
+        let book = try await positions.all()
+        let raw = try await plans.allRaw()
+        for (field, why) in book.corrupt {
+            await alerts.raise(AlertEvent(severity: "warning", code: "POSITION_UNREADABLE", message: why, key: field))
+        }
+        var stored: [PositionKey: ExitPlan] = [:]
+        var seen: Set<String> = []
+        for (field, bytes) in raw {
+            seen.insert(field)
+            if let (b, p) = decoded[field], b == bytes {
+                stored[p.key] = p
+                continue
+            }
+            do {
+                let p = try PlanJSON.decode(bytes)
+                decoded[field] = (bytes, p)
+                stored[p.key] = p
+            } catch {
+                await alerts.raise(AlertEvent(severity: "warning", code: "PLAN_UNREADABLE", message: error.message, key: field))
+            }
+        }
+        for field in decoded.keys where !seen.contains(field) { decoded[field] = nil }
+        result.positions = book.positions.count
+        result.plans = stored.count
+
+        // Positions without a plan.
+        if enabled {
+            for (key, position) in book.positions where stored[key] == nil {
+                logger.warning("no exit plan found, creating retroactively", metadata: ["key": "\(key)", "quantity": "\(position.quantity)", "entry_price": "\(position.entryPrice)"])
+                let input = PlannerInput.retroactive(symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
+                                                     leverage: position.leverage, markPrice: position.markPrice, profile: profile,
+                                                     planId: UUID().uuidString.lowercased(), now: now)
+                do {
+                    let plan = try planner.makePlan(input)
+                    let creation = try await plans.getOrCreate(plan, retroactive: true, now: now)
+                    stored[key] = creation.plan
+                    if creation.created {
+                        result.created += 1
+                        Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "RETROACTIVE")]).increment()
+                        Counter(label: "exitbrain_retroactive_plans_total").increment()
+                        await alerts.raise(AlertEvent(severity: "info", code: "PLAN_CREATED_RETROACTIVELY",
+                                                      message: "position had no exit plan; created \(plan.planId)", key: key.description))
+                    }
+                } catch let error as DomainError {
+                    await alerts.raise(AlertEvent(severity: "critical", code: "PLAN_NOT_POSSIBLE", message: error.message, key: key.description))
+                } catch {
+                    throw error as? CoordinationError ?? CoordinationError(.redis, "\(error)")
+                }
+            }
+        }
+
+        // Plans without a position: closed after one grace period.
+        for (key, plan) in stored where book.positions[key] == nil {
+            guard let since = missingSince[key] else {
+                missingSince[key] = clock.now
+                continue
+            }
+            guard clock.now - since >= grace else { continue }
+            let closed = executor.close(plan: plan, reason: .positionClosed, now: now)
+            let outcome = try await plans.close(closed, expectedVersion: plan.version, realizedPnl: executor.realizedPnl(plan: closed), position: .keep, now: now)
+            missingSince[key] = nil
+            if outcome == .written {
+                result.closed += 1
+                Counter(label: "exitbrain_stale_plans_closed_total").increment()
+                Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", "POSITION_CLOSED")]).increment()
+                logger.info("exit plan closed", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED"])
+            }
+        }
+        for key in missingSince.keys where book.positions[key] != nil || stored[key] == nil { missingSince[key] = nil }
+
+        // Plans that disagree with their position: reported and re-planned when seen twice in a row.
+        var nowSuspect: Set<PositionKey> = []
+        for (key, position) in book.positions {
+            guard let plan = stored[key], plan.isActive else { continue }
+            let qtyOff = abs(plan.remainingQuantity - position.quantity) > max(1e-9, position.quantity * 1e-6)
+            let noStop = plan.strategyId != .emergencyExit && plan.legs.first(where: { $0.kind == .stopLoss && $0.status == .pending }) == nil
+            guard qtyOff || noStop else { continue }
+            guard suspect.contains(key) else {
+                nowSuspect.insert(key)
+                continue
+            }
+            let why = qtyOff ? "plan quantity \(plan.remainingQuantity) differs from position \(position.quantity)" : "plan has no pending stop-loss leg"
+            await alerts.raise(AlertEvent(severity: "warning", code: qtyOff ? "PLAN_QUANTITY_MISMATCH" : "PLAN_WITHOUT_SL", message: why + "; re-planning", key: key.description))
+            do {
+                let input = PlannerInput.retroactive(symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
+                                                     leverage: position.leverage, markPrice: position.markPrice, context: plan.context, profile: profile,
+                                                     planId: plan.planId, now: now)
+                let repaired = try planner.replan(existing: plan, input: input)
+                let event = PlanUpdatedEvent(key: key.description, planId: plan.planId, version: repaired.version, change: "REPAIRED", changes: ["REPAIRED"])
+                if try await plans.update(repaired, expectedVersion: plan.version, event: event, now: now) == .written {
+                    result.repaired += 1
+                    logger.warning("re-planned inconsistent exit plan", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "reason": "\(why)"])
+                }
+            } catch let error as DomainError {
+                await alerts.raise(AlertEvent(severity: "critical", code: "PLAN_NOT_POSSIBLE", message: error.message, key: key.description))
+            } catch {
+                throw error as? CoordinationError ?? CoordinationError(.redis, "\(error)")
+            }
+        }
+        suspect = nowSuspect
+
+        result.roundTrips = plans.redis.stats.roundTrips - trips
+        result.seconds = (clock.now - start).secondsValue
+        totals.created += result.created
+        totals.closed += result.closed
+        totals.repaired += result.repaired
+        totals.positions = result.positions
+        totals.plans = result.plans
+        last = result
+        lastPassAt = clock.now
+        Gauge(label: "exitbrain_reconcile_duration_seconds").record(result.seconds)
+        Gauge(label: "exitbrain_reconcile_positions").record(Double(result.positions))
+        Gauge(label: "exitbrain_plans_active").record(Double(result.plans + result.created - result.closed))
+        return result
+    }
+}

@@ -123,6 +123,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ServiceTests",
+            dependencies: ["ExecutionService", "MonitoringService", "ExitBrainService", "ExitBrainCoordination", "Support"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "RedisClientTests",
             dependencies: ["RedisClient", "Support"],
             swiftSettings: swiftSettings

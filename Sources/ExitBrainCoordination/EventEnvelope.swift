@@ -11,6 +11,14 @@ public struct EnvelopeMeta: Sendable, Equatable {
     public var source: String
     /// When it was sent (ISO 8601 UTC, milliseconds).
     public var ts: String
+
+    /// Envelope fields.
+    public init(id: String, type: String, source: String, ts: String) {
+        self.id = id
+        self.type = type
+        self.source = source
+        self.ts = ts
+    }
 }
 
 /// Builds envelope bytes. The data part is JSON written elsewhere (the domain's ordered encoder,

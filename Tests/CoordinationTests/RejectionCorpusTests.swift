@@ -163,9 +163,8 @@ struct EventSubscriptionTests {
                                     pingChannel: f.namespace.ping(service: "t", instance: "2"), bus: f.bus, logger: testLogger)
         sub.start()
         #expect(await sub.subscriber.waitUntilSubscribed())
-        let rt = await sub.roundTrip()
-        #expect(rt != nil)
-        #expect((rt ?? .seconds(9)) < .seconds(1))
+        let rt = await sub.roundTrip(timeout: .seconds(10))
+        #expect(rt != nil, "the ping came back through our own subscriber")
         sub.close()
     }
 }

@@ -1,0 +1,99 @@
+import ExitBrainCoordination
+import ExitBrainDomain
+import Foundation
+import Logging
+import MonitoringService
+import RedisClient
+import Support
+import Testing
+
+@Suite("Reconciler on real Redis", .enabled(if: TestRedis.enabled))
+struct ReconcilerTests {
+    func make(_ label: String, grace: Duration = .milliseconds(200)) throws -> (EngineFixture, Reconciler, AlertSink) {
+        let f = try EngineFixture(label)
+        let alerts = AlertSink(bus: EventBus(redis: f.redis, namespace: f.namespace, source: "monitoring-service"), webhook: nil, dedupe: .seconds(60), logger: Logger(label: "t"))
+        let r = Reconciler(plans: PlanStore(redis: f.redis, namespace: f.namespace, bus: EventBus(redis: f.redis, namespace: f.namespace, source: "monitoring-service")),
+                           positions: f.positions, alerts: alerts, profile: .default, grace: grace, logger: Logger(label: "t"))
+        return (f, r, alerts)
+    }
+
+    @Test func twentyOrphanPositionsGetOneRetroactivePlanEach() async throws {
+        let (f, r, alerts) = try make("rec-orphans")
+        for i in 0..<20 {
+            let side: PositionSide = i % 2 == 0 ? .long : .short
+            try await f.redis.send("HSET", f.namespace.positions, "S\(i)USDT:\(side.rawValue)",
+                                   #"{"symbol":"S\#(i)USDT","positionAmt":"\#(side == .long ? "" : "-")3","entryPrice":"100","markPrice":"100"}"#)
+        }
+        let first = try await r.pass()
+        #expect(first.created == 20)
+        let all = try await f.plans.all()
+        #expect(all.plans.count == 20)
+        #expect(all.plans.values.allSatisfy { $0.source == .retroactive })
+        let short = try #require(all.plans[PositionKey(symbol: "S1USDT", side: .short)])
+        #expect(short.legs.filter { $0.kind == .takeProfit }.allSatisfy { $0.triggerPrice < 100 }, "SHORT ladder mirrored below entry")
+        #expect(short.stopLossLeg.map { $0.triggerPrice > 100 } == true)
+        let second = try await r.pass()
+        #expect(second.created == 0)
+        #expect(second.roundTrips <= 5, "steady pass: \(second.roundTrips) round trips")
+        #expect(alerts.sent.filter { $0.code == "PLAN_CREATED_RETROACTIVELY" }.count == 20)
+        await f.cleanup()
+    }
+
+    @Test func racingPlannersOnOneHundredPositionsMakeOneHundredPlans() async throws {
+        let (f, r, _) = try make("rec-race")
+        let engine = f.engine()
+        let listener = RedisSubscriber(configuration: try TestRedis.configuration(), channels: [f.namespace.channel(.planCreated)])
+        listener.start()
+        #expect(await listener.waitUntilSubscribed())
+        async let signals: Void = {
+            for i in 0..<100 { try? await f.signal(engine, "R\(i)USDT", .buy, quantity: 1, price: 10) }
+        }()
+        async let passes: Void = {
+            for _ in 0..<20 { _ = try? await r.pass() }
+        }()
+        _ = await (signals, passes)
+        _ = try await r.pass()
+        #expect(try await f.plans.count() == 100)
+        var count = 0
+        var it = listener.messages.makeAsyncIterator()
+        while count < 100, let _ = await it.next() { count += 1 }
+        #expect(count == 100)
+        listener.close()
+        await f.cleanup()
+    }
+
+    @Test func stalePlanClosedOnlyAfterGrace() async throws {
+        let (f, r, _) = try make("rec-stale", grace: .milliseconds(300))
+        let engine = f.engine()
+        try await f.signal(engine, "BTCUSDT", .buy)
+        try await f.positions.remove(PositionKey(symbol: "BTCUSDT", side: .long))
+        _ = try await r.pass()
+        #expect(try await f.plans.count() == 1, "first sighting starts the grace period")
+        _ = try await r.pass()
+        #expect(try await f.plans.count() == 1, "still inside the grace period")
+        try await Task.sleep(for: .milliseconds(350))
+        let result = try await r.pass()
+        #expect(result.closed == 1)
+        #expect(try await f.plans.count() == 0)
+        #expect(try await f.plans.history(count: 1).first?.closedReason == .positionClosed)
+        await f.cleanup()
+    }
+
+    @Test func planWithoutStopLossIsRepaired() async throws {
+        let (f, r, alerts) = try make("rec-repair")
+        let engine = f.engine()
+        try await f.signal(engine, "BTCUSDT", .buy)
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        var broken = try #require(try await f.plans.get(key))
+        broken.legs.removeAll { $0.kind == .stopLoss }
+        broken.version += 1
+        #expect(try await f.plans.update(broken, expectedVersion: broken.version - 1, event: nil) == .written)
+        _ = try await r.pass()
+        _ = try await r.pass()
+        let repaired = try #require(try await f.plans.get(key))
+        #expect(repaired.stopLossLeg != nil)
+        #expect(repaired.planId == broken.planId)
+        #expect(alerts.sent.contains { $0.code == "PLAN_WITHOUT_SL" })
+        await f.cleanup()
+    }
+}

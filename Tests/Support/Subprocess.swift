@@ -1,0 +1,115 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a command-line tool from a test and collects what it printed.
+///
+/// Foundation's `Process.waitUntilExit()` hangs inside the Swift Testing runner here, so tools
+/// are started with `posix_spawn` and reaped with `waitpid`, as `RedisServerProcess` does: the
+/// child gets an empty signal mask and default SIGPIPE/SIGTERM/SIGINT/SIGHUP handling (threads of
+/// the Swift runtime block signals, and that mask would otherwise be inherited), stdin from
+/// `/dev/null`, and stdout and stderr together into a temporary file read after it exits.
+/// The child leads its own process group, so a timeout kills everything it started.
+public enum Subprocess {
+    /// A tool that could not be found, started or waited for.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// The full path of `name`, searched on PATH (then the usual folders); a name with a `/`
+    /// is taken as it is. Nil when there is no such executable.
+    public static func find(_ name: String) -> String? {
+        let fm = FileManager.default
+        func executable(_ path: String) -> Bool {
+            var isDirectory: ObjCBool = false
+            return fm.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue && access(path, X_OK) == 0
+        }
+        if name.contains("/") { return executable(name) ? name : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let dirs = path.split(separator: ":").map(String.init) + ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+        for dir in dirs where !dir.isEmpty {
+            let candidate = dir + "/" + name
+            if executable(candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// Runs `executable` (searched on PATH) with `args` and waits for it.
+    ///
+    /// - Parameters:
+    ///   - environment: the child's whole environment; nil inherits this process's.
+    ///   - timeout: the child (and its process group) is killed after this long, and
+    ///     `Failure` is thrown with what it printed so far.
+    /// - Returns: the exit status (128 + signal number when a signal ended it) and stdout and
+    ///   stderr interleaved as the tool wrote them.
+    @discardableResult
+    public static func run(
+        _ executable: String, _ args: [String], environment: [String: String]? = nil,
+        timeout: Duration = .seconds(300)
+    ) throws -> (status: Int32, output: String) {
+        guard let exe = find(executable) else {
+            throw Failure("\(executable) not found on PATH (\(ProcessInfo.processInfo.environment["PATH"] ?? ""))")
+        }
+        let outputPath = FileManager.default.temporaryDirectory
+            .appendingPathComponent("exitbrain-subprocess-\(UUID().uuidString).out").path
+        defer { unlink(outputPath) }
+        func output() -> String {
+            guard let data = FileManager.default.contents(atPath: outputPath) else { return "" }
+            return String(decoding: data, as: UTF8.self)
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        var cArgs = ([exe] + args).map { strdup($0) } + [nil]
+        defer { for p in cArgs { free(p) } }
+        let env = environment ?? ProcessInfo.processInfo.environment
+        var cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for p in cEnv { free(p) } }
+
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, exe, &actions, &attributes, &cArgs, &cEnv)
+        guard rc == 0 else { throw Failure("cannot start \(exe): \(String(cString: strerror(rc)))") }
+
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var status: Int32 = 0
+        while true {
+            let reaped = waitpid(child, &status, WNOHANG)
+            if reaped == child { break }
+            if reaped < 0 && errno != EINTR {
+                throw Failure("waitpid(\(child)) for \(executable) failed: \(String(cString: strerror(errno)))")
+            }
+            if clock.now >= deadline {
+                kill(-child, SIGKILL)
+                kill(child, SIGKILL)
+                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+                throw Failure("\(executable) \(args.joined(separator: " ")) did not finish within \(timeout); it printed:\n\(output())")
+            }
+            usleep(10_000)
+        }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG are C macros Swift does not import.
+        let signal = status & 0x7f
+        let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return (code, output())
+    }
+}

@@ -90,6 +90,8 @@ let package = Package(
                 "ExitBrainService",
                 "ExecutionService",
                 "MonitoringService",
+                "ExitBrainCoordination",
+                "ExitBrainDomain",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,0 +1,131 @@
+import ArgumentParser
+import ExecutionService
+import ExitBrainCoordination
+import ExitBrainDomain
+import ExitBrainService
+import Foundation
+import Logging
+import MonitoringService
+import RedisClient
+import ServiceLifecycle
+
+/// `exitbrain demo`: both services and a feed, against a local Redis it starts itself when
+/// `REDIS_URL` is unset, with a live summary.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run both services and a price/signal feed; starts its own redis-server when REDIS_URL is unset."
+    )
+
+    @Option(help: "Stop by itself after this many seconds (default: run until Ctrl-C).") var duration: Double?
+    @Option(name: .customLong("execution-port"), help: "Execution service HTTP port.") var executionPort: Int = 8002
+    @Option(name: .customLong("monitor-port"), help: "Monitoring service HTTP port.") var monitorPort: Int = 8003
+    @Option(help: "Feed random seed.") var seed: UInt64 = 42
+    @Option(name: .customLong("signal-every-s"), help: "Seconds between feed signals.") var signalEvery: Double = 4
+    @Option(name: .customLong("summary-every-s"), help: "Seconds between summaries.") var summaryEvery: Double = 3
+
+    func run() async throws {
+        var env = ProcessInfo.processInfo.environment
+        var server: RedisServerProcess?
+        var directory: String?
+        if env["REDIS_URL"] == nil {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("exitbrain-demo-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let s = RedisServerProcess(port: try RedisServerProcess.freePort(), directory: dir, arguments: ["--save", "", "--appendonly", "no"])
+            do { try s.start() } catch {
+                FileHandle.standardError.write(Data("exitbrain: cannot start redis-server: \(error.message)\n".utf8))
+                throw ExitCode(1)
+            }
+            server = s
+            directory = dir
+            env["REDIS_URL"] = "redis://127.0.0.1:\(s.port)/0"
+        }
+        // The reference deployment's values (CONTRACT §2), unless set in the environment.
+        for (k, v) in ["EXIT_MODE": "EXIT_BRAIN_V3", "EXIT_EXECUTOR_MODE": "LIVE", "EXIT_BRAIN_V3_LIVE_ROLLOUT": "ENABLED",
+                       "EXIT_BRAIN_PROFILE": "DEFAULT", "EXCHANGE": "paper", "MONITOR_INTERVAL_S": "2"] where env[k] == nil {
+            env[k] = v
+        }
+        defer {
+            server?.stop()
+            if let directory { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        var execEnv = env
+        execEnv["HTTP_PORT"] = String(executionPort)
+        var monEnv = env
+        monEnv["HTTP_PORT"] = String(monitorPort)
+        let execConfig: ExecutionConfiguration
+        let monConfig: MonitorConfiguration
+        do {
+            execConfig = try ExecutionConfiguration(environment: execEnv)
+            monConfig = try MonitorConfiguration(environment: monEnv)
+        } catch {
+            server?.stop()
+            exitWithConfigurationError(error)
+        }
+        LoggingSetup.bootstrap(format: execConfig.common.logFormat, level: execConfig.common.logLevel)
+        _ = MetricsSetup.registry
+        let logger = Logger(label: "exitbrain.demo")
+        let execution = ExecutionService(config: execConfig, version: ExitBrainVersion.current, logger: Logger(label: "exitbrain.execution"))
+        let monitor = MonitoringService(config: monConfig, version: ExitBrainVersion.current, logger: Logger(label: "exitbrain.monitor"))
+        let feed = FeedService(redis: execConfig.common.redis, namespace: execConfig.common.namespace, symbols: demoSymbols, interval: .milliseconds(500),
+                               signalEvery: .milliseconds(Int(max(0.5, signalEvery) * 1000)), seed: seed, logger: Logger(label: "exitbrain.feed"))
+        let summary = SummaryService(execution: execution, monitor: monitor, redis: execConfig.common.redis, namespace: execConfig.common.namespace,
+                                     every: .milliseconds(Int(max(0.5, summaryEvery) * 1000)), duration: duration.map { .milliseconds(Int($0 * 1000)) })
+        let host = execConfig.common.httpHost
+        FileHandle.standardOutput.write(Data("""
+            ExitBrain demo: redis \(execConfig.common.redis) namespace \(execConfig.common.namespace), mode \(execConfig.modeWord)
+              health:   curl -s http://\(host):\(executionPort)/health   curl -s http://\(host):\(monitorPort)/health
+              plans:    redis-cli -h \(execConfig.common.redis.host) -p \(execConfig.common.redis.port) HGETALL \(execConfig.common.namespace.plans)
+              events:   redis-cli -h \(execConfig.common.redis.host) -p \(execConfig.common.redis.port) PSUBSCRIBE '\(execConfig.common.namespace.allEvents)'
+              stop:     Ctrl-C\(duration.map { " (or wait \(Int($0)) s)" } ?? "")
+
+            """.utf8))
+        try await runGroup([
+            execution,
+            HTTPEndpoints.application(source: execution, host: host, port: executionPort, logger: Logger(label: "exitbrain.execution.http")),
+            monitor,
+            HTTPEndpoints.application(source: monitor, host: monConfig.common.httpHost, port: monitorPort, logger: Logger(label: "exitbrain.monitor.http")),
+            feed,
+            summary,
+        ], logger: logger)
+        print("demo stopped")
+    }
+}
+
+/// Prints a summary every few seconds; ends the demo after `duration`.
+struct SummaryService: Service {
+    let execution: ExecutionService
+    let monitor: MonitoringService
+    let redis: RedisConfiguration
+    let namespace: Namespace
+    let every: Duration
+    let duration: Duration?
+
+    func run() async throws {
+        let conn = RedisConnection(configuration: redis, name: "summary")
+        let store = PlanStore(redis: conn, namespace: namespace, bus: EventBus(redis: conn, namespace: namespace, source: "demo"))
+        let positions = PositionStore(redis: conn, namespace: namespace)
+        let clock = ContinuousClock()
+        let end = duration.map { clock.now + $0 }
+        while !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: every)
+            if Task.isShuttingDownGracefully { break }
+            let plans = (try? await store.all().plans) ?? [:]
+            let book = (try? await positions.all().positions) ?? [:]
+            let history = (try? await store.history(count: 10_000)) ?? []
+            let pnl = history.reduce(0.0) { $0 + PlanExecutor().realizedPnl(plan: $1) }
+            let fills = (try? await conn.send("HLEN", namespace.paperOrders).int) ?? 0
+            let eh = await execution.healthReport().status.rawValue
+            let mh = await monitor.healthReport().status.rawValue
+            var out = "\n── \(Timestamp.format(Date()))  positions \(book.count)  plans \(plans.count)  closed \(history.count)  orders \(fills ?? 0)  realized PnL \(String(format: "%.4f", pnl))  health: execution \(eh), monitor \(mh)\n"
+            for p in plans.values.sorted(by: { $0.key.description < $1.key.description }) {
+                let legs = p.legs.map { "\($0.kind.rawValue)\($0.index)@\(PlanTable.fmt($0.triggerPrice))\($0.status == .filled ? "✓" : "")" }.joined(separator: " ")
+                let mark = book[p.key].map { PlanTable.fmt($0.markPrice) } ?? "-"
+                out += "   \(p.key.description.padding(toLength: 14, withPad: " ", startingAt: 0)) v\(p.version) qty \(PlanTable.fmt(p.remainingQuantity)) entry \(PlanTable.fmt(p.entryPrice)) mark \(mark)  \(legs)\n"
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+            if let end, clock.now >= end { break }
+        }
+        await conn.close()
+    }
+}

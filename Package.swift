@@ -106,7 +106,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "exitbrain-bench",
-            dependencies: ["RedisClient"],
+            dependencies: ["RedisClient", "ExitBrainCoordination", "ExitBrainDomain"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

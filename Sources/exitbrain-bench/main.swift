@@ -24,4 +24,7 @@ print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(Process
 if wants("redis") {
     try await RedisBench.run(config: config, port: config.port, operations: ops)
 }
+if wants("store") {
+    try await StoreBench.run(config: config, operations: min(ops, 5000))
+}
 server?.stop()

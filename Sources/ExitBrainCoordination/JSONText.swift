@@ -1,8 +1,8 @@
 /// Small helpers to write JSON text by hand where bytes from elsewhere are spliced in
 /// (a stored plan inside an event envelope).
-enum JSONText {
+public enum JSONText {
     /// `"text"` with JSON escapes.
-    static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         var out = "\""
         out.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
@@ -23,7 +23,7 @@ enum JSONText {
     }
 
     /// A JSON number for a finite double; `null` otherwise.
-    static func number(_ value: Double) -> String {
+    public static func number(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
         if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"

@@ -51,7 +51,7 @@ public final class AlertSink: Sendable {
             s.sent.append(alert)
             if let _ = webhook {
                 let text = "[\(alert.severity.uppercased())] \(alert.code)\(alert.key.map { " \($0)" } ?? ""): \(alert.message)"
-                let body = Array("{\"text\":".utf8) + Array(Self.quote(text).utf8) + Array("}".utf8)
+                let body = Array("{\"text\":".utf8) + Array(JSONText.quoted(text).utf8) + Array("}".utf8)
                 if s.queue.count >= capacity {
                     s.queue.removeFirst()
                     s.dropped += 1
@@ -130,19 +130,5 @@ public final class AlertSink: Sendable {
         let line = String(decoding: response[0..<n], as: UTF8.self)
         let parts = line.split(separator: " ", maxSplits: 2)
         return parts.count >= 2 ? Int(parts[1]) : nil
-    }
-
-    private static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case _ where u.value < 0x20: out += " "
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
     }
 }

@@ -127,8 +127,33 @@ public final class RedisServerProcess: @unchecked Sendable {
         }
     }
 
-    /// A port that was free a moment ago on 127.0.0.1.
+    /// A port that was free a moment ago on 127.0.0.1, chosen below the kernel's ephemeral range
+    /// (32768 and up) so that a client socket's local port can never take it while a server
+    /// on it is being restarted.
     public static func freePort() throws(RedisError) -> Int {
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            if canBind(candidate) { return candidate }
+        }
+        return try ephemeralPort()
+    }
+
+    private static func canBind(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    private static func ephemeralPort() throws(RedisError) -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RedisError(.io, "socket() failed") }
         defer { close(fd) }

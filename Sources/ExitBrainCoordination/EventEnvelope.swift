@@ -29,11 +29,26 @@ public enum EventEnvelope {
 
     /// `{"id":…,"type":…,"source":…,"ts":…,"data":<data>}`.
     public static func make(type: EventType, source: String, now: Date, data: [UInt8]) -> [UInt8] {
-        var out = Array("{\"id\":\"\(UUID().uuidString.lowercased())\",\"type\":\"\(type.rawValue)\",\"source\":".utf8)
-        out += Array(JSONText.quoted(source).utf8)
-        out += Array(",\"ts\":\"\(Timestamp.format(now))\",\"data\":".utf8)
+        var out = head(type: type, source: source, now: now, capacity: data.count + 1)
         out += data
         out.append(UInt8(ascii: "}"))
+        return out
+    }
+
+    /// Everything of an envelope before its data: `{"id":…,"type":…,"source":…,"ts":…,"data":`.
+    /// `capacity` is what the caller will append.
+    public static func head(type: EventType, source: String, now: Date, capacity: Int = 0) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(160 + source.utf8.count + capacity)
+        out += "{\"id\":\"".utf8
+        out += UUID().uuidString.lowercased().utf8
+        out += "\",\"type\":\"".utf8
+        out += type.rawValue.utf8
+        out += "\",\"source\":".utf8
+        out += JSONText.quoted(source).utf8
+        out += ",\"ts\":\"".utf8
+        Timestamp.write(now, to: &out)
+        out += "\",\"data\":".utf8
         return out
     }
 
@@ -48,7 +63,16 @@ public enum EventEnvelope {
 
     /// `exit_plan.created` data: the stored plan's bytes and the retroactive flag.
     public static func planCreatedData(planJSON: [UInt8], retroactive: Bool) -> [UInt8] {
-        Array("{\"plan\":".utf8) + planJSON + Array(",\"retroactive\":\(retroactive)}".utf8)
+        planCreatedHead + planJSON + planCreatedTail(retroactive: retroactive)
+    }
+
+    /// `exit_plan.created` data before the plan: the plan store's script splices the stored
+    /// plan between this and ``planCreatedTail(retroactive:)`` so the plan crosses the wire once.
+    public static let planCreatedHead = Array("{\"plan\":".utf8)
+
+    /// `exit_plan.created` data after the plan, closing the envelope too when `closeEnvelope`.
+    public static func planCreatedTail(retroactive: Bool, closeEnvelope: Bool = false) -> [UInt8] {
+        Array(",\"retroactive\":\(retroactive)}\(closeEnvelope ? "}" : "")".utf8)
     }
 }
 

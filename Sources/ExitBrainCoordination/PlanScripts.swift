@@ -2,13 +2,14 @@ import RedisClient
 
 /// The Lua scripts that make every plan change one atomic step with its event.
 enum PlanScripts {
-    /// KEYS: plans. ARGV: field, plan JSON, channel, envelope.
+    /// KEYS: plans. ARGV: field, plan JSON, channel, envelope before the plan, envelope after it.
     /// Stores the plan only when the field is free and then publishes; otherwise returns the
-    /// stored plan and publishes nothing. Reply: {1, plan} when created, {0, stored plan}.
+    /// stored plan and publishes nothing. Reply: {1} when created (the caller has the plan),
+    /// {0, stored plan} when one was there.
     static let getOrCreate = RedisScript(name: "plan-get-or-create", source: """
         if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
-          redis.call('PUBLISH', ARGV[3], ARGV[4])
-          return {1, ARGV[2]}
+          redis.call('PUBLISH', ARGV[3], ARGV[4] .. ARGV[2] .. ARGV[5])
+          return {1}
         end
         return {0, redis.call('HGET', KEYS[1], ARGV[1])}
         """)

@@ -36,14 +36,19 @@ public struct PlanStore: Sendable {
     /// Stores `plan` for its position unless one is stored already; returns the stored plan.
     public func getOrCreate(_ plan: ExitPlan, retroactive: Bool, now: Date = Date()) async throws(CoordinationError) -> Creation {
         let json = try encode(plan)
-        let envelope = EventEnvelope.make(type: .planCreated, source: bus.source, now: now,
-                                          data: EventEnvelope.planCreatedData(planJSON: json, retroactive: retroactive))
+        // The envelope is sent as the part before the plan and the part after it; the script
+        // publishes head + plan + tail, so the plan's bytes cross the wire once.
+        let head = EventEnvelope.head(type: .planCreated, source: bus.source, now: now) + EventEnvelope.planCreatedHead
+        let tail = EventEnvelope.planCreatedTail(retroactive: retroactive, closeEnvelope: true)
         let reply = try await run(PlanScripts.getOrCreate, keys: [namespace.plans],
-                                  args: [plan.key.description, json, namespace.channel(.planCreated), envelope])
-        guard let parts = reply.array, parts.count == 2, let flag = parts[0].int, let stored = parts[1].bytes else {
+                                  args: [plan.key.description, json, namespace.channel(.planCreated), head, tail])
+        guard let parts = reply.array, let flag = parts.first?.int else {
             throw CoordinationError(.corruptRecord, "get-or-create for \(plan.key) returned \(reply)")
         }
         if flag == 1 { return Creation(plan: plan, created: true) }
+        guard parts.count == 2, let stored = parts[1].bytes else {
+            throw CoordinationError(.corruptRecord, "get-or-create for \(plan.key) returned \(reply)")
+        }
         return Creation(plan: try decode(stored, key: plan.key.description), created: false)
     }
 

@@ -69,7 +69,11 @@ public struct ExitLeg: Codable, Sendable, Equatable {
         clientOrderId = try c.require(String.self, .clientOrderId)
         filledPrice = try c.decodeIfPresent(Double.self, forKey: .filledPrice)
         filledAt = try c.decodeTimestampIfPresent(forKey: .filledAt)
-        let path = pathText(decoder.codingPath)
+        try validate(path: pathText(decoder.codingPath))
+    }
+
+    /// The checks every decoded leg passes; `path` names the leg in messages (`legs[2]`).
+    func validate(path: String) throws(DomainError) {
         guard triggerPct.isFinite else { throw DomainError.invalid("\(path).trigger_pct", triggerPct, "must be finite") }
         try FractionRules.positive(triggerPrice, "\(path).trigger_price")
         try FractionRules.inRange(sizePct, "\(path).size_pct", 0...1)

@@ -5,7 +5,8 @@ import Foundation
 public enum PlanJSON {
     /// Encodes a plan as UTF-8 JSON bytes.
     public static func encode(_ plan: ExitPlan) throws(DomainError) -> [UInt8] {
-        try encodeValue(plan)
+        if let bytes = FastPlanJSON.encode(plan) { return bytes }
+        return try codableEncode(plan) // throws the error with its path
     }
 
     /// Encodes a plan as a JSON string (what `redis-cli HGET` shows).
@@ -15,17 +16,27 @@ public enum PlanJSON {
 
     /// Decodes and validates a plan.
     public static func decode(_ bytes: some Collection<UInt8>) throws(DomainError) -> ExitPlan {
-        try decodeValue(ExitPlan.self, from: bytes)
+        let fast = bytes.withContiguousStorageIfAvailable { FastPlanJSON.decodePlan($0) }
+            ?? Array(bytes).withUnsafeBufferPointer { FastPlanJSON.decodePlan($0) }
+        if let fast { return fast }
+        return try codableDecode(ExitPlan.self, from: bytes) // accepts the rest, or says what is wrong
     }
 
     /// Decodes and validates a plan from a JSON string.
     public static func decode(_ text: String) throws(DomainError) -> ExitPlan {
-        try decodeValue(ExitPlan.self, from: Array(text.utf8))
+        try decode(Array(text.utf8))
     }
 
     /// Encodes any value of this module (or any `Encodable`) with the ordered, deterministic
     /// encoder: keys in the order `encode(to:)` writes them, dates as ISO 8601 milliseconds.
     public static func encodeValue(_ value: some Encodable) throws(DomainError) -> [UInt8] {
+        if let plan = value as? ExitPlan { return try encode(plan) }
+        if let snapshot = value as? PositionSnapshot, let bytes = FastPlanJSON.encode(snapshot) { return bytes }
+        return try codableEncode(value)
+    }
+
+    /// The generic Codable encoding (what the fast writers must match byte for byte).
+    public static func codableEncode(_ value: some Encodable) throws(DomainError) -> [UInt8] {
         do {
             return try OrderedJSONEncoder().encode(value)
         } catch let error as DomainError {
@@ -38,6 +49,17 @@ public enum PlanJSON {
     /// Decodes any `Decodable` of this module (plan, snapshot, context …), mapping every failure
     /// (malformed JSON, missing field, wrong type) to a ``DomainError`` with a readable message.
     public static func decodeValue<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws(DomainError) -> T {
+        if T.self == ExitPlan.self, let plan = try decode(bytes) as? T { return plan }
+        if T.self == PositionSnapshot.self {
+            let fast = bytes.withContiguousStorageIfAvailable { FastPlanJSON.decodeSnapshot($0) }
+                ?? Array(bytes).withUnsafeBufferPointer { FastPlanJSON.decodeSnapshot($0) }
+            if let snapshot = fast as? T { return snapshot }
+        }
+        return try codableDecode(type, from: bytes)
+    }
+
+    /// The generic Codable decoding (the reference the fast readers are held to).
+    public static func codableDecode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws(DomainError) -> T {
         let data = Data(bytes)
         do {
             return try JSONDecoder().decode(type, from: data)

@@ -25,6 +25,14 @@ public enum Timestamp {
 
     /// Formats a date as `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC, milliseconds).
     public static func format(_ date: Date) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        write(date, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the `format(_:)` text of `date` to `out` (no allocation of its own).
+    public static func write(_ date: Date, to out: inout [UInt8]) {
         let ms = milliseconds(date)
         let dayMs: Int64 = 86_400_000
         var days = ms / dayMs
@@ -38,8 +46,6 @@ public enum Timestamp {
         let minute = Int(msOfDay / 60_000 % 60)
         let second = Int(msOfDay / 1000 % 60)
         let milli = Int(msOfDay % 1000)
-        var out = [UInt8]()
-        out.reserveCapacity(24)
         appendDigits(&out, Int(year), 4)
         out.append(UInt8(ascii: "-"))
         appendDigits(&out, month, 2)
@@ -54,7 +60,6 @@ public enum Timestamp {
         out.append(UInt8(ascii: "."))
         appendDigits(&out, milli, 3)
         out.append(UInt8(ascii: "Z"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM|±HHMM)`; the fraction is cut to milliseconds.
@@ -135,23 +140,17 @@ public enum Timestamp {
     }
 
     private static func appendDigits(_ out: inout [UInt8], _ value: Int, _ width: Int) {
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
-        var rest = abs(value)
-        var position = width - 1
-        while position >= 0 {
-            digits[position] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
-            position -= 1
-        }
         if value < 0 { out.append(UInt8(ascii: "-")) }
-        if rest > 0 { out.append(contentsOf: String(abs(value) / Int(pow10(width))).utf8) }
-        out.append(contentsOf: digits)
-    }
-
-    private static func pow10(_ n: Int) -> Int64 {
-        var v: Int64 = 1
-        for _ in 0..<n { v *= 10 }
-        return v
+        let magnitude = abs(value)
+        var divisor = 1
+        for _ in 1..<width { divisor *= 10 }
+        if magnitude / divisor >= 10 { out.append(contentsOf: String(magnitude / (divisor * 10)).utf8) }
+        var rest = magnitude % (divisor * 10)
+        while divisor > 0 {
+            out.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 
     private static func number(_ utf8: inout ArraySlice<UInt8>, _ width: Int) -> Int? {

@@ -48,7 +48,11 @@ public struct TrailingState: Codable, Sendable, Equatable {
         activationPrice = try c.decodeIfPresent(Double.self, forKey: .activationPrice)
         bestPrice = try c.decodeIfPresent(Double.self, forKey: .bestPrice)
         stopPrice = try c.decodeIfPresent(Double.self, forKey: .stopPrice)
-        let path = pathText(decoder.codingPath)
+        try validate(path: pathText(decoder.codingPath))
+    }
+
+    /// The checks every decoded trailing state passes.
+    func validate(path: String) throws(DomainError) {
         guard callbackPct.isFinite, callbackPct >= 0 else {
             throw DomainError.invalid("\(path).callback_pct", callbackPct, "must be a finite fraction ≥ 0")
         }

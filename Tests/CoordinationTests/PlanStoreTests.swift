@@ -38,6 +38,20 @@ struct PlanStoreTests {
         for (symbol, plan, _) in results {
             #expect(stored.plans[PositionKey(symbol: symbol, side: .long)]?.planId == plan.planId, "every caller got the stored plan")
         }
+        // Each event is one envelope whose data holds the stored plan and the creator's flag
+        // (tasks on the second connection asked for retroactive plans).
+        let creators = Dictionary(uniqueKeysWithValues: results.filter { $0.2 }.map { ($0.1.planId, $0.1) })
+        for message in messages {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any])
+            #expect(object["type"] as? String == "exit_plan.created")
+            #expect(Set(object.keys) == ["id", "type", "source", "ts", "data"])
+            let data = try #require(object["data"] as? [String: Any])
+            let planData = try JSONSerialization.data(withJSONObject: try #require(data["plan"]))
+            let plan = try PlanJSON.decode(Array(planData))
+            let stored = try #require(creators[plan.planId])
+            #expect(plan == stored)
+            #expect(data["retroactive"] as? Bool == (object["source"] as? String == "other"))
+        }
         await f.cleanup()
     }
 

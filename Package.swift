@@ -106,7 +106,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "exitbrain-bench",
-            dependencies: ["RedisClient", "ExitBrainCoordination", "ExitBrainDomain"],
+            dependencies: ["RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "MonitoringService", "ExecutionService",
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

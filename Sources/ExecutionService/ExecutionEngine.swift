@@ -87,12 +87,20 @@ public actor ExecutionEngine {
         }
         let orderId = "en-" + Self.hash(meta.id)
         let fill = paperPrice(side: signal.side, price: marketPrice)
-        guard try await recordOrder(orderId, price: fill, quantity: signal.quantity) else {
+        // Round trip 1: the venue's order record (dedupe by client order id) and the position.
+        let first: [RedisReply]
+        do {
+            first = try await plans.redis.pipeline([orderCommand(orderId, price: fill, quantity: signal.quantity), positions.getCommand(key)])
+        } catch {
+            throw CoordinationError(error)
+        }
+        if case .error(let text) = first[0] { throw CoordinationError(.redis, "paper order \(orderId): \(text)") }
+        guard first[0].int == 1 else {
             logger.info("duplicate signal ignored", metadata: ["signal_id": "\(meta.id)", "client_order_id": "\(orderId)"])
             return
         }
         Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "ENTRY")]).increment()
-        let previous = try await positionStore { () throws(CoordinationError) in try await positions.get(key) }
+        let previous = try positions.snapshot(from: first[1], key: key)
         var snapshot: PositionSnapshot
         if let p = previous {
             let qty = Rounding.quantity(p.quantity + signal.quantity)
@@ -104,22 +112,49 @@ public actor ExecutionEngine {
                                         markPrice: marketPrice, leverage: signal.leverage, unrealizedPnl: 0, openedAt: at, updatedAt: at)
         }
         snapshot.unrealizedPnl = Rounding.price((marketPrice - snapshot.entryPrice) * snapshot.quantity * key.side.sign)
-        try await positionStore { () throws(CoordinationError) in try await positions.put(snapshot) }
-        Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "ENTRY")]).increment()
-        await publish(.orderFilled, OrderFilled(symbol: key.symbol, side: signal.side, quantity: signal.quantity, price: fill,
-                                                clientOrderId: orderId, purpose: "ENTRY", reduceOnly: false, legIndex: nil))
-        await publish(.positionUpdated, snapshot)
-        guard config.exitBrainEnabled else { return }
-        try await planPosition(snapshot, context: signal.context, at: at)
+        // Round trip 2: the position, order.filled, position.updated and the plan's atomic
+        // get-or-create, in that order, in one write.
+        let fillWrites = [
+            try positions.putCommand(snapshot),
+            try bus.publishCommand(.orderFilled, OrderFilled(symbol: key.symbol, side: signal.side, quantity: signal.quantity, price: fill,
+                                                             clientOrderId: orderId, purpose: "ENTRY", reduceOnly: false, legIndex: nil), now: at),
+            try bus.publishCommand(.positionUpdated, snapshot, now: at),
+        ]
+        guard config.exitBrainEnabled else {
+            let replies: [RedisReply]
+            do { replies = try await plans.redis.pipeline(fillWrites) } catch { throw CoordinationError(error) }
+            if case .error(let text) = replies[0] { throw CoordinationError(.redis, "position \(key): \(text)") }
+            Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "ENTRY")]).increment()
+            return
+        }
+        try await planPosition(snapshot, context: signal.context, at: at, after: fillWrites)
     }
 
     /// Creates the plan for a position, or re-plans the stored one for its new quantity.
-    private func planPosition(_ snapshot: PositionSnapshot, context: PlanContext, at: Date) async throws {
+    /// `writes` (the fill's position write and events) go in the same write as the first attempt.
+    private func planPosition(_ snapshot: PositionSnapshot, context: PlanContext, at: Date, after writes: [RedisCommand]) async throws {
         let key = snapshot.key
         let input = PlannerInput(position: snapshot, context: context, profile: config.profile, source: .execution,
                                  planId: UUID().uuidString.lowercased(), now: at, feeRate: config.feeRate)
-        for _ in 0..<3 {
-            let stored = try await positionStore { () throws(CoordinationError) in try await plans.get(key) }
+        let candidate: ExitPlan
+        do { candidate = try planner.makePlan(input) } catch {
+            // The fill stands even when no plan can be made for it; the monitor will alert.
+            let replies: [RedisReply]
+            do { replies = try await plans.redis.pipeline(writes) } catch { throw CoordinationError(error) }
+            if case .error(let text) = replies[0] { throw CoordinationError(.redis, "position \(key): \(text)") }
+            Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "ENTRY")]).increment()
+            throw EventRejection(.rejectedByPlanner, error.message)
+        }
+        let (firstCreation, replies) = try await plans.getOrCreate(candidate, retroactive: false, now: at, after: writes)
+        if case .error(let text) = replies[0] { throw CoordinationError(.redis, "position \(key): \(text)") }
+        Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "ENTRY")]).increment()
+        if firstCreation.created {
+            created(firstCreation.plan)
+            return
+        }
+        var stored: ExitPlan? = firstCreation.plan
+        for attempt in 0..<3 {
+            if attempt > 0 { stored = try await positionStore { () throws(CoordinationError) in try await plans.get(key) } }
             if let existing = stored {
                 let replanned: ExitPlan
                 do { replanned = try planner.replan(existing: existing, input: input) } catch {
@@ -137,24 +172,26 @@ public actor ExecutionEngine {
                 }
                 continue
             }
-            let plan: ExitPlan
-            do { plan = try planner.makePlan(input) } catch {
-                throw EventRejection(.rejectedByPlanner, error.message)
-            }
-            let creation = try await positionStore { () throws(CoordinationError) in try await plans.getOrCreate(plan, retroactive: false, now: at) }
-            remember(creation.plan)
+            let creation = try await positionStore { () throws(CoordinationError) in try await plans.getOrCreate(candidate, retroactive: false, now: at) }
             if creation.created {
-                Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "EXECUTION")]).increment()
-                logger.info("created exit plan", metadata: Self.planMetadata(creation.plan))
-                if creation.plan.trailing.enabled {
-                    logger.info("using trail config", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)",
-                                                                 "callback_pct": "\(plan.trailing.callbackPct)",
-                                                                 "activation_price": "\(plan.trailing.activationPrice ?? 0)"])
-                }
+                created(creation.plan)
+                return
             }
-            return
+            stored = creation.plan
         }
         logger.warning("plan kept changing under us; the monitor will reconcile", metadata: ["key": "\(key)"])
+    }
+
+    /// Books a plan this service created.
+    private func created(_ plan: ExitPlan) {
+        remember(plan)
+        Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "EXECUTION")]).increment()
+        logger.info("created exit plan", metadata: Self.planMetadata(plan))
+        if plan.trailing.enabled {
+            logger.info("using trail config", metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)",
+                                                         "callback_pct": "\(plan.trailing.callbackPct)",
+                                                         "activation_price": "\(plan.trailing.activationPrice ?? 0)"])
+        }
     }
 
     /// Closes a side at market (signal action CLOSE).
@@ -313,11 +350,16 @@ public actor ExecutionEngine {
     /// The paper venue's order book of record: HSETNX by client order id. False for a duplicate.
     private func recordOrder(_ id: String, price: Double, quantity: Double) async throws -> Bool {
         do {
-            let reply = try await plans.redis.send(RedisCommand(["HSETNX", plans.namespace.paperOrders, id, "\(price) \(quantity) \(Timestamp.format(now()))"]))
+            let reply = try await plans.redis.send(orderCommand(id, price: price, quantity: quantity))
             return reply.int == 1
         } catch {
             throw CoordinationError(error)
         }
+    }
+
+    /// The paper venue's order record: set once per client order id.
+    private func orderCommand(_ id: String, price: Double, quantity: Double) -> RedisCommand {
+        RedisCommand(["HSETNX", plans.namespace.paperOrders, id, "\(price) \(quantity) \(Timestamp.format(now()))"])
     }
 
     private func paperPrice(side: OrderSide, price: Double) -> Double {
@@ -339,7 +381,42 @@ public actor ExecutionEngine {
     }
 
     /// Reloads every plan from Redis (picking up plans the monitor created, dropping closed ones).
+    /// Every call picks up plans stored by others (the monitor's retroactive plans, a restart)
+    /// and drops plans closed by others: the field names of the hash, then only the new plans.
+    /// Every `fullResyncEvery` calls it reads every plan (plans changed by others in place,
+    /// such as a monitor's repair, are otherwise seen at the next write's version check).
     public func resync() async throws {
+        resyncs += 1
+        if resyncs % Self.fullResyncEvery == 1 || Self.fullResyncEvery == 1 {
+            try await fullResync()
+            return
+        }
+        let names: [String]
+        do { names = try await plans.redis.send(RedisCommand(["HKEYS", plans.namespace.plans])).array?.compactMap(\.string) ?? [] } catch {
+            throw CoordinationError(error)
+        }
+        let present = Set(names)
+        for key in planCache.keys where !present.contains(key.description) { forget(key) }
+        let unknown = names.filter { name in PositionKey(name).map { planCache[$0] == nil } ?? false }
+        if unknown.isEmpty { return }
+        let reply: RedisReply
+        do { reply = try await plans.redis.send(RedisCommand(["HMGET", plans.namespace.plans] + unknown)) } catch { throw CoordinationError(error) }
+        for (field, item) in zip(unknown, reply.array ?? []) {
+            guard let bytes = item.bytes else { continue }
+            do {
+                let plan = try PlanJSON.decode(bytes)
+                if plan.isActive { remember(plan) }
+            } catch {
+                logger.error("stored plan is not readable; left as it is", metadata: ["key": "\(field)", "error": "\(error.message)"])
+            }
+        }
+    }
+
+    /// How many resyncs make one full read of every plan (every minute at one resync per 2 s).
+    public static let fullResyncEvery = 30
+    private var resyncs = 0
+
+    private func fullResync() async throws {
         let stored = try await positionStore { () throws(CoordinationError) in try await plans.all() }
         for (field, why) in stored.corrupt {
             logger.error("stored plan is not readable; left as it is", metadata: ["key": "\(field)", "error": "\(why)"])

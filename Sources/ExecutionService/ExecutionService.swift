@@ -82,7 +82,14 @@ public final class ExecutionService: Service, HealthSource {
     }
 
     private func consume() async {
+        let ticks = Counter(label: "exitbrain_events_handled_total", dimensions: [("type", EventType.marketTick.rawValue)])
+        let signals = Counter(label: "exitbrain_events_handled_total", dimensions: [("type", EventType.tradeSignal.rawValue)])
         for await event in subscription.events {
+            switch event {
+            case .tick: ticks.increment()
+            case .signal: signals.increment()
+            case .heartbeat: break
+            }
             if let rejection = await engine.handle(event) {
                 let text: String
                 if case .signal(let s, _) = event {

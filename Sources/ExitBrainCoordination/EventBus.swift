@@ -37,6 +37,11 @@ public struct EventBus: Sendable {
         }
     }
 
+    /// The PUBLISH command for a value, for callers that pipeline it with other commands.
+    public func publishCommand(_ type: EventType, _ value: some Encodable, now: Date = Date()) throws(CoordinationError) -> RedisCommand {
+        RedisCommand(["PUBLISH", namespace.channel(type), try envelope(type, value, now: now)])
+    }
+
     /// The envelope bytes for a value, for publishing inside a script.
     public func envelope(_ type: EventType, _ value: some Encodable, now: Date = Date()) throws(CoordinationError) -> [UInt8] {
         try EventEnvelope.make(type: type, source: source, now: now, value: value)

@@ -35,13 +35,52 @@ public struct PlanStore: Sendable {
 
     /// Stores `plan` for its position unless one is stored already; returns the stored plan.
     public func getOrCreate(_ plan: ExitPlan, retroactive: Bool, now: Date = Date()) async throws(CoordinationError) -> Creation {
+        let reply = try await run(PlanScripts.getOrCreate, keys: [namespace.plans], args: try creationArgs(plan, retroactive: retroactive, now: now))
+        return try creation(plan, reply)
+    }
+
+    /// `getOrCreate` sent in one write after `commands` (a fill's position write and events):
+    /// one round trip for all. The commands' replies come back in order, errors in place.
+    public func getOrCreate(_ plan: ExitPlan, retroactive: Bool, now: Date = Date(),
+                            after commands: [RedisCommand]) async throws(CoordinationError) -> (creation: Creation, replies: [RedisReply]) {
+        let result: (replies: [RedisReply], script: RedisReply)
+        do {
+            result = try await redis.pipeline(commands, then: PlanScripts.getOrCreate, keys: [namespace.plans],
+                                              args: try creationArgs(plan, retroactive: retroactive, now: now))
+        } catch let error as RedisError {
+            throw CoordinationError(error)
+        } catch {
+            throw error as? CoordinationError ?? CoordinationError(.redis, "\(error)")
+        }
+        return (try creation(plan, result.script), result.replies)
+    }
+
+    /// `getOrCreate` for many positions in one pipelined round trip (the monitor's first pass
+    /// over a book without plans). Each position is its own atomic step, exactly as in
+    /// `getOrCreate`; results come back in the order of `plans`, one per plan, each a creation
+    /// or the error for that position.
+    public func getOrCreateMany(_ plans: [ExitPlan], retroactive: Bool, now: Date = Date()) async throws(CoordinationError) -> [Result<Creation, CoordinationError>] {
+        var calls: [(keys: [any RedisArgument], args: [any RedisArgument])] = []
+        calls.reserveCapacity(plans.count)
+        for plan in plans { calls.append(([namespace.plans], try creationArgs(plan, retroactive: retroactive, now: now))) }
+        let replies: [RedisReply]
+        do { replies = try await redis.evaluateAll(PlanScripts.getOrCreate, calls: calls) } catch { throw CoordinationError(error) }
+        return zip(plans, replies).map { plan, reply in
+            if case .error(let text) = reply { return .failure(CoordinationError(.redis, "get-or-create for \(plan.key): \(text)")) }
+            return Result { () throws(CoordinationError) in try creation(plan, reply) }
+        }
+    }
+
+    private func creationArgs(_ plan: ExitPlan, retroactive: Bool, now: Date) throws(CoordinationError) -> [any RedisArgument] {
         let json = try encode(plan)
         // The envelope is sent as the part before the plan and the part after it; the script
         // publishes head + plan + tail, so the plan's bytes cross the wire once.
         let head = EventEnvelope.head(type: .planCreated, source: bus.source, now: now) + EventEnvelope.planCreatedHead
         let tail = EventEnvelope.planCreatedTail(retroactive: retroactive, closeEnvelope: true)
-        let reply = try await run(PlanScripts.getOrCreate, keys: [namespace.plans],
-                                  args: [plan.key.description, json, namespace.channel(.planCreated), head, tail])
+        return [plan.key.description, json, namespace.channel(.planCreated), head, tail]
+    }
+
+    private func creation(_ plan: ExitPlan, _ reply: RedisReply) throws(CoordinationError) -> Creation {
         guard let parts = reply.array, let flag = parts.first?.int else {
             throw CoordinationError(.corruptRecord, "get-or-create for \(plan.key) returned \(reply)")
         }
@@ -132,7 +171,14 @@ public struct PlanStore: Sendable {
 
     /// Every stored field and its bytes, in one round trip.
     public func allRaw() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])] {
-        let reply = try await send(RedisCommand(["HGETALL", namespace.plans]))
+        parseRaw(try await send(allCommand))
+    }
+
+    /// The command `allRaw()` sends, for callers that pipeline it with others.
+    public var allCommand: RedisCommand { RedisCommand(["HGETALL", namespace.plans]) }
+
+    /// Reads the reply of ``allCommand`` as `allRaw()` does.
+    public func parseRaw(_ reply: RedisReply) -> [(field: String, bytes: [UInt8])] {
         guard let items = reply.array else { return [] }
         var out: [(String, [UInt8])] = []
         out.reserveCapacity(items.count / 2)

@@ -23,6 +23,25 @@ public struct PositionStore: Sendable {
         _ = try await send(RedisCommand(["HSET", namespace.positions, snapshot.key.description, json]))
     }
 
+    /// The HSET that `put` sends, for callers that pipeline it.
+    public func putCommand(_ snapshot: PositionSnapshot) throws(CoordinationError) -> RedisCommand {
+        let json: [UInt8]
+        do { json = try PlanJSON.encodeValue(snapshot) } catch { throw CoordinationError(error) }
+        return RedisCommand(["HSET", namespace.positions, snapshot.key.description, json])
+    }
+
+    /// The HGET that `get` sends, for callers that pipeline it; read the reply with `snapshot(from:key:)`.
+    public func getCommand(_ key: PositionKey) -> RedisCommand {
+        RedisCommand(["HGET", namespace.positions, key.description])
+    }
+
+    /// Reads a reply of `getCommand`.
+    public func snapshot(from reply: RedisReply, key: PositionKey) throws(CoordinationError) -> PositionSnapshot? {
+        if case .error(let text) = reply { throw CoordinationError(.redis, "HGET \(namespace.positions) \(key): \(text)") }
+        guard let bytes = reply.bytes else { return nil }
+        return try decode(bytes, field: key.description)
+    }
+
     /// Removes a snapshot.
     public func remove(_ key: PositionKey) async throws(CoordinationError) {
         _ = try await send(RedisCommand(["HDEL", namespace.positions, key.description]))
@@ -49,7 +68,14 @@ public struct PositionStore: Sendable {
     /// Every snapshot in one round trip. Fields that are not valid snapshots (or whose key does
     /// not match the snapshot) come back in `corrupt` with the reason.
     public func all() async throws(CoordinationError) -> (positions: [PositionKey: PositionSnapshot], corrupt: [String: String]) {
-        let reply = try await send(RedisCommand(["HGETALL", namespace.positions]))
+        parseAll(try await send(allCommand))
+    }
+
+    /// The command `all()` sends, for callers that pipeline it with others.
+    public var allCommand: RedisCommand { RedisCommand(["HGETALL", namespace.positions]) }
+
+    /// Reads the reply of ``allCommand`` as `all()` does.
+    public func parseAll(_ reply: RedisReply) -> (positions: [PositionKey: PositionSnapshot], corrupt: [String: String]) {
         let items = reply.array ?? []
         var out: [PositionKey: PositionSnapshot] = [:]
         var corrupt: [String: String] = [:]
@@ -78,7 +104,8 @@ public struct PositionStore: Sendable {
         _ = try await send(RedisCommand(["HSET", namespace.prices, symbol, price]))
     }
 
-    private func decode(_ bytes: [UInt8], field: String) throws(CoordinationError) -> PositionSnapshot {
+    /// Reads one stored snapshot of hash field `field`, checking that the field names it.
+    public func decode(_ bytes: [UInt8], field: String) throws(CoordinationError) -> PositionSnapshot {
         let snapshot: PositionSnapshot
         do {
             snapshot = try PlanJSON.decodeValue(PositionSnapshot.self, from: bytes)

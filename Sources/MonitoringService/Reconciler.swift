@@ -39,6 +39,9 @@ public actor Reconciler {
     private var missingSince: [PositionKey: ContinuousClock.Instant] = [:]
     private var suspect: Set<PositionKey> = []
     private var decoded: [String: ([UInt8], ExitPlan)] = [:]
+    private var decodedPositions: [String: ([UInt8], PositionSnapshot)] = [:]
+    /// Retroactive creations alerted one by one in a pass; more are summed up in one alert.
+    public static let individualAlerts = 10
     /// Totals since start.
     public private(set) var totals = PassResult()
     /// The last pass.
@@ -64,14 +67,34 @@ public actor Reconciler {
         let start = clock.now
         let trips = plans.redis.stats.roundTrips
         var result = PassResult()
-        let book = try await positions.all()
-        let raw = try await plans.allRaw()
-        for (field, why) in book.corrupt {
-            await alerts.raise(AlertEvent(severity: "warning", code: "POSITION_UNREADABLE", message: why, key: field))
+        // Both hashes in one round trip; records unchanged since the last pass are not decoded again.
+        let replies: [RedisReply]
+        do { replies = try await plans.redis.pipeline([positions.allCommand, plans.allCommand]) } catch { throw CoordinationError(error) }
+        for reply in replies {
+            if case .error(let text) = reply { throw CoordinationError(.redis, "reconcile read: \(text)") }
         }
+        var book: [PositionKey: PositionSnapshot] = [:]
+        var unreadable: [(code: String, field: String, why: String)] = []
+        var seenPositions: Set<String> = []
+        for (field, bytes) in plans.parseRaw(replies[0]) {
+            seenPositions.insert(field)
+            if let (b, p) = decodedPositions[field], b == bytes {
+                book[p.key] = p
+                continue
+            }
+            do {
+                let p = try positions.decode(bytes, field: field)
+                decodedPositions[field] = (bytes, p)
+                book[p.key] = p
+            } catch {
+                decodedPositions[field] = nil
+                unreadable.append(("POSITION_UNREADABLE", field, error.message))
+            }
+        }
+        for field in decodedPositions.keys where !seenPositions.contains(field) { decodedPositions[field] = nil }
         var stored: [PositionKey: ExitPlan] = [:]
         var seen: Set<String> = []
-        for (field, bytes) in raw {
+        for (field, bytes) in plans.parseRaw(replies[1]) {
             seen.insert(field)
             if let (b, p) = decoded[field], b == bytes {
                 stored[p.key] = p
@@ -82,41 +105,63 @@ public actor Reconciler {
                 decoded[field] = (bytes, p)
                 stored[p.key] = p
             } catch {
-                await alerts.raise(AlertEvent(severity: "warning", code: "PLAN_UNREADABLE", message: error.message, key: field))
+                decoded[field] = nil
+                unreadable.append(("PLAN_UNREADABLE", field, error.message))
             }
         }
         for field in decoded.keys where !seen.contains(field) { decoded[field] = nil }
-        result.positions = book.positions.count
+        for u in unreadable {
+            await alerts.raise(AlertEvent(severity: "warning", code: u.code, message: u.why, key: u.field))
+        }
+        result.positions = book.count
         result.plans = stored.count
 
-        // Positions without a plan.
+        // Positions without a plan: planned here, created in one pipelined round trip, each
+        // position its own atomic get-or-create (a plan the execution service stored a moment
+        // earlier wins, and is what we keep).
         if enabled {
-            for (key, position) in book.positions where stored[key] == nil {
+            var candidates: [ExitPlan] = []
+            for (key, position) in book where stored[key] == nil {
                 logger.warning("no exit plan found, creating retroactively", metadata: ["key": "\(key)", "quantity": "\(position.quantity)", "entry_price": "\(position.entryPrice)"])
                 let input = PlannerInput.retroactive(symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
                                                      leverage: position.leverage, markPrice: position.markPrice, profile: profile,
                                                      planId: UUID().uuidString.lowercased(), now: now)
                 do {
-                    let plan = try planner.makePlan(input)
-                    let creation = try await plans.getOrCreate(plan, retroactive: true, now: now)
-                    stored[key] = creation.plan
-                    if creation.created {
-                        result.created += 1
-                        Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "RETROACTIVE")]).increment()
-                        Counter(label: "exitbrain_retroactive_plans_total").increment()
-                        await alerts.raise(AlertEvent(severity: "info", code: "PLAN_CREATED_RETROACTIVELY",
-                                                      message: "position had no exit plan; created \(plan.planId)", key: key.description))
-                    }
-                } catch let error as DomainError {
-                    await alerts.raise(AlertEvent(severity: "critical", code: "PLAN_NOT_POSSIBLE", message: error.message, key: key.description))
+                    candidates.append(try planner.makePlan(input))
                 } catch {
-                    throw error as? CoordinationError ?? CoordinationError(.redis, "\(error)")
+                    await alerts.raise(AlertEvent(severity: "critical", code: "PLAN_NOT_POSSIBLE", message: error.message, key: key.description))
                 }
+            }
+            var createdKeys: [(PositionKey, String)] = []
+            for (plan, outcome) in zip(candidates, try await plans.getOrCreateMany(candidates, retroactive: true, now: now)) {
+                switch outcome {
+                case .success(let creation):
+                    stored[plan.key] = creation.plan
+                    guard creation.created else { continue }
+                    result.created += 1
+                    createdKeys.append((plan.key, plan.planId))
+                    Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "RETROACTIVE")]).increment()
+                    Counter(label: "exitbrain_retroactive_plans_total").increment()
+                case .failure(let error):
+                    await alerts.raise(AlertEvent(severity: "critical", code: "PLAN_NOT_CREATED", message: error.message, key: plan.key.description))
+                }
+            }
+            // One info alert per position, up to a handful a pass; beyond that one summary, so a
+            // book imported without plans does not flood the alert channel.
+            for (key, planId) in createdKeys.prefix(Self.individualAlerts) {
+                await alerts.raise(AlertEvent(severity: "info", code: "PLAN_CREATED_RETROACTIVELY",
+                                              message: "position had no exit plan; created \(planId)", key: key.description))
+            }
+            if createdKeys.count > Self.individualAlerts {
+                let rest = createdKeys.count - Self.individualAlerts
+                await alerts.raise(AlertEvent(severity: "info", code: "PLANS_CREATED_RETROACTIVELY",
+                                              message: "\(createdKeys.count) positions had no exit plan; plans created for all (\(rest) not alerted one by one, see exit_plan.created events)",
+                                              key: nil))
             }
         }
 
         // Plans without a position: closed after one grace period.
-        for (key, plan) in stored where book.positions[key] == nil {
+        for (key, plan) in stored where book[key] == nil {
             guard let since = missingSince[key] else {
                 missingSince[key] = clock.now
                 continue
@@ -132,11 +177,11 @@ public actor Reconciler {
                 logger.info("exit plan closed", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED"])
             }
         }
-        for key in missingSince.keys where book.positions[key] != nil || stored[key] == nil { missingSince[key] = nil }
+        for key in missingSince.keys where book[key] != nil || stored[key] == nil { missingSince[key] = nil }
 
         // Plans that disagree with their position: reported and re-planned when seen twice in a row.
         var nowSuspect: Set<PositionKey> = []
-        for (key, position) in book.positions {
+        for (key, position) in book {
             guard let plan = stored[key], plan.isActive else { continue }
             let qtyOff = abs(plan.remainingQuantity - position.quantity) > max(1e-9, position.quantity * 1e-6)
             let noStop = plan.strategyId != .emergencyExit && plan.legs.first(where: { $0.kind == .stopLoss && $0.status == .pending }) == nil

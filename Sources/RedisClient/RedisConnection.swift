@@ -111,12 +111,58 @@ public actor RedisConnection {
                 return reply
             }
         }
-        let loaded = try send(RedisCommand("SCRIPT", "LOAD", script.source))
-        guard let sha = loaded.string else { throw RedisError(.unexpectedReply, "SCRIPT LOAD returned \(loaded)") }
-        scriptHashes[script.source] = sha
+        let sha = try load(script)
         let reply = try withContext { (c) throws(RedisError) in try c.command(RedisCommand(["EVALSHA", sha] + tail)) }
         if case .error(let text) = reply { throw RedisError(.server, "script \(script.name): \(text)") }
         return reply
+    }
+
+    /// Runs a script once per call, all calls pipelined in one write: one round trip (two the
+    /// first time, to load the script). Replies come back in call order, error replies in place;
+    /// calls the server did not run (NOSCRIPT after a restart) are run again once loaded.
+    public func evaluateAll(_ script: RedisScript, calls: [(keys: [any RedisArgument], args: [any RedisArgument])]) throws(RedisError) -> [RedisReply] {
+        if calls.isEmpty { return [] }
+        func commands(_ sha: String, _ indices: [Int]) -> [RedisCommand] {
+            indices.map { i in RedisCommand(["EVALSHA", sha, calls[i].keys.count] + calls[i].keys + calls[i].args) }
+        }
+        var sha: String
+        if let known = scriptHashes[script.source] {
+            sha = known
+        } else {
+            sha = try load(script)
+        }
+        var replies = try pipeline(commands(sha, Array(calls.indices)))
+        let missing = replies.indices.filter { if case .error(let text) = replies[$0] { text.hasPrefix("NOSCRIPT") } else { false } }
+        if !missing.isEmpty {
+            sha = try load(script)
+            for (i, reply) in zip(missing, try pipeline(commands(sha, missing))) { replies[i] = reply }
+        }
+        return replies
+    }
+
+    /// Sends `commands` and then one script call in a single write: one round trip (two the
+    /// first time, to load the script). The commands' replies come back in order, error
+    /// replies in place; the script's error reply is thrown, as in `evaluate`.
+    public func pipeline(_ commands: [RedisCommand], then script: RedisScript, keys: [any RedisArgument],
+                         args: [any RedisArgument]) throws(RedisError) -> (replies: [RedisReply], script: RedisReply) {
+        var sha: String
+        if let known = scriptHashes[script.source] { sha = known } else { sha = try load(script) }
+        var replies = try pipeline(commands + [RedisCommand(["EVALSHA", sha, keys.count] + keys + args)])
+        var last = replies.removeLast()
+        if case .error(let text) = last, text.hasPrefix("NOSCRIPT") {
+            _ = try load(script)
+            last = try evaluate(script, keys: keys, args: args)
+        } else if case .error(let text) = last {
+            throw RedisError(.server, "script \(script.name): \(text)")
+        }
+        return (replies, last)
+    }
+
+    private func load(_ script: RedisScript) throws(RedisError) -> String {
+        let loaded = try send(RedisCommand("SCRIPT", "LOAD", script.source))
+        guard let sha = loaded.string else { throw RedisError(.unexpectedReply, "SCRIPT LOAD returned \(loaded)") }
+        scriptHashes[script.source] = sha
+        return sha
     }
 
     /// Times one PING round trip.

@@ -1,7 +1,7 @@
 import Foundation
 import RedisClient
 
-// exitbrain-bench [redis] [--ops N]: prints figures beside their in-run baselines.
+// exitbrain-bench [redis] [store] [reconcile] [decision] [service] [--ops N] [--positions N] [--tick-seconds N]: prints figures beside their in-run baselines.
 // It starts its own redis-server on a free port unless REDIS_URL is set.
 let args = CommandLine.arguments.dropFirst()
 let sections = Set(args.filter { !$0.hasPrefix("--") && Int($0) == nil })
@@ -26,5 +26,16 @@ if wants("redis") {
 }
 if wants("store") {
     try await StoreBench.run(config: config, operations: min(ops, 5000))
+}
+if wants("reconcile") {
+    let n = args.firstIndex(of: "--positions").flatMap { i in args.index(after: i) < args.endIndex ? Int(args[args.index(after: i)]) : nil } ?? 10_000
+    try await ReconcileBench.run(config: config, positions: n)
+}
+if wants("decision") {
+    try ServiceBench.tickDecision()
+}
+if wants("service") {
+    let seconds = args.firstIndex(of: "--tick-seconds").flatMap { i in args.index(after: i) < args.endIndex ? Int(args[args.index(after: i)]) : nil } ?? 10
+    try await ServiceBench.run(config: config, signals: min(ops, 1000), tickSeconds: seconds)
 }
 server?.stop()

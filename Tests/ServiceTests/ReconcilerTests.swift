@@ -35,7 +35,14 @@ struct ReconcilerTests {
         let second = try await r.pass()
         #expect(second.created == 0)
         #expect(second.roundTrips <= 5, "steady pass: \(second.roundTrips) round trips")
-        #expect(alerts.sent.filter { $0.code == "PLAN_CREATED_RETROACTIVELY" }.count == 20)
+        // One info alert per position up to the per-pass limit, then one summary naming the count.
+        let single = alerts.sent.filter { $0.code == "PLAN_CREATED_RETROACTIVELY" }
+        #expect(single.count == Reconciler.individualAlerts)
+        #expect(Set(single.compactMap(\.key)).count == Reconciler.individualAlerts)
+        let summary = alerts.sent.filter { $0.code == "PLANS_CREATED_RETROACTIVELY" }
+        #expect(summary.count == 1)
+        #expect(summary.first?.message.hasPrefix("20 positions had no exit plan") == true)
+        #expect(first.created == 20)
         await f.cleanup()
     }
 

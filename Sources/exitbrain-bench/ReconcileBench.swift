@@ -1,0 +1,76 @@
+import ExitBrainCoordination
+import ExitBrainDomain
+import Foundation
+import Logging
+import MonitoringService
+import RedisClient
+
+/// One reconcile pass over a large book: half the positions without plans on the first pass,
+/// none on the second; time and round trips per pass, beside a PING.
+enum ReconcileBench {
+    static func run(config: RedisConfiguration, positions count: Int) async throws {
+        let conn = RedisConnection(configuration: config, name: "bench-reconcile")
+        let ns = try Namespace("bench-reconcile-\(getpid())")
+        let bus = EventBus(redis: conn, namespace: ns, source: "monitoring")
+        let plans = PlanStore(redis: conn, namespace: ns, bus: bus)
+        let positions = PositionStore(redis: conn, namespace: ns)
+        var logger = Logger(label: "bench")
+        logger.logLevel = .error
+        let alerts = AlertSink(bus: bus, webhook: nil, dedupe: .seconds(300), logger: logger)
+        let reconciler = Reconciler(plans: plans, positions: positions, alerts: alerts, profile: .default, grace: .seconds(10), logger: logger)
+
+        // The book: `count` positions, every other one with a plan already.
+        let now = Date()
+        let planner = Planner()
+        var writes: [RedisCommand] = []
+        var existing: [ExitPlan] = []
+        for i in 0..<count {
+            let side: PositionSide = i % 3 == 0 ? .short : .long
+            let entry = 100 + Double(i % 1000)
+            let snapshot = PositionSnapshot(symbol: "S\(i)USDT", side: side, quantity: 0.5, entryPrice: entry, markPrice: entry,
+                                            leverage: 10, unrealizedPnl: 0, openedAt: now, updatedAt: now)
+            writes.append(RedisCommand(["HSET", ns.positions, snapshot.key.description, try PlanJSON.encodeValue(snapshot)]))
+            if i % 2 == 0 {
+                existing.append(try planner.makePlan(PlannerInput(symbol: snapshot.symbol, side: side, entryPrice: entry, quantity: 0.5,
+                                                                  leverage: 10, planId: UUID().uuidString.lowercased(), now: now)))
+            }
+        }
+        for chunk in stride(from: 0, to: writes.count, by: 2000) {
+            _ = try await conn.pipeline(Array(writes[chunk..<min(chunk + 2000, writes.count)]))
+        }
+        _ = try await plans.getOrCreateMany(existing, retroactive: false, now: now)
+
+        var ping: [Double] = []
+        let clock = ContinuousClock()
+        for _ in 0..<200 {
+            let t = clock.now
+            try await conn.send("PING")
+            ping.append((clock.now - t).secondsValue * 1e3)
+        }
+        let pingMs = ping.sorted()[ping.count / 2]
+        print("reconcile (\(count) positions, \(existing.count) with plans before the first pass; PING p50 \(String(format: "%.3f", pingMs)) ms)")
+        for pass in 1...4 {
+            let r = try await reconciler.pass()
+            let label = pass == 1 ? "first pass " : "steady pass"
+            print(String(format: "  %@ %d: %7.1f ms  %d round trips  positions %d  plans %d  created %d  closed %d  repaired %d",
+                         label, pass, r.seconds * 1e3, r.roundTrips, r.positions, r.plans, r.created, r.closed, r.repaired))
+        }
+        for (name, key) in [("plans", ns.plans), ("positions", ns.positions)] {
+            let t = clock.now
+            let reply = try await conn.send(RedisCommand(["HGETALL", key]))
+            let read = clock.now - t
+            let items = reply.array ?? []
+            let bytes = items.reduce(0) { $0 + ($1.bytes?.count ?? 0) }
+            print(String(format: "  of which HGETALL %@ alone: %.1f ms, %.1f MB", name, read.secondsValue * 1e3, Double(bytes) / 1e6))
+        }
+        let stored = try await plans.count()
+        print("  plans stored after the passes: \(stored) (expected \(count))")
+        var cursor = "0"
+        repeat {
+            let r = try await conn.send("SCAN", cursor, "MATCH", "\(ns.prefix):*", "COUNT", 1000)
+            cursor = r.array?.first?.string ?? "0"
+            let keys = r.array?.last?.array?.compactMap(\.bytes) ?? []
+            if !keys.isEmpty { try await conn.send(RedisCommand(["DEL"] + keys)) }
+        } while cursor != "0"
+    }
+}

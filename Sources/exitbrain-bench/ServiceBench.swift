@@ -1,0 +1,271 @@
+import ExitBrainCoordination
+import ExitBrainDomain
+import Foundation
+import RedisClient
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The execution service as a process (`exitbrain execution`, built next to this binary):
+/// signal → plan latency seen from outside, tick throughput, memory with 10 000 plans; and
+/// the tick → decision path in process.
+enum ServiceBench {
+    static func run(config: RedisConfiguration, signals signalCount: Int, tickSeconds: Int) async throws {
+        let ns = try Namespace("bench-svc-\(getpid())")
+        let port = try RedisServerProcess.freePort()
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("exitbrain").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            print("service: \(binary) not found; build it first (swift build -c release)")
+            return
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["execution"]
+        var env = ProcessInfo.processInfo.environment
+        env["REDIS_URL"] = "redis://\(config.host):\(config.port)/\(config.database)"
+        env["REDIS_NAMESPACE"] = ns.prefix
+        env["HTTP_PORT"] = String(port)
+        env["HTTP_HOST"] = "127.0.0.1"
+        env["EXIT_EXECUTOR_MODE"] = "LIVE"
+        env["LOG_LEVEL"] = "error"
+        process.environment = env
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { process.terminate() }
+        let clock = ContinuousClock()
+        let started = clock.now
+        while Self.get(port: port, path: "/health/live")?.status != 200 {
+            guard clock.now - started < .seconds(20) else { throw BenchError("execution service did not come up on port \(port)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+
+        let conn = RedisConnection(configuration: config, name: "bench-service")
+        let bus = EventBus(redis: conn, namespace: ns, source: "bench")
+        let subscriber = RedisSubscriber(configuration: config, channels: [ns.channel(.planCreated)])
+        subscriber.start()
+        _ = await subscriber.waitUntilSubscribed()
+        let created = Inbox()
+        let reader = Task {
+            for await m in subscriber.messages {
+                let text = String(decoding: m.payload, as: UTF8.self)
+                if let r = text.range(of: "\"symbol\":\"") {
+                    let rest = text[r.upperBound...]
+                    if let end = rest.firstIndex(of: "\"") { await created.add(String(rest[..<end]), at: clock.now) }
+                }
+            }
+        }
+        defer { reader.cancel(); subscriber.close() }
+
+        // 1. Signal → plan stored and exit_plan.created seen by this outside subscriber.
+        var ping: [Double] = []
+        for _ in 0..<1000 {
+            let t = clock.now
+            try await conn.send("PING")
+            ping.append((clock.now - t).secondsValue * 1e6)
+        }
+        var latency: [Double] = []
+        for i in 0..<signalCount {
+            let symbol = "SIG\(i)USDT"
+            let t = clock.now
+            try await bus.publish(.tradeSignal, TradeSignal(symbol: symbol, side: i % 2 == 0 ? .buy : .sell, quantity: 0.01, leverage: 10, price: 50_000))
+            guard let at = await created.wait(for: symbol, timeout: .seconds(5)) else { throw BenchError("no exit_plan.created for \(symbol)") }
+            latency.append((at - t).secondsValue * 1e6)
+        }
+        let stored = try await conn.send("HLEN", ns.plans).int ?? 0
+        let pingP99 = percentile(ping, 0.99)
+        print("execution service (the exitbrain binary, paper, LIVE) on port \(port)")
+        print(String(format: "  PING                        p50 %7.1f µs  p99 %7.1f µs", percentile(ping, 0.5), pingP99))
+        print(String(format: "  signal → plan + event seen  p50 %7.1f µs  p99 %7.1f µs  over %d signals (%d plans stored); p99 target 3×PING p99 + 1 ms = %.0f µs: %@",
+                     percentile(latency, 0.5), percentile(latency, 0.99), signalCount, stored, 3 * pingP99 + 1000,
+                     percentile(latency, 0.99) <= 3 * pingP99 + 1000 ? "met" : "NOT met"))
+
+        // 2. Ticks: 100 symbols with plans, 20 000 ticks/s for `tickSeconds`.
+        for i in 0..<100 {
+            try await bus.publish(.tradeSignal, TradeSignal(symbol: "TICK\(i)USDT", side: .buy, quantity: 0.01, leverage: 10, price: 1000))
+        }
+        for i in 0..<100 where await created.wait(for: "TICK\(i)USDT", timeout: .seconds(5)) == nil {
+            throw BenchError("no plan for TICK\(i)USDT")
+        }
+        let handledBefore = Self.metric(port: port, "exitbrain_events_handled_total{type=\"market.tick\"}") ?? 0
+        let rate = 20_000
+        let batch = 100
+        var published = 0
+        var samples: [(second: Int, backlog: Int)] = []
+        let tickStart = clock.now
+        var next = tickStart
+        var nextSample = tickStart + .seconds(1)
+        var price = [Double](repeating: 1000, count: 100)
+        var rng = UInt64(0x5EED)
+        while clock.now - tickStart < .seconds(tickSeconds) {
+            var commands: [RedisCommand] = []
+            commands.reserveCapacity(batch)
+            for _ in 0..<batch {
+                let s = published % 100
+                rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                price[s] = Rounding.price(price[s] * (1 + (Double(rng >> 11) / Double(1 << 53) - 0.5) * 0.0004))
+                commands.append(RedisCommand(["PUBLISH", ns.channel(.marketTick), try bus.envelope(.marketTick, MarketTick(symbol: "TICK\(s)USDT", price: price[s]))]))
+                published += 1
+            }
+            _ = try await conn.pipeline(commands)
+            if clock.now >= nextSample {
+                nextSample = nextSample + .seconds(1)
+                let handled = Int((Self.metric(port: port, "exitbrain_events_handled_total{type=\"market.tick\"}") ?? 0) - handledBefore)
+                samples.append((samples.count + 1, published - handled))
+            }
+            next = next + .microseconds(1_000_000 * batch / rate)
+            let wait = next - clock.now
+            if wait > .zero { try await Task.sleep(for: wait) }
+        }
+        let sent = clock.now - tickStart
+        var handled = 0
+        let drainStart = clock.now
+        while clock.now - drainStart < .seconds(10) {
+            handled = Int((Self.metric(port: port, "exitbrain_events_handled_total{type=\"market.tick\"}") ?? 0) - handledBefore)
+            if handled >= published { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let drain = clock.now - drainStart
+        print(String(format: "  ticks: %d published over 100 symbols in %.1f s (%.0f/s); handled %d (%@); backlog each second: %@; drained %.0f ms after the last",
+                     published, sent.secondsValue, Double(published) / sent.secondsValue, handled, handled == published ? "none lost" : "\(published - handled) LOST",
+                     samples.map { String($0.backlog) }.joined(separator: " "), drain.secondsValue * 1e3))
+
+        // 3. Memory with 10 000 active plans.
+        let have = Int(try await conn.send("HLEN", ns.plans).int ?? 0)
+        var more: [RedisCommand] = []
+        for i in have..<10_000 {
+            more.append(RedisCommand(["PUBLISH", ns.channel(.tradeSignal),
+                                      try bus.envelope(.tradeSignal, TradeSignal(symbol: "MEM\(i)USDT", side: .buy, quantity: 0.01, leverage: 10, price: 100))]))
+        }
+        for chunk in stride(from: 0, to: more.count, by: 500) {
+            _ = try await conn.pipeline(Array(more[chunk..<min(chunk + 500, more.count)]))
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let fillStart = clock.now
+        var count = 0
+        while clock.now - fillStart < .seconds(60) {
+            count = Int(try await conn.send("HLEN", ns.plans).int ?? 0)
+            if count >= 10_000 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        try await Task.sleep(for: .seconds(3)) // a resync and a housekeeping round with the full book
+        let rss = Self.rssMB(pid: process.processIdentifier)
+        print(String(format: "  memory: %d active plans, RSS %.1f MB (target ≤ 64 MB)", count, rss))
+
+        var cursor = "0"
+        repeat {
+            let r = try await conn.send("SCAN", cursor, "MATCH", "\(ns.prefix):*", "COUNT", 1000)
+            cursor = r.array?.first?.string ?? "0"
+            let keys = r.array?.last?.array?.compactMap(\.bytes) ?? []
+            if !keys.isEmpty { try await conn.send(RedisCommand(["DEL"] + keys)) }
+        } while cursor != "0"
+        await conn.close()
+    }
+
+    /// Tick → exit decision in process: the engine's path (plan lookup by position, the
+    /// executor's state machine) for 10 000 plans over 100 symbols, timed tick by tick.
+    static func tickDecision() throws {
+        let planner = Planner()
+        let executor = PlanExecutor()
+        let now = Date()
+        var cache: [PositionKey: ExitPlan] = [:]
+        for i in 0..<10_000 {
+            let key = PositionKey(symbol: "S\(i % 100)USDT", side: i % 2 == 0 ? .long : .short)
+            if cache[key] != nil { continue }
+            cache[key] = try planner.makePlan(PlannerInput(symbol: key.symbol, side: key.side, entryPrice: 1000, quantity: 1, leverage: 10,
+                                                          planId: UUID().uuidString.lowercased(), now: now))
+        }
+        var price = [Double](repeating: 1000, count: 100)
+        var rng = UInt64(42)
+        var times: [Double] = []
+        times.reserveCapacity(1_000_000)
+        var decisions = 0
+        let clock = ContinuousClock()
+        for n in 0..<1_000_000 {
+            let s = n % 100
+            rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            price[s] *= 1 + (Double(rng >> 11) / Double(1 << 53) - 0.5) * 0.002
+            let symbol = "S\(s)USDT"
+            let t = clock.now
+            for side in [PositionSide.long, .short] {
+                guard let plan = cache[PositionKey(symbol: symbol, side: side)] else { continue }
+                let evaluation = executor.evaluate(plan: plan, price: price[s], now: now, mode: .live)
+                decisions += evaluation.decisions.count
+                if evaluation.changed { cache[plan.key] = evaluation.plan.isActive ? evaluation.plan : nil }
+            }
+            times.append((clock.now - t).secondsValue * 1e6)
+        }
+        print(String(format: "tick → exit decision in process (plan lookup + state machine, 1 000 000 ticks over 100 symbols, %d decisions): p50 %.2f µs  p99 %.2f µs  max %.1f µs (target p99 ≤ 50 µs)",
+                     decisions, percentile(times, 0.5), percentile(times, 0.99), times.max() ?? 0))
+    }
+
+    static func percentile(_ values: [Double], _ p: Double) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+
+    static func rssMB(pid: Int32) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = line.split(separator: " ").compactMap({ Double($0) }).first else { return -1 }
+        return kb / 1024
+    }
+
+    /// One sample of a Prometheus text metric, by its full name with labels.
+    static func metric(port: Int, _ name: String) -> Double? {
+        guard let body = get(port: port, path: "/metrics")?.body else { return nil }
+        for line in body.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.dropFirst(name.count + 1))
+        }
+        return nil
+    }
+
+    /// A minimal HTTP/1.1 GET on loopback.
+    static func get(port: Int, path: String) -> (status: Int, body: String)? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard ok == 0 else { return nil }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return nil }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            response += buffer[0..<n]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let statusLine = text.split(separator: "\r\n").first, let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+        return (status, body)
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ text: String) { description = text }
+}
+
+/// The time each symbol's first `exit_plan.created` arrived.
+actor Inbox {
+    private var arrived: [String: ContinuousClock.Instant] = [:]
+
+    func add(_ symbol: String, at: ContinuousClock.Instant) {
+        if arrived[symbol] == nil { arrived[symbol] = at }
+    }
+
+    func wait(for symbol: String, timeout: Duration) async -> ContinuousClock.Instant? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            if let at = arrived[symbol] { return at }
+            try? await Task.sleep(for: .microseconds(20))
+        }
+        return arrived[symbol]
+    }
+}

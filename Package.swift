@@ -127,7 +127,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["ExecutionService", "MonitoringService", "ExitBrainService", "ExitBrainCoordination", "Support"],
+            dependencies: ["ExecutionService", "MonitoringService", "ExitBrainService", "ExitBrainCoordination", "Support",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

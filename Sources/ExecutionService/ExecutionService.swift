@@ -39,6 +39,31 @@ public final class ExecutionService: Service, HealthSource {
     }
 
     /// Wires the service over its own connections.
+    /// Creates this service's counters at zero, so that dashboards and alert rules see every
+    /// series from the start instead of "no data" until the first event.
+    static func registerMetrics() {
+        for purpose in ["ENTRY", "EXIT"] {
+            _ = Counter(label: "exitbrain_orders_total", dimensions: [("purpose", purpose)])
+            _ = Counter(label: "exitbrain_fills_total", dimensions: [("purpose", purpose)])
+        }
+        for kind in LegKind.allCases {
+            for shadow in ["true", "false"] {
+                _ = Counter(label: "exitbrain_legs_triggered_total", dimensions: [("kind", kind.rawValue), ("shadow", shadow)])
+            }
+        }
+        _ = Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "EXECUTION")])
+        for reason in ClosedReason.allCases {
+            _ = Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", reason.rawValue)])
+        }
+        _ = Counter(label: "exitbrain_signals_total", dimensions: [("result", "accepted"), ("reason", "")])
+        for reason in RejectionReason.allCases {
+            _ = Counter(label: "exitbrain_events_rejected_total", dimensions: [("reason", reason.rawValue)])
+        }
+        for type in [EventType.tradeSignal, .marketTick] {
+            _ = Counter(label: "exitbrain_events_handled_total", dimensions: [("type", type.rawValue)])
+        }
+    }
+
     public init(config: ExecutionConfiguration, version: String, logger: Logger) {
         self.config = config
         self.version = version
@@ -56,6 +81,7 @@ public final class ExecutionService: Service, HealthSource {
         peers = PeerWatcher(redis: redis, namespace: config.common.namespace, interval: config.common.heartbeatInterval)
         probe = HealthProbe(redis: redis, subscription: subscription)
         engine = ExecutionEngine(config: config, plans: planStore, positions: positions, bus: bus, logger: logger)
+        Self.registerMetrics()
     }
 
     /// Runs until graceful shutdown (SIGTERM/SIGINT through the service group) or cancellation.
@@ -135,9 +161,11 @@ public final class ExecutionService: Service, HealthSource {
 
     /// The health answer of CONTRACT §8.
     public func healthReport() async -> HealthReport {
-        let redisHealth = await probe.redisHealth()
-        let busHealth = await probe.eventBusHealth()
-        let peer = await peers.status(of: Self.peer)
+        // The checks run side by side: the answer takes as long as the slowest, not their sum.
+        async let redisCheck = probe.redisHealth()
+        async let busCheck = probe.eventBusHealth()
+        async let peerCheck = peers.status(of: Self.peer)
+        let (redisHealth, busHealth, peer) = await (redisCheck, busCheck, peerCheck)
         let plans = await engine.activePlanCount
         let (lastLoop, lag) = loop.withLock { ($0.lastLoop, $0.lagMs) }
         let loopAge = lastLoop.map { (ContinuousClock().now - $0).secondsValue } ?? (ContinuousClock().now - started).secondsValue

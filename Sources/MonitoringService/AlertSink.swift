@@ -83,7 +83,7 @@ public final class AlertSink: Sendable {
                 try? await Task.sleep(for: .milliseconds(100))
                 continue
             }
-            let status = await Task.detached { Self.post(item.body, to: webhook) }.value
+            let status = await Self.postOnOwnThread(item.body, to: webhook)
             if let status, (200..<300).contains(status) {
                 state.withLock { s in
                     if !s.queue.isEmpty { s.queue.removeFirst() }
@@ -95,6 +95,16 @@ public final class AlertSink: Sendable {
                 try? await Task.sleep(for: .milliseconds(Int(backoff * 1000)))
                 backoff = min(backoff * 2, 30)
             }
+        }
+    }
+
+    /// `post` on a thread of its own: a slow webhook (up to its 5 s timeouts) must not hold
+    /// one of the few threads the services' tasks run on.
+    static func postOnOwnThread(_ body: [UInt8], to url: URL) async -> Int? {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: post(body, to: url)) }
+            thread.name = "alert-webhook"
+            thread.start()
         }
     }
 

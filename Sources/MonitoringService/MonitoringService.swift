@@ -19,6 +19,8 @@ public final class MonitoringService: Service, HealthSource {
     public let config: MonitorConfiguration
     /// The reconciler.
     public let reconciler: Reconciler
+    /// What changed since the last pass, from the bus.
+    public let changes: ChangeFeed
     /// The alert sink.
     public let alerts: AlertSink
     /// The plan store, for `/plans`.
@@ -50,6 +52,15 @@ public final class MonitoringService: Service, HealthSource {
         alerts = AlertSink(bus: bus, webhook: config.webhook, dedupe: config.alertDedupe, logger: logger)
         reconciler = Reconciler(plans: planStore, positions: positions, alerts: alerts, profile: config.profile, grace: config.interval,
                                 enabled: config.exitBrainEnabled, logger: logger)
+        changes = ChangeFeed(configuration: config.common.redis, namespace: config.common.namespace, reconciler: reconciler)
+        // Every series from the start, at zero (dashboards show 0 instead of "no data").
+        _ = Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "RETROACTIVE")])
+        _ = Counter(label: "exitbrain_retroactive_plans_total")
+        _ = Counter(label: "exitbrain_stale_plans_closed_total")
+        _ = Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", ClosedReason.positionClosed.rawValue)])
+        for reason in RejectionReason.allCases {
+            _ = Counter(label: "exitbrain_events_rejected_total", dimensions: [("reason", reason.rawValue)])
+        }
     }
 
     /// Runs until graceful shutdown or cancellation.
@@ -59,6 +70,7 @@ public final class MonitoringService: Service, HealthSource {
         subscription.start()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.reconcileLoop() }
+            group.addTask { await self.changes.run() }
             group.addTask { await self.heartbeatLoop() }
             if config.webhook != nil { group.addTask { await self.alerts.runDelivery() } }
             group.addTask { for await _ in self.subscription.events {} }
@@ -66,6 +78,7 @@ public final class MonitoringService: Service, HealthSource {
                 try? await gracefulShutdown()
                 self.logger.info("monitoring service stopping")
                 self.subscription.close()
+                self.changes.close()
             }
             await group.next()
             group.cancelAll()
@@ -77,6 +90,7 @@ public final class MonitoringService: Service, HealthSource {
     private func reconcileLoop() async {
         while !Task.isCancelled {
             do {
+                await changes.checkIntact()
                 let r = try await reconciler.pass()
                 logger.debug("reconcile pass", metadata: ["positions": "\(r.positions)", "plans": "\(r.plans)", "created": "\(r.created)",
                                                           "closed": "\(r.closed)", "ms": "\(r.seconds * 1000)"])
@@ -112,9 +126,11 @@ public final class MonitoringService: Service, HealthSource {
 
     /// The health answer, with the reconcile facts.
     public func healthReport() async -> HealthReport {
-        let redisHealth = await probe.redisHealth()
-        let busHealth = await probe.eventBusHealth()
-        let peer = await peers.status(of: Self.peer)
+        // The checks run side by side: the answer takes as long as the slowest, not their sum.
+        async let redisCheck = probe.redisHealth()
+        async let busCheck = probe.eventBusHealth()
+        async let peerCheck = peers.status(of: Self.peer)
+        let (redisHealth, busHealth, peer) = await (redisCheck, busCheck, peerCheck)
         let last = await reconciler.last
         let totals = await reconciler.totals
         let lastAt = await reconciler.lastPassAt

@@ -40,6 +40,13 @@ public actor Reconciler {
     private var suspect: Set<PositionKey> = []
     private var decoded: [String: ([UInt8], ExitPlan)] = [:]
     private var decodedPositions: [String: ([UInt8], PositionSnapshot)] = [:]
+    private var dirtyPlans: Set<String> = []
+    private var dirtyPositions: Set<String> = []
+    private var needFullRead = true
+    private var feedAttached = false
+    private var lastFullRead: ContinuousClock.Instant?
+    /// With a change feed, how often a pass reads every record anyway.
+    public let fullReadEvery: Duration
     /// Retroactive creations alerted one by one in a pass; more are summed up in one alert.
     public static let individualAlerts = 10
     /// Totals since start.
@@ -50,7 +57,9 @@ public actor Reconciler {
     public private(set) var lastPassAt: ContinuousClock.Instant?
 
     /// A reconciler; `grace` is how long a plan may stand without its position (one interval).
-    public init(plans: PlanStore, positions: PositionStore, alerts: AlertSink, profile: ExitProfile, grace: Duration, enabled: Bool = true, logger: Logger) {
+    public init(plans: PlanStore, positions: PositionStore, alerts: AlertSink, profile: ExitProfile, grace: Duration, enabled: Bool = true,
+                fullReadEvery: Duration = .seconds(60), logger: Logger) {
+        self.fullReadEvery = fullReadEvery
         self.plans = plans
         self.positions = positions
         self.alerts = alerts
@@ -60,6 +69,120 @@ public actor Reconciler {
         self.logger = logger
     }
 
+    // MARK: - reading the book
+
+    /// Marks a plan field (`SYMBOL:SIDE`) as changed since the last pass (from a plan event).
+    public func noteChange(plan field: String) { dirtyPlans.insert(field) }
+
+    /// Marks a position field as changed since the last pass (from a position event).
+    public func noteChange(position field: String) { dirtyPositions.insert(field) }
+
+    /// Events may have been missed (the change feed dropped or is not subscribed): the next
+    /// pass reads everything.
+    public func noteLostEvents() { needFullRead = true }
+
+    /// Whether a change feed tells this reconciler what changed. Without one, every pass reads
+    /// every record.
+    public func attachChangeFeed(_ attached: Bool) {
+        feedAttached = attached
+        needFullRead = true
+    }
+
+    /// Positions and plans as stored. A full read moves both hashes in one round trip and
+    /// decodes only the records whose bytes changed. With a change feed attached, a pass in
+    /// between full reads takes the field names of both hashes (one round trip) and then only
+    /// the records that are new or named by an event (one more): the steady pass does not move
+    /// every plan. A full read comes every `fullReadEvery`, after a lost event, and on the first pass.
+    private func readBook() async throws(CoordinationError) -> (book: [PositionKey: PositionSnapshot], stored: [PositionKey: ExitPlan],
+                                                              unreadable: [(code: String, field: String, why: String)]) {
+        let clock = ContinuousClock()
+        let changedPlans = dirtyPlans
+        let changedPositions = dirtyPositions
+        dirtyPlans = []
+        dirtyPositions = []
+        let full = !feedAttached || needFullRead || lastFullRead.map { clock.now - $0 >= fullReadEvery } ?? true
+        var unreadable: [(code: String, field: String, why: String)] = []
+        if full {
+            needFullRead = false
+            lastFullRead = clock.now
+            let replies = try await pipeline([positions.allCommand, plans.allCommand])
+            var seenPositions: Set<String> = []
+            for (field, bytes) in plans.parseRaw(replies[0]) {
+                seenPositions.insert(field)
+                if let cached = decodedPositions[field], cached.0 == bytes { continue }
+                storePosition(field, bytes, &unreadable)
+            }
+            for field in decodedPositions.keys where !seenPositions.contains(field) { decodedPositions[field] = nil }
+            var seenPlans: Set<String> = []
+            for (field, bytes) in plans.parseRaw(replies[1]) {
+                seenPlans.insert(field)
+                if let cached = decoded[field], cached.0 == bytes { continue }
+                storePlan(field, bytes, &unreadable)
+            }
+            for field in decoded.keys where !seenPlans.contains(field) { decoded[field] = nil }
+        } else {
+            let names = try await pipeline([RedisCommand(["HKEYS", positions.namespace.positions]), RedisCommand(["HKEYS", plans.namespace.plans])])
+            let positionFields = names[0].array?.compactMap(\.string) ?? []
+            let planFields = names[1].array?.compactMap(\.string) ?? []
+            let positionSet = Set(positionFields)
+            let planSet = Set(planFields)
+            for field in decodedPositions.keys where !positionSet.contains(field) { decodedPositions[field] = nil }
+            for field in decoded.keys where !planSet.contains(field) { decoded[field] = nil }
+            let fetchPositions = positionFields.filter { decodedPositions[$0] == nil || changedPositions.contains($0) }
+            let fetchPlans = planFields.filter { decoded[$0] == nil || changedPlans.contains($0) }
+            var commands: [RedisCommand] = []
+            if !fetchPositions.isEmpty { commands.append(RedisCommand(["HMGET", positions.namespace.positions] + fetchPositions)) }
+            if !fetchPlans.isEmpty { commands.append(RedisCommand(["HMGET", plans.namespace.plans] + fetchPlans)) }
+            if !commands.isEmpty {
+                var replies = try await pipeline(commands)[...]
+                if !fetchPositions.isEmpty {
+                    for (field, item) in zip(fetchPositions, replies.removeFirst().array ?? []) {
+                        if let bytes = item.bytes { storePosition(field, bytes, &unreadable) } else { decodedPositions[field] = nil }
+                    }
+                }
+                if !fetchPlans.isEmpty {
+                    for (field, item) in zip(fetchPlans, replies.removeFirst().array ?? []) {
+                        if let bytes = item.bytes { storePlan(field, bytes, &unreadable) } else { decoded[field] = nil }
+                    }
+                }
+            }
+        }
+        var book: [PositionKey: PositionSnapshot] = [:]
+        book.reserveCapacity(decodedPositions.count)
+        for (_, entry) in decodedPositions { book[entry.1.key] = entry.1 }
+        var stored: [PositionKey: ExitPlan] = [:]
+        stored.reserveCapacity(decoded.count)
+        for (_, entry) in decoded { stored[entry.1.key] = entry.1 }
+        return (book, stored, unreadable)
+    }
+
+    private func storePosition(_ field: String, _ bytes: [UInt8], _ unreadable: inout [(code: String, field: String, why: String)]) {
+        do {
+            decodedPositions[field] = (bytes, try positions.decode(bytes, field: field))
+        } catch {
+            decodedPositions[field] = nil
+            unreadable.append(("POSITION_UNREADABLE", field, error.message))
+        }
+    }
+
+    private func storePlan(_ field: String, _ bytes: [UInt8], _ unreadable: inout [(code: String, field: String, why: String)]) {
+        do {
+            decoded[field] = (bytes, try PlanJSON.decode(bytes))
+        } catch {
+            decoded[field] = nil
+            unreadable.append(("PLAN_UNREADABLE", field, error.message))
+        }
+    }
+
+    private func pipeline(_ commands: [RedisCommand]) async throws(CoordinationError) -> [RedisReply] {
+        let replies: [RedisReply]
+        do { replies = try await plans.redis.pipeline(commands) } catch { throw CoordinationError(error) }
+        for reply in replies {
+            if case .error(let text) = reply { throw CoordinationError(.redis, "reconcile read: \(text)") }
+        }
+        return replies
+    }
+
     /// Runs one pass.
     @discardableResult
     public func pass(now: Date = Date()) async throws(CoordinationError) -> PassResult {
@@ -67,49 +190,8 @@ public actor Reconciler {
         let start = clock.now
         let trips = plans.redis.stats.roundTrips
         var result = PassResult()
-        // Both hashes in one round trip; records unchanged since the last pass are not decoded again.
-        let replies: [RedisReply]
-        do { replies = try await plans.redis.pipeline([positions.allCommand, plans.allCommand]) } catch { throw CoordinationError(error) }
-        for reply in replies {
-            if case .error(let text) = reply { throw CoordinationError(.redis, "reconcile read: \(text)") }
-        }
-        var book: [PositionKey: PositionSnapshot] = [:]
-        var unreadable: [(code: String, field: String, why: String)] = []
-        var seenPositions: Set<String> = []
-        for (field, bytes) in plans.parseRaw(replies[0]) {
-            seenPositions.insert(field)
-            if let (b, p) = decodedPositions[field], b == bytes {
-                book[p.key] = p
-                continue
-            }
-            do {
-                let p = try positions.decode(bytes, field: field)
-                decodedPositions[field] = (bytes, p)
-                book[p.key] = p
-            } catch {
-                decodedPositions[field] = nil
-                unreadable.append(("POSITION_UNREADABLE", field, error.message))
-            }
-        }
-        for field in decodedPositions.keys where !seenPositions.contains(field) { decodedPositions[field] = nil }
-        var stored: [PositionKey: ExitPlan] = [:]
-        var seen: Set<String> = []
-        for (field, bytes) in plans.parseRaw(replies[1]) {
-            seen.insert(field)
-            if let (b, p) = decoded[field], b == bytes {
-                stored[p.key] = p
-                continue
-            }
-            do {
-                let p = try PlanJSON.decode(bytes)
-                decoded[field] = (bytes, p)
-                stored[p.key] = p
-            } catch {
-                decoded[field] = nil
-                unreadable.append(("PLAN_UNREADABLE", field, error.message))
-            }
-        }
-        for field in decoded.keys where !seen.contains(field) { decoded[field] = nil }
+        let (book, storedAtStart, unreadable) = try await readBook()
+        var stored = storedAtStart
         for u in unreadable {
             await alerts.raise(AlertEvent(severity: "warning", code: u.code, message: u.why, key: u.field))
         }

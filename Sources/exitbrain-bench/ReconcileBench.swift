@@ -18,6 +18,11 @@ enum ReconcileBench {
         logger.logLevel = .error
         let alerts = AlertSink(bus: bus, webhook: nil, dedupe: .seconds(300), logger: logger)
         let reconciler = Reconciler(plans: plans, positions: positions, alerts: alerts, profile: .default, grace: .seconds(10), logger: logger)
+        // As the monitoring service runs it: with the change feed from the bus.
+        let feed = ChangeFeed(configuration: config, namespace: ns, reconciler: reconciler)
+        let feedTask = Task { await feed.run() }
+        defer { feed.close(); feedTask.cancel() }
+        _ = await feed.waitUntilSubscribed()
 
         // The book: `count` positions, every other one with a plan already.
         let now = Date()
@@ -49,10 +54,29 @@ enum ReconcileBench {
         }
         let pingMs = ping.sorted()[ping.count / 2]
         print("reconcile (\(count) positions, \(existing.count) with plans before the first pass; PING p50 \(String(format: "%.3f", pingMs)) ms)")
-        for pass in 1...4 {
+        for pass in 1...6 {
+            if pass == 5 {
+                // Changes between passes, as the execution service makes them: 100 plans updated
+                // (with their events) and 100 positions written without any event.
+                let all = try await plans.all().plans.values.prefix(100)
+                for var p in all {
+                    p.version += 1
+                    _ = try await plans.update(p, expectedVersion: p.version - 1,
+                                               event: PlanUpdatedEvent(key: p.key.description, planId: p.planId, version: p.version, change: "SL_MOVED", changes: ["SL_MOVED"]))
+                }
+                var orphans: [RedisCommand] = []
+                for i in 0..<100 {
+                    let snapshot = PositionSnapshot(symbol: "NEW\(i)USDT", side: .long, quantity: 1, entryPrice: 10, markPrice: 10,
+                                                    leverage: 5, unrealizedPnl: 0, openedAt: now, updatedAt: now)
+                    orphans.append(RedisCommand(["HSET", ns.positions, snapshot.key.description, try PlanJSON.encodeValue(snapshot)]))
+                }
+                _ = try await conn.pipeline(orphans)
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            await feed.checkIntact()
             let r = try await reconciler.pass()
-            let label = pass == 1 ? "first pass " : "steady pass"
-            print(String(format: "  %@ %d: %7.1f ms  %d round trips  positions %d  plans %d  created %d  closed %d  repaired %d",
+            let label = pass == 1 ? "first pass " : pass == 5 ? "after 100 updates + 100 new positions" : "steady pass"
+            print(String(format: "  %@ (pass %d): %7.1f ms  %d round trips  positions %d  plans %d  created %d  closed %d  repaired %d",
                          label, pass, r.seconds * 1e3, r.roundTrips, r.positions, r.plans, r.created, r.closed, r.repaired))
         }
         for (name, key) in [("plans", ns.plans), ("positions", ns.positions)] {
@@ -64,7 +88,7 @@ enum ReconcileBench {
             print(String(format: "  of which HGETALL %@ alone: %.1f ms, %.1f MB", name, read.secondsValue * 1e3, Double(bytes) / 1e6))
         }
         let stored = try await plans.count()
-        print("  plans stored after the passes: \(stored) (expected \(count))")
+        print("  plans stored after the passes: \(stored) (expected \(count + 100))")
         var cursor = "0"
         repeat {
             let r = try await conn.send("SCAN", cursor, "MATCH", "\(ns.prefix):*", "COUNT", 1000)

@@ -117,7 +117,7 @@ struct SummaryService: Service {
             let fills = (try? await conn.send("HLEN", namespace.paperOrders).int) ?? 0
             let eh = await execution.healthReport().status.rawValue
             let mh = await monitor.healthReport().status.rawValue
-            var out = "\n── \(Timestamp.format(Date()))  positions \(book.count)  plans \(plans.count)  closed \(history.count)  orders \(fills ?? 0)  realized PnL \(String(format: "%.4f", pnl))  health: execution \(eh), monitor \(mh)\n"
+            var out = "\n── \(Timestamp.format(Date()))  positions \(book.count)  plans \(plans.count)  closed \(history.count)  orders \(fills)  realized PnL \(String(format: "%.4f", pnl))  health: execution \(eh), monitor \(mh)\n"
             for p in plans.values.sorted(by: { $0.key.description < $1.key.description }) {
                 let legs = p.legs.map { "\($0.kind.rawValue)\($0.index)@\(PlanTable.fmt($0.triggerPrice))\($0.status == .filled ? "✓" : "")" }.joined(separator: " ")
                 let mark = book[p.key].map { PlanTable.fmt($0.markPrice) } ?? "-"

@@ -29,7 +29,7 @@ struct FeedService: Service {
                 // ±0.35 % steps with a little drift, so ladders are reached within a minute.
                 let step = (rng.nextDouble() - 0.48) * 0.007
                 prices[s] = Rounding.price(prices[s, default: 100] * (1 + step))
-                try? await bus.publish(.marketTick, MarketTick(symbol: s, price: prices[s, default: 100]))
+                _ = try? await bus.publish(.marketTick, MarketTick(symbol: s, price: prices[s, default: 100]))
             }
             if clock.now >= nextSignal {
                 nextSignal = clock.now + signalEvery
@@ -37,7 +37,7 @@ struct FeedService: Service {
                 let side: OrderSide = rng.next() % 3 == 0 ? .sell : .buy
                 let price = prices[s, default: 100]
                 let quantity = Rounding.quantity(500 / price)
-                try? await bus.publish(.tradeSignal, TradeSignal(symbol: s, side: side, quantity: quantity, leverage: 10, price: price))
+                _ = try? await bus.publish(.tradeSignal, TradeSignal(symbol: s, side: side, quantity: quantity, leverage: 10, price: price))
                 logger.info("feed signal", metadata: ["symbol": "\(s)", "side": "\(side.rawValue)", "quantity": "\(quantity)", "price": "\(price)"])
             }
             try? await Task.sleep(for: interval)

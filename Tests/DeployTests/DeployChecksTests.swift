@@ -89,13 +89,13 @@ struct Compose {
         try contents!.write(toFile: envFile, atomically: true, encoding: .utf8)
     }
 
-    func run(_ args: [String]) throws -> (status: Int32, output: String) {
+    func run(_ args: [String]) async throws -> (status: Int32, output: String) {
         var env = ProcessInfo.processInfo.environment
         for key in ["REDIS_PASSWORD", "REDIS_NAMESPACE", "GRAFANA_ADMIN_PASSWORD", "COMPOSE_FILE",
                     "COMPOSE_PROFILES", "COMPOSE_PROJECT_NAME", "COMPOSE_PATH_SEPARATOR"] {
             env.removeValue(forKey: key)
         }
-        return try Subprocess.run(
+        return try await Subprocess.run(
             "docker-compose",
             ["-f", Repo.path("docker-compose.yml"), "--project-directory", Repo.root, "--env-file", envFile] + args,
             environment: env, timeout: .seconds(120))
@@ -168,32 +168,32 @@ struct ComposeServices {
 struct DeployChecksTests {
     // (a) docker-compose accepts the file, with and without the monitoring profile.
     @Test("docker-compose config accepts docker-compose.yml", .enabled(if: Tools.runnable("docker-compose"), "needs docker-compose"))
-    func composeConfigIsValid() throws {
+    func composeConfigIsValid() async throws {
         _ = try #require(Subprocess.find("docker-compose"), "\(Tools.composeHint)")
         let compose = try Compose()
 
-        let plain = try compose.run(["config", "-q"])
+        let plain = try await compose.run(["config", "-q"])
         #expect(plain.status == 0, "docker-compose config -q failed:\n\(plain.output)")
-        let monitoring = try compose.run(["--profile", "monitoring", "config", "-q"])
+        let monitoring = try await compose.run(["--profile", "monitoring", "config", "-q"])
         #expect(monitoring.status == 0, "docker-compose --profile monitoring config -q failed:\n\(monitoring.output)")
 
-        let services = try compose.run(["config", "--services"])
+        let services = try await compose.run(["config", "--services"])
         #expect(services.status == 0, "\(services.output)")
         let names = Set(services.output.split(separator: "\n").map { String($0) })
         #expect(names == ["redis", "execution", "monitoring", "feed", "prometheus", "grafana"], "services: \(names.sorted())")
 
         // Without REDIS_PASSWORD the file refuses to render and says where to set it.
-        let bare = try Compose(envContents: "REDIS_NAMESPACE=quantum\n").run(["config", "-q"])
+        let bare = try await Compose(envContents: "REDIS_NAMESPACE=quantum\n").run(["config", "-q"])
         #expect(bare.status != 0, "config must fail without REDIS_PASSWORD")
         #expect(bare.output.contains(".env.example"), "the error should point at .env.example:\n\(bare.output)")
     }
 
     // (d) Every published port is on 127.0.0.1; no command line carries the Redis password.
     @Test("compose publishes on 127.0.0.1 only and keeps the password off command lines", .enabled(if: Tools.runnable("docker-compose"), "needs docker-compose"))
-    func composePortsAndSecrets() throws {
+    func composePortsAndSecrets() async throws {
         _ = try #require(Subprocess.find("docker-compose"), "\(Tools.composeHint)")
         let compose = try Compose()
-        let config = try compose.run(["--profile", "monitoring", "config"])
+        let config = try await compose.run(["--profile", "monitoring", "config"])
         try #require(config.status == 0, "docker-compose config failed:\n\(config.output)")
         let services = ComposeServices(config: config.output)
         try #require(Set(services.blocks.keys) == ["redis", "execution", "monitoring", "feed", "prometheus", "grafana"],
@@ -252,9 +252,9 @@ struct DeployChecksTests {
 
     // (b) promtool accepts the Prometheus configuration.
     @Test("promtool check config accepts deploy/prometheus.yml", .enabled(if: Tools.runnable("promtool"), "needs promtool"))
-    func prometheusConfigIsValid() throws {
+    func prometheusConfigIsValid() async throws {
         _ = try #require(Subprocess.find("promtool"), "\(Tools.promtoolHint)")
-        let result = try Subprocess.run("promtool", ["check", "config", Repo.path("deploy/prometheus.yml")], timeout: .seconds(60))
+        let result = try await Subprocess.run("promtool", ["check", "config", Repo.path("deploy/prometheus.yml")], timeout: .seconds(60))
         #expect(result.status == 0, "promtool check config failed:\n\(result.output)")
         #expect(result.output.contains("SUCCESS"), "\(result.output)")
         let text = try Repo.read("deploy/prometheus.yml")
@@ -263,7 +263,7 @@ struct DeployChecksTests {
 
     // (c) The dashboard parses and names only exported metrics.
     @Test("the Grafana dashboard parses and uses only exported metric names")
-    func dashboardUsesExportedMetrics() throws {
+    func dashboardUsesExportedMetrics() async throws {
         let text = try Repo.read("deploy/grafana/dashboards/exitbrain.json")
         let json = try JSONSerialization.jsonObject(with: Data(text.utf8))
         let dashboard = try #require(json as? [String: Any], "the dashboard is not a JSON object")
@@ -298,7 +298,7 @@ struct DeployChecksTests {
 
     // The dashboard's queries are valid PromQL (promtool parses them as recording rules).
     @Test("the dashboard's queries parse as PromQL", .enabled(if: Tools.runnable("promtool"), "needs promtool"))
-    func dashboardQueriesParse() throws {
+    func dashboardQueriesParse() async throws {
         _ = try #require(Subprocess.find("promtool"), "\(Tools.promtoolHint)")
         let data = try Data(contentsOf: URL(fileURLWithPath: Repo.path("deploy/grafana/dashboards/exitbrain.json")))
         let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -313,13 +313,13 @@ struct DeployChecksTests {
         let dir = try TemporaryDirectory("promql")
         let file = dir.path + "/rules.yml"
         try rules.write(toFile: file, atomically: true, encoding: .utf8)
-        let result = try Subprocess.run("promtool", ["check", "rules", file], timeout: .seconds(60))
+        let result = try await Subprocess.run("promtool", ["check", "rules", file], timeout: .seconds(60))
         #expect(result.status == 0, "promtool rejects a dashboard query:\n\(result.output)")
     }
 
     // (e) backup.sh round trip: write plans, back up three times keeping two, flush, restore.
     @Test("backup.sh backs up, rotates, and the backup restores", .enabled(if: TestRedis.isCI || (TestRedis.enabled && Subprocess.find("redis-cli") != nil), "needs redis-server and redis-cli"))
-    func backupRoundTrip() throws {
+    func backupRoundTrip() async throws {
         _ = try #require(Subprocess.find("redis-cli"), "\(Tools.redisHint)")
         _ = try #require(Subprocess.find("bash"), "bash is needed for deploy/redis/backup.sh")
         let password = "pw-backup"
@@ -329,8 +329,8 @@ struct DeployChecksTests {
 
         var cliEnv = ProcessInfo.processInfo.environment
         cliEnv["REDISCLI_AUTH"] = password
-        func cli(_ args: String...) throws -> String {
-            let r = try Subprocess.run("redis-cli", ["-p", String(server.port)] + args, environment: cliEnv, timeout: .seconds(30))
+        func cli(_ args: String...) async throws -> String {
+            let r = try await Subprocess.run("redis-cli", ["-p", String(server.port)] + args, environment: cliEnv, timeout: .seconds(30))
             let out = r.output.trimmingCharacters(in: .whitespacesAndNewlines)
             // redis-cli exits 0 on error replies when its output is not a terminal.
             let failed = r.status != 0 || ["ERR", "NOAUTH", "WRONGPASS", "LOADING", "Could not connect"].contains { out.hasPrefix($0) }
@@ -343,15 +343,15 @@ struct DeployChecksTests {
         for (i, symbol) in ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT"].enumerated() {
             plans["\(symbol):LONG"] = #"{"plan_id":"p-\#(i)","symbol":"\#(symbol)","side":"LONG","status":"ACTIVE","version":\#(i + 1),"entry_price":\#(100 + i).5}"#
         }
-        for (field, value) in plans { _ = try cli("HSET", key, field, value) }
-        #expect(try cli("HLEN", key) == "5")
+        for (field, value) in plans { _ = try await cli("HSET", key, field, value) }
+        #expect(try await cli("HLEN", key) == "5")
 
         let backups = try TemporaryDirectory("backups")
         var backupEnv = ProcessInfo.processInfo.environment
         for k in ["REDISCLI_AUTH", "REDIS_URL", "BACKUP_DIR", "KEEP"] { backupEnv.removeValue(forKey: k) }
         var written: [String] = []
         for run in 1...3 {
-            let r = try Subprocess.run("bash", [Repo.path("deploy/redis/backup.sh"), "-u", server.url, "-d", backups.path, "-k", "2"],
+            let r = try await Subprocess.run("bash", [Repo.path("deploy/redis/backup.sh"), "-u", server.url, "-d", backups.path, "-k", "2"],
                                        environment: backupEnv, timeout: .seconds(150))
             try #require(r.status == 0, "backup.sh run \(run) failed (status \(r.status)):\n\(r.output)")
             #expect(!r.output.contains(password), "backup.sh printed the password:\n\(r.output)")
@@ -370,14 +370,14 @@ struct DeployChecksTests {
 
         // Lose the data. The server's own dump.rdb (written by backup.sh's BGSAVE) goes too, so
         // the restart below proves the server starts empty without the backup.
-        _ = try cli("FLUSHALL")
-        let flushed = try cli("HLEN", key)
+        _ = try await cli("FLUSHALL")
+        let flushed = try await cli("HLEN", key)
         #expect(flushed == "0", "HLEN after FLUSHALL: \(flushed)")
         server.stop()
         let dump = server.directory + "/dump.rdb"
         try? FileManager.default.removeItem(atPath: dump)
         try server.start()
-        let empty = try cli("HLEN", key)
+        let empty = try await cli("HLEN", key)
         #expect(empty == "0", "without a dump.rdb a restart must come back empty, HLEN: \(empty)")
 
         // Restore: stop, put the newest backup in place as dump.rdb, start. With appendonly off,
@@ -386,10 +386,10 @@ struct DeployChecksTests {
         try? FileManager.default.removeItem(atPath: dump)
         try FileManager.default.copyItem(atPath: newest, toPath: dump)
         try server.start()
-        let restored = try cli("HLEN", key)
+        let restored = try await cli("HLEN", key)
         #expect(restored == "5", "the restored backup should hold the 5 plans, HLEN: \(restored)")
         for (field, value) in plans {
-            let got = try cli("HGET", key, field)
+            let got = try await cli("HGET", key, field)
             #expect(got == value, "\(field) restored intact")
         }
     }

@@ -103,4 +103,56 @@ struct ReconcilerTests {
         #expect(alerts.sent.contains { $0.code == "PLAN_WITHOUT_SL" })
         await f.cleanup()
     }
+
+    @Test func withTheChangeFeedSteadyPassesReadOnlyWhatChanged() async throws {
+        let (f, r, alerts) = try make("rec-feed")
+        let feed = ChangeFeed(configuration: f.config.common.redis, namespace: f.namespace, reconciler: r)
+        let feedTask = Task { await feed.run() }
+        defer { feed.close(); feedTask.cancel() }
+        #expect(await feed.waitUntilSubscribed())
+        let engine = f.engine()
+        for symbol in ["AUSDT", "BUSDT", "CUSDT"] { try await f.signal(engine, symbol, .buy) }
+        func pass() async throws -> Reconciler.PassResult {
+            try await Task.sleep(for: .milliseconds(150)) // let the events of the last writes arrive
+            await feed.checkIntact()
+            return try await r.pass()
+        }
+        let first = try await pass()
+        #expect(first.plans == 3 && first.roundTrips == 1, "full read: \(first)")
+        let steady = try await pass()
+        #expect(steady.plans == 3 && steady.positions == 3)
+        #expect(steady.roundTrips == 1, "names only, nothing changed: \(steady.roundTrips) round trips")
+
+        // A position written with no event is found by its name and gets its plan.
+        try await f.redis.send("HSET", f.namespace.positions, "DUSDT:LONG", #"{"symbol":"DUSDT","side":"LONG","quantity":1,"entry_price":10}"#)
+        let orphan = try await pass()
+        #expect(orphan.created == 1 && orphan.roundTrips <= 4, "names, the new record, the creation, its alert: \(orphan)")
+
+        // A plan changed with its event is read again: its missing stop-loss is repaired.
+        let key = PositionKey(symbol: "AUSDT", side: .long)
+        var broken = try #require(try await f.plans.get(key))
+        broken.legs.removeAll { $0.kind == .stopLoss }
+        broken.version += 1
+        let event = PlanUpdatedEvent(key: key.description, planId: broken.planId, version: broken.version, change: "TEST", changes: ["TEST"])
+        #expect(try await f.plans.update(broken, expectedVersion: broken.version - 1, event: event) == .written)
+        _ = try await pass()
+        let repairedPass = try await pass()
+        #expect(repairedPass.repaired == 1)
+        #expect(try await f.plans.get(key)?.stopLossLeg != nil)
+        #expect(alerts.sent.contains { $0.code == "PLAN_WITHOUT_SL" && $0.key == key.description })
+
+        // A change made without any event is not seen by steady passes, and is seen once
+        // events may have been lost (here: said so), because that pass reads everything.
+        let other = PositionKey(symbol: "BUSDT", side: .long)
+        var silent = try #require(try await f.plans.get(other))
+        silent.legs.removeAll { $0.kind == .stopLoss }
+        silent.version += 1
+        #expect(try await f.plans.update(silent, expectedVersion: silent.version - 1, event: nil) == .written)
+        _ = try await pass()
+        #expect(try await pass().repaired == 0, "steady passes trust the feed")
+        await r.noteLostEvents()
+        _ = try await pass()
+        #expect(try await pass().repaired == 1, "a full read finds the silent change")
+        await f.cleanup()
+    }
 }

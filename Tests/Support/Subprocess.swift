@@ -48,7 +48,7 @@ public enum Subprocess {
     public static func run(
         _ executable: String, _ args: [String], environment: [String: String]? = nil,
         timeout: Duration = .seconds(300)
-    ) throws -> (status: Int32, output: String) {
+    ) async throws -> (status: Int32, output: String) {
         guard let exe = find(executable) else {
             throw Failure("\(executable) not found on PATH (\(ProcessInfo.processInfo.environment["PATH"] ?? ""))")
         }
@@ -60,6 +60,36 @@ public enum Subprocess {
             return String(decoding: data, as: UTF8.self)
         }
 
+        let child = try spawn(exe, args, environment: environment, outputPath: outputPath)
+
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var status: Int32 = 0
+        while true {
+            let reaped = waitpid(child, &status, WNOHANG)
+            if reaped == child { break }
+            if reaped < 0 && errno != EINTR {
+                throw Failure("waitpid(\(child)) for \(executable) failed: \(String(cString: strerror(errno)))")
+            }
+            if clock.now >= deadline {
+                kill(-child, SIGKILL)
+                kill(child, SIGKILL)
+                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+                throw Failure("\(executable) \(args.joined(separator: " ")) did not finish within \(timeout); it printed:\n\(output())")
+            }
+            // Polled with a task sleep, not usleep: a waiting test must not hold one of the
+            // few threads every other test runs on.
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        // WIFEXITED / WEXITSTATUS / WTERMSIG are C macros Swift does not import.
+        let signal = status & 0x7f
+        let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return (code, output())
+    }
+
+    /// Starts `exe` as `run` does (own process group, clean signal mask, stdin /dev/null,
+    /// stdout and stderr into `outputPath`); returns its pid.
+    static func spawn(_ exe: String, _ args: [String], environment: [String: String]?, outputPath: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -89,27 +119,62 @@ public enum Subprocess {
         var child: pid_t = 0
         let rc = posix_spawn(&child, exe, &actions, &attributes, &cArgs, &cEnv)
         guard rc == 0 else { throw Failure("cannot start \(exe): \(String(cString: strerror(rc)))") }
+        return child
+    }
 
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        var status: Int32 = 0
-        while true {
-            let reaped = waitpid(child, &status, WNOHANG)
-            if reaped == child { break }
-            if reaped < 0 && errno != EINTR {
-                throw Failure("waitpid(\(child)) for \(executable) failed: \(String(cString: strerror(errno)))")
-            }
-            if clock.now >= deadline {
-                kill(-child, SIGKILL)
-                kill(child, SIGKILL)
-                while waitpid(child, &status, 0) < 0 && errno == EINTR {}
-                throw Failure("\(executable) \(args.joined(separator: " ")) did not finish within \(timeout); it printed:\n\(output())")
-            }
-            usleep(10_000)
+    /// A long-running child (a service under test): started at once, stopped with `stop()`.
+    public final class Background: @unchecked Sendable {
+        /// Its pid.
+        public let pid: pid_t
+        private let outputPath: String
+        private var reaped = false
+
+        /// Starts `executable` with `args` and exactly `environment`.
+        public init(_ executable: String, _ args: [String], environment: [String: String]) throws {
+            guard let exe = find(executable) else { throw Failure("\(executable) not found") }
+            outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("exitbrain-background-\(UUID().uuidString).out").path
+            pid = try spawn(exe, args, environment: environment, outputPath: outputPath)
         }
-        // WIFEXITED / WEXITSTATUS / WTERMSIG are C macros Swift does not import.
-        let signal = status & 0x7f
-        let code = signal == 0 ? (status >> 8) & 0xff : 128 + signal
-        return (code, output())
+
+        /// What it printed so far.
+        public var output: String {
+            FileManager.default.contents(atPath: outputPath).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+
+        /// True while it runs.
+        public var isRunning: Bool {
+            if reaped { return false }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { reaped = true }
+            return !reaped
+        }
+
+        /// SIGTERM, up to `grace` to exit, then SIGKILL to its whole group. Returns the exit
+        /// status (128 + signal when a signal ended it).
+        @discardableResult
+        public func stop(grace: Duration = .seconds(10)) -> Int32 {
+            defer { unlink(outputPath) }
+            guard !reaped else { return 0 }
+            kill(pid, SIGTERM)
+            let clock = ContinuousClock()
+            let deadline = clock.now + grace
+            var status: Int32 = 0
+            while clock.now < deadline {
+                if waitpid(pid, &status, WNOHANG) == pid {
+                    reaped = true
+                    kill(-pid, SIGKILL)
+                    let signal = status & 0x7f
+                    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+                }
+                usleep(20_000)
+            }
+            kill(-pid, SIGKILL)
+            kill(pid, SIGKILL)
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            reaped = true
+            return 128 + SIGKILL
+        }
+
+        deinit { if !reaped { _ = stop(grace: .seconds(2)) } }
     }
 }

@@ -2,6 +2,7 @@ import ExitBrainCoordination
 import Foundation
 import Logging
 import Metrics
+import RedisClient
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -43,30 +44,49 @@ public final class AlertSink: Sendable {
     /// Returns true when it was sent.
     @discardableResult
     public func raise(_ alert: AlertEvent) async -> Bool {
-        let id = "\(alert.code)|\(alert.key ?? "")"
-        let clock = ContinuousClock()
-        let fresh = state.withLock { s -> Bool in
-            if let last = s.lastSent[id], clock.now - last < dedupe { return false }
-            s.lastSent[id] = clock.now
-            s.sent.append(alert)
-            if let _ = webhook {
-                let text = "[\(alert.severity.uppercased())] \(alert.code)\(alert.key.map { " \($0)" } ?? ""): \(alert.message)"
-                let body = Array("{\"text\":".utf8) + Array(JSONText.quoted(text).utf8) + Array("}".utf8)
-                if s.queue.count >= capacity {
-                    s.queue.removeFirst()
-                    s.dropped += 1
-                }
-                s.queue.append((body, 0))
-            }
-            return true
-        }
-        guard fresh else { return false }
-        Counter(label: "exitbrain_alerts_total", dimensions: [("severity", alert.severity), ("code", alert.code)]).increment()
-        let level: Logger.Level = alert.severity == "critical" ? .critical : alert.severity == "warning" ? .warning : .info
-        logger.log(level: level, "alert", metadata: ["code": "\(alert.code)", "severity": "\(alert.severity)", "key": "\(alert.key ?? "")", "message": "\(alert.message)"])
-        do { try await bus.publish(.alert, alert) } catch { logger.debug("alert not published", metadata: ["error": "\(error)"]) }
-        return true
+        await raise([alert]).first ?? false
     }
+
+    /// Sends several alerts, each unless its condition was sent within the dedupe window; the
+    /// ones sent are published in one round trip. Returns, for each, whether it was sent.
+    @discardableResult
+    public func raise(_ alerts: [AlertEvent]) async -> [Bool] {
+        let clock = ContinuousClock()
+        var commands: [RedisCommand] = []
+        var sent: [Bool] = []
+        for alert in alerts {
+            let id = "\(alert.code)|\(alert.key ?? "")"
+            let fresh = state.withLock { s -> Bool in
+                if let last = s.lastSent[id], clock.now - last < dedupe { return false }
+                s.lastSent[id] = clock.now
+                s.sent.append(alert)
+                if s.sent.count > Self.remembered { s.sent.removeFirst(s.sent.count - Self.remembered) }
+                if webhook != nil {
+                    let text = "[\(alert.severity.uppercased())] \(alert.code)\(alert.key.map { " \($0)" } ?? ""): \(alert.message)"
+                    let body = Array("{\"text\":".utf8) + Array(JSONText.quoted(text).utf8) + Array("}".utf8)
+                    if s.queue.count >= capacity {
+                        s.queue.removeFirst()
+                        s.dropped += 1
+                    }
+                    s.queue.append((body, 0))
+                }
+                return true
+            }
+            sent.append(fresh)
+            guard fresh else { continue }
+            Counter(label: "exitbrain_alerts_total", dimensions: [("severity", alert.severity), ("code", alert.code)]).increment()
+            let level: Logger.Level = alert.severity == "critical" ? .critical : alert.severity == "warning" ? .warning : .info
+            logger.log(level: level, "alert", metadata: ["code": "\(alert.code)", "severity": "\(alert.severity)", "key": "\(alert.key ?? "")", "message": "\(alert.message)"])
+            do { commands.append(try bus.publishCommand(.alert, alert)) } catch { logger.debug("alert not encoded", metadata: ["error": "\(error)"]) }
+        }
+        if !commands.isEmpty {
+            do { _ = try await bus.redis.pipeline(commands) } catch { logger.debug("alerts not published", metadata: ["error": "\(error)"]) }
+        }
+        return sent
+    }
+
+    /// How many sent alerts `sent` keeps (the newest).
+    static let remembered = 1000
 
     /// Forgets a condition so that its next occurrence is sent again (it has cleared).
     public func clear(code: String, key: String?) {

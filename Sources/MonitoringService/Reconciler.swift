@@ -40,6 +40,11 @@ public actor Reconciler {
     private var suspect: Set<PositionKey> = []
     private var decoded: [String: ([UInt8], ExitPlan)] = [:]
     private var decodedPositions: [String: ([UInt8], PositionSnapshot)] = [:]
+    /// Positions and plans by position, kept from pass to pass and updated from what is read.
+    private var book: [PositionKey: PositionSnapshot] = [:]
+    private var planBook: [PositionKey: ExitPlan] = [:]
+    /// Positions that still had no plan after the last pass (tried again next pass).
+    private var lacking: Set<PositionKey> = []
     private var dirtyPlans: Set<String> = []
     private var dirtyPositions: Set<String> = []
     private var needFullRead = true
@@ -93,8 +98,8 @@ public actor Reconciler {
     /// between full reads takes the field names of both hashes (one round trip) and then only
     /// the records that are new or named by an event (one more): the steady pass does not move
     /// every plan. A full read comes every `fullReadEvery`, after a lost event, and on the first pass.
-    private func readBook() async throws(CoordinationError) -> (book: [PositionKey: PositionSnapshot], stored: [PositionKey: ExitPlan],
-                                                              unreadable: [(code: String, field: String, why: String)]) {
+    /// Returns the positions whose record or plan changed (nil after a full read: all may have).
+    private func readBook() async throws(CoordinationError) -> (changed: Set<PositionKey>?, unreadable: [(code: String, field: String, why: String)]) {
         let clock = ContinuousClock()
         let changedPlans = dirtyPlans
         let changedPositions = dirtyPositions
@@ -102,6 +107,7 @@ public actor Reconciler {
         dirtyPositions = []
         let full = !feedAttached || needFullRead || lastFullRead.map { clock.now - $0 >= fullReadEvery } ?? true
         var unreadable: [(code: String, field: String, why: String)] = []
+        var changed: Set<PositionKey> = []
         if full {
             needFullRead = false
             lastFullRead = clock.now
@@ -110,26 +116,46 @@ public actor Reconciler {
             for (field, bytes) in plans.parseRaw(replies[0]) {
                 seenPositions.insert(field)
                 if let cached = decodedPositions[field], cached.0 == bytes { continue }
-                storePosition(field, bytes, &unreadable)
+                storePosition(field, bytes, &unreadable, &changed)
             }
-            for field in decodedPositions.keys where !seenPositions.contains(field) { decodedPositions[field] = nil }
+            for field in decodedPositions.keys where !seenPositions.contains(field) { dropPosition(field, &changed) }
             var seenPlans: Set<String> = []
             for (field, bytes) in plans.parseRaw(replies[1]) {
                 seenPlans.insert(field)
                 if let cached = decoded[field], cached.0 == bytes { continue }
-                storePlan(field, bytes, &unreadable)
+                storePlan(field, bytes, &unreadable, &changed)
             }
-            for field in decoded.keys where !seenPlans.contains(field) { decoded[field] = nil }
+            for field in decoded.keys where !seenPlans.contains(field) { dropPlan(field, &changed) }
         } else {
             let names = try await pipeline([RedisCommand(["HKEYS", positions.namespace.positions]), RedisCommand(["HKEYS", plans.namespace.plans])])
             let positionFields = names[0].array?.compactMap(\.string) ?? []
             let planFields = names[1].array?.compactMap(\.string) ?? []
-            let positionSet = Set(positionFields)
-            let planSet = Set(planFields)
-            for field in decodedPositions.keys where !positionSet.contains(field) { decodedPositions[field] = nil }
-            for field in decoded.keys where !planSet.contains(field) { decoded[field] = nil }
-            let fetchPositions = positionFields.filter { decodedPositions[$0] == nil || changedPositions.contains($0) }
-            let fetchPlans = planFields.filter { decoded[$0] == nil || changedPlans.contains($0) }
+            // One lookup per name: the names not held yet are fetched; when every held record
+            // is among the names (the usual case), nothing was removed and no set is built.
+            var fetchPositions: [String] = []
+            var known = 0
+            for field in positionFields {
+                if decodedPositions[field] == nil { fetchPositions.append(field) } else {
+                    known += 1
+                    if changedPositions.contains(field) { fetchPositions.append(field) }
+                }
+            }
+            if known != decodedPositions.count {
+                let present = Set(positionFields)
+                for field in decodedPositions.keys where !present.contains(field) { dropPosition(field, &changed) }
+            }
+            var fetchPlans: [String] = []
+            known = 0
+            for field in planFields {
+                if decoded[field] == nil { fetchPlans.append(field) } else {
+                    known += 1
+                    if changedPlans.contains(field) { fetchPlans.append(field) }
+                }
+            }
+            if known != decoded.count {
+                let present = Set(planFields)
+                for field in decoded.keys where !present.contains(field) { dropPlan(field, &changed) }
+            }
             var commands: [RedisCommand] = []
             if !fetchPositions.isEmpty { commands.append(RedisCommand(["HMGET", positions.namespace.positions] + fetchPositions)) }
             if !fetchPlans.isEmpty { commands.append(RedisCommand(["HMGET", plans.namespace.plans] + fetchPlans)) }
@@ -137,41 +163,57 @@ public actor Reconciler {
                 var replies = try await pipeline(commands)[...]
                 if !fetchPositions.isEmpty {
                     for (field, item) in zip(fetchPositions, replies.removeFirst().array ?? []) {
-                        if let bytes = item.bytes { storePosition(field, bytes, &unreadable) } else { decodedPositions[field] = nil }
+                        if let bytes = item.bytes { storePosition(field, bytes, &unreadable, &changed) } else { dropPosition(field, &changed) }
                     }
                 }
                 if !fetchPlans.isEmpty {
                     for (field, item) in zip(fetchPlans, replies.removeFirst().array ?? []) {
-                        if let bytes = item.bytes { storePlan(field, bytes, &unreadable) } else { decoded[field] = nil }
+                        if let bytes = item.bytes { storePlan(field, bytes, &unreadable, &changed) } else { dropPlan(field, &changed) }
                     }
                 }
             }
         }
-        var book: [PositionKey: PositionSnapshot] = [:]
-        book.reserveCapacity(decodedPositions.count)
-        for (_, entry) in decodedPositions { book[entry.1.key] = entry.1 }
-        var stored: [PositionKey: ExitPlan] = [:]
-        stored.reserveCapacity(decoded.count)
-        for (_, entry) in decoded { stored[entry.1.key] = entry.1 }
-        return (book, stored, unreadable)
+        return (full ? nil : changed, unreadable)
     }
 
-    private func storePosition(_ field: String, _ bytes: [UInt8], _ unreadable: inout [(code: String, field: String, why: String)]) {
+    private func storePosition(_ field: String, _ bytes: [UInt8], _ unreadable: inout [(code: String, field: String, why: String)],
+                               _ changed: inout Set<PositionKey>) {
         do {
-            decodedPositions[field] = (bytes, try positions.decode(bytes, field: field))
+            let snapshot = try positions.decode(bytes, field: field)
+            dropPosition(field, &changed)
+            decodedPositions[field] = (bytes, snapshot)
+            book[snapshot.key] = snapshot
+            changed.insert(snapshot.key)
         } catch {
-            decodedPositions[field] = nil
+            dropPosition(field, &changed)
             unreadable.append(("POSITION_UNREADABLE", field, error.message))
         }
     }
 
-    private func storePlan(_ field: String, _ bytes: [UInt8], _ unreadable: inout [(code: String, field: String, why: String)]) {
+    private func dropPosition(_ field: String, _ changed: inout Set<PositionKey>) {
+        guard let (_, old) = decodedPositions.removeValue(forKey: field) else { return }
+        book[old.key] = nil
+        changed.insert(old.key)
+    }
+
+    private func storePlan(_ field: String, _ bytes: [UInt8], _ unreadable: inout [(code: String, field: String, why: String)],
+                           _ changed: inout Set<PositionKey>) {
         do {
-            decoded[field] = (bytes, try PlanJSON.decode(bytes))
+            let plan = try PlanJSON.decode(bytes)
+            dropPlan(field, &changed)
+            decoded[field] = (bytes, plan)
+            planBook[plan.key] = plan
+            changed.insert(plan.key)
         } catch {
-            decoded[field] = nil
+            dropPlan(field, &changed)
             unreadable.append(("PLAN_UNREADABLE", field, error.message))
         }
+    }
+
+    private func dropPlan(_ field: String, _ changed: inout Set<PositionKey>) {
+        guard let (_, old) = decoded.removeValue(forKey: field) else { return }
+        planBook[old.key] = nil
+        changed.insert(old.key)
     }
 
     private func pipeline(_ commands: [RedisCommand]) async throws(CoordinationError) -> [RedisReply] {
@@ -190,20 +232,27 @@ public actor Reconciler {
         let start = clock.now
         let trips = plans.redis.stats.roundTrips
         var result = PassResult()
-        let (book, storedAtStart, unreadable) = try await readBook()
-        var stored = storedAtStart
-        for u in unreadable {
-            await alerts.raise(AlertEvent(severity: "warning", code: u.code, message: u.why, key: u.field))
-        }
+        let (changed, unreadable) = try await readBook()
+        await alerts.raise(unreadable.map { AlertEvent(severity: "warning", code: $0.code, message: $0.why, key: $0.field) })
         result.positions = book.count
-        result.plans = stored.count
+        result.plans = planBook.count
+        // What this pass looks at: after a full read every position and plan; otherwise what
+        // changed, plus what earlier passes left open (grace periods, suspects, positions whose
+        // plan could not be made).
+        let scope: [PositionKey]
+        if let changed {
+            scope = Array(changed.union(missingSince.keys).union(suspect).union(lacking))
+        } else {
+            scope = Array(Set(book.keys).union(planBook.keys))
+        }
 
         // Positions without a plan: planned here, created in one pipelined round trip, each
         // position its own atomic get-or-create (a plan the execution service stored a moment
         // earlier wins, and is what we keep).
         if enabled {
             var candidates: [ExitPlan] = []
-            for (key, position) in book where stored[key] == nil {
+            for key in scope {
+                guard let position = book[key], planBook[key] == nil else { continue }
                 logger.warning("no exit plan found, creating retroactively", metadata: ["key": "\(key)", "quantity": "\(position.quantity)", "entry_price": "\(position.entryPrice)"])
                 let input = PlannerInput.retroactive(symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
                                                      leverage: position.leverage, markPrice: position.markPrice, profile: profile,
@@ -218,7 +267,7 @@ public actor Reconciler {
             for (plan, outcome) in zip(candidates, try await plans.getOrCreateMany(candidates, retroactive: true, now: now)) {
                 switch outcome {
                 case .success(let creation):
-                    stored[plan.key] = creation.plan
+                    planBook[plan.key] = creation.plan
                     guard creation.created else { continue }
                     result.created += 1
                     createdKeys.append((plan.key, plan.planId))
@@ -230,20 +279,21 @@ public actor Reconciler {
             }
             // One info alert per position, up to a handful a pass; beyond that one summary, so a
             // book imported without plans does not flood the alert channel.
-            for (key, planId) in createdKeys.prefix(Self.individualAlerts) {
-                await alerts.raise(AlertEvent(severity: "info", code: "PLAN_CREATED_RETROACTIVELY",
-                                              message: "position had no exit plan; created \(planId)", key: key.description))
+            var notices = createdKeys.prefix(Self.individualAlerts).map { key, planId in
+                AlertEvent(severity: "info", code: "PLAN_CREATED_RETROACTIVELY", message: "position had no exit plan; created \(planId)", key: key.description)
             }
             if createdKeys.count > Self.individualAlerts {
                 let rest = createdKeys.count - Self.individualAlerts
-                await alerts.raise(AlertEvent(severity: "info", code: "PLANS_CREATED_RETROACTIVELY",
-                                              message: "\(createdKeys.count) positions had no exit plan; plans created for all (\(rest) not alerted one by one, see exit_plan.created events)",
-                                              key: nil))
+                notices.append(AlertEvent(severity: "info", code: "PLANS_CREATED_RETROACTIVELY",
+                                          message: "\(createdKeys.count) positions had no exit plan; plans created for all (\(rest) not alerted one by one, see exit_plan.created events)",
+                                          key: nil))
             }
+            await alerts.raise(notices)
         }
 
         // Plans without a position: closed after one grace period.
-        for (key, plan) in stored where book[key] == nil {
+        for key in scope {
+            guard let plan = planBook[key], book[key] == nil else { continue }
             guard let since = missingSince[key] else {
                 missingSince[key] = clock.now
                 continue
@@ -253,18 +303,19 @@ public actor Reconciler {
             let outcome = try await plans.close(closed, expectedVersion: plan.version, realizedPnl: executor.realizedPnl(plan: closed), position: .keep, now: now)
             missingSince[key] = nil
             if outcome == .written {
+                planBook[key] = nil
                 result.closed += 1
                 Counter(label: "exitbrain_stale_plans_closed_total").increment()
                 Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", "POSITION_CLOSED")]).increment()
                 logger.info("exit plan closed", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED"])
             }
         }
-        for key in missingSince.keys where book[key] != nil || stored[key] == nil { missingSince[key] = nil }
+        for key in missingSince.keys where book[key] != nil || planBook[key] == nil { missingSince[key] = nil }
 
         // Plans that disagree with their position: reported and re-planned when seen twice in a row.
         var nowSuspect: Set<PositionKey> = []
-        for (key, position) in book {
-            guard let plan = stored[key], plan.isActive else { continue }
+        for key in scope {
+            guard let position = book[key], let plan = planBook[key], plan.isActive else { continue }
             let qtyOff = abs(plan.remainingQuantity - position.quantity) > max(1e-9, position.quantity * 1e-6)
             let noStop = plan.strategyId != .emergencyExit && plan.legs.first(where: { $0.kind == .stopLoss && $0.status == .pending }) == nil
             guard qtyOff || noStop else { continue }
@@ -291,6 +342,7 @@ public actor Reconciler {
             }
         }
         suspect = nowSuspect
+        lacking = Set(scope.filter { book[$0] != nil && planBook[$0] == nil })
 
         result.roundTrips = plans.redis.stats.roundTrips - trips
         result.seconds = (clock.now - start).secondsValue

@@ -75,10 +75,15 @@ enum ReconcileBench {
             }
             await feed.checkIntact()
             let r = try await reconciler.pass()
-            let label = pass == 1 ? "first pass " : pass == 5 ? "after 100 updates + 100 new positions" : "steady pass"
+            let label = pass == 1 ? "first pass " : pass == 2 ? "re-reads the 5000 plans it made" : pass == 5 ? "after 100 updates + 100 new positions" : "steady pass"
             print(String(format: "  %@ (pass %d): %7.1f ms  %d round trips  positions %d  plans %d  created %d  closed %d  repaired %d",
                          label, pass, r.seconds * 1e3, r.roundTrips, r.positions, r.plans, r.created, r.closed, r.repaired))
         }
+        let namesStart = clock.now
+        let names = try await conn.pipeline([RedisCommand(["HKEYS", ns.positions]), RedisCommand(["HKEYS", ns.plans])])
+        let namesRead = clock.now - namesStart
+        let fields = names.flatMap { $0.array?.compactMap(\.string) ?? [] }
+        print(String(format: "  of which HKEYS of both alone: %.1f ms (%d names; %.1f ms with their strings)", namesRead.secondsValue * 1e3, fields.count, (clock.now - namesStart).secondsValue * 1e3))
         for (name, key) in [("plans", ns.plans), ("positions", ns.positions)] {
             let t = clock.now
             let reply = try await conn.send(RedisCommand(["HGETALL", key]))
@@ -89,12 +94,6 @@ enum ReconcileBench {
         }
         let stored = try await plans.count()
         print("  plans stored after the passes: \(stored) (expected \(count + 100))")
-        var cursor = "0"
-        repeat {
-            let r = try await conn.send("SCAN", cursor, "MATCH", "\(ns.prefix):*", "COUNT", 1000)
-            cursor = r.array?.first?.string ?? "0"
-            let keys = r.array?.last?.array?.compactMap(\.bytes) ?? []
-            if !keys.isEmpty { try await conn.send(RedisCommand(["DEL"] + keys)) }
-        } while cursor != "0"
+        try await BenchSupport.deleteNamespace(ns, on: conn)
     }
 }

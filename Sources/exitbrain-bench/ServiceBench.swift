@@ -151,13 +151,7 @@ enum ServiceBench {
         let rss = Self.rssMB(pid: process.processIdentifier)
         print(String(format: "  memory: %d active plans, RSS %.1f MB (target ≤ 64 MB)", count, rss))
 
-        var cursor = "0"
-        repeat {
-            let r = try await conn.send("SCAN", cursor, "MATCH", "\(ns.prefix):*", "COUNT", 1000)
-            cursor = r.array?.first?.string ?? "0"
-            let keys = r.array?.last?.array?.compactMap(\.bytes) ?? []
-            if !keys.isEmpty { try await conn.send(RedisCommand(["DEL"] + keys)) }
-        } while cursor != "0"
+        try await BenchSupport.deleteNamespace(ns, on: conn)
         await conn.close()
     }
 

@@ -55,13 +55,7 @@ enum StoreBench {
         }
         let workUs = (clock.now - workStart).secondsValue * 1e6 / Double(operations)
         print(String(format: "  plan JSON encoding in Swift: %.1f µs per plan; all client work of a get-or-create (plan, envelope, command): %.1f µs, %d bytes", encodeUs, workUs, bytes / operations))
-        var cursor = "0"
-        repeat {
-            let r = try await conn.send("SCAN", cursor, "MATCH", "\(ns.prefix):*", "COUNT", 1000)
-            cursor = r.array?.first?.string ?? "0"
-            let keys = r.array?.last?.array?.compactMap(\.bytes) ?? []
-            if !keys.isEmpty { try await conn.send(RedisCommand(["DEL"] + keys)) }
-        } while cursor != "0"
+        try await BenchSupport.deleteNamespace(ns, on: conn)
     }
 
     struct Figures {

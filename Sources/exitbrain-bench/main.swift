@@ -31,6 +31,18 @@ if wants("reconcile") {
     let n = args.firstIndex(of: "--positions").flatMap { i in args.index(after: i) < args.endIndex ? Int(args[args.index(after: i)]) : nil } ?? 10_000
     try await ReconcileBench.run(config: config, positions: n)
 }
+if sections.contains("names") {
+    // HKEYS of a 20 000-field hash, 50 times: the client's cost per reply element.
+    let conn = RedisConnection(configuration: config, name: "bench-names")
+    var fill: [RedisCommand] = []
+    for i in 0..<20_000 { fill.append(RedisCommand(["HSET", "bench-names", "S\(i)USDT:LONG", "1"])) }
+    _ = try await conn.pipeline(fill)
+    let clock = ContinuousClock()
+    let t = clock.now
+    for _ in 0..<50 { _ = try await conn.send(RedisCommand(["HKEYS", "bench-names"])) }
+    print(String(format: "HKEYS of 20 000 fields: %.2f ms each", (clock.now - t).secondsValue * 1e3 / 50))
+    try await conn.send("DEL", "bench-names")
+}
 if wants("decision") {
     try ServiceBench.tickDecision()
 }

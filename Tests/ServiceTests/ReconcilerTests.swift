@@ -26,6 +26,7 @@ struct ReconcilerTests {
         }
         let first = try await r.pass()
         #expect(first.created == 20)
+        #expect(first.roundTrips <= 5, "read, script load, 20 creations in one pipeline, alerts in one: \(first.roundTrips) round trips")
         let all = try await f.plans.all()
         #expect(all.plans.count == 20)
         #expect(all.plans.values.allSatisfy { $0.source == .retroactive })

@@ -184,6 +184,27 @@ public struct PlanUpdatedEvent: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey { case key, planId = "plan_id", version, change, changes }
+
+    /// The JSON the Codable encoding gives, written directly (it goes with every plan write).
+    public func jsonBytes() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + key.utf8.count + planId.utf8.count + changes.count * 16)
+        out += "{\"key\":".utf8
+        out += JSONText.quoted(key).utf8
+        out += ",\"plan_id\":".utf8
+        out += JSONText.quoted(planId).utf8
+        out += ",\"version\":".utf8
+        out += String(version).utf8
+        out += ",\"change\":".utf8
+        out += JSONText.quoted(change).utf8
+        out += ",\"changes\":[".utf8
+        for (i, c) in changes.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out += JSONText.quoted(c).utf8
+        }
+        out += "]}".utf8
+        return out
+    }
 }
 
 /// `exit_leg.triggered` data.

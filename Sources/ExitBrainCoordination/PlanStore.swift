@@ -106,7 +106,7 @@ public struct PlanStore: Sendable {
     public func update(_ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot? = nil,
                        now: Date = Date()) async throws(CoordinationError) -> Outcome {
         let json = try encode(plan)
-        let envelope: [UInt8] = try event.map { (e) throws(CoordinationError) in try bus.envelope(.planUpdated, e, now: now) } ?? []
+        let envelope = event.map { EventEnvelope.make(type: .planUpdated, source: bus.source, now: now, data: $0.jsonBytes()) } ?? []
         let positionJSON: [UInt8] = try position.map { (p) throws(CoordinationError) in try encodeValue(p) } ?? []
         let reply = try await run(PlanScripts.compareAndSet, keys: [namespace.plans, namespace.positions],
                                   args: [plan.key.description, expectedVersion, Self.marker(plan), json,

@@ -101,10 +101,19 @@ struct ComposeRunTests {
             Issue.record("not within \(within): \(what)")
         }
 
-        // A signal on the bus: the execution service fills it and stores the plan.
-        let signal = #"{"id":"compose-check-1","type":"trade.signal","source":"compose-check","ts":"2026-11-25T18:38:24.123Z","data":{"symbol":"BTCUSDT","side":"BUY","quantity":0.01,"leverage":10,"price":50000}}"#
-        _ = try await cli("PUBLISH", "\(namespace):events:trade.signal", signal)
+        // `exitbrain signal`, with the services' REDIS_URL and REDIS_NAMESPACE: the execution
+        // service fills it and stores the plan; `exitbrain plans` shows it.
+        var toolEnv = ProcessInfo.processInfo.environment
+        toolEnv["REDIS_URL"] = "redis://:\(Compose.password)@127.0.0.1:\(redis.port)/0"
+        toolEnv["REDIS_NAMESPACE"] = namespace
+        let sent = try await Subprocess.run(binary, ["signal", "BTCUSDT", "BUY", "--quantity", "0.01", "--leverage", "10", "--price", "50000"],
+                                            environment: toolEnv, timeout: .seconds(30))
+        #expect(sent.status == 0, "exitbrain signal: \(sent.output)")
+        #expect(!sent.output.contains(Compose.password), "the password is never printed")
         try await eventually("a plan for BTCUSDT:LONG", within: .seconds(10)) { try await cli("HGET", "\(namespace):exit:plans", "BTCUSDT:LONG").contains("\"source\":\"EXECUTION\"") }
+        let table = try await Subprocess.run(binary, ["plans", "BTCUSDT"], environment: toolEnv, timeout: .seconds(30))
+        #expect(table.status == 0 && table.output.contains("BTCUSDT") && table.output.contains("SL"), "exitbrain plans:\n\(table.output)")
+        #expect(!table.output.contains(Compose.password), "the password is never printed")
 
         // A position written straight into Redis: the monitor gives it a plan within its interval.
         let position = #"{"symbol":"ETHUSDT","side":"SHORT","quantity":0.5,"entry_price":3000,"mark_price":3000,"leverage":5}"#

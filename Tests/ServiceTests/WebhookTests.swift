@@ -14,7 +14,7 @@ import Glibc
 final class WebhookReceiver: Sendable {
     let port: Int
     private let fd: Int32
-    private let state = Mutex<(statuses: [Int], received: [(status: Int, body: String)])>(([], []))
+    private let state = Mutex<(statuses: [Int], received: [(status: Int, body: String, at: ContinuousClock.Instant)])>(([], []))
 
     init(statuses: [Int]) throws {
         let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -36,7 +36,7 @@ final class WebhookReceiver: Sendable {
         thread.start()
     }
 
-    var received: [(status: Int, body: String)] { state.withLock { $0.received } }
+    var received: [(status: Int, body: String, at: ContinuousClock.Instant)] { state.withLock { $0.received } }
 
     func close() { shutdown(fd, Int32(SHUT_RDWR)); Glibc.close(fd) }
 
@@ -63,7 +63,7 @@ final class WebhookReceiver: Sendable {
             let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
             let status = state.withLock { s -> Int in
                 let status = s.statuses.count > 1 ? s.statuses.removeFirst() : (s.statuses.first ?? 200)
-                s.received.append((status, body))
+                s.received.append((status, body, ContinuousClock().now))
                 return status
             }
             let answer = Array("HTTP/1.1 \(status) X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
@@ -91,16 +91,16 @@ struct WebhookTests {
                 "the same condition is not sent again while it lasts")
         #expect(await alerts.raise(AlertEvent(severity: "warning", code: "PLAN_WITHOUT_SL", message: "plan has no pending stop-loss leg", key: "BTCUSDT:LONG")))
 
-        // Reconcile passes go on, each quick, while the webhook fails and backs off.
+        // Reconcile passes go on while the webhook fails and backs off (0.5 s, then 1 s).
         let clock = ContinuousClock()
         var passes = 0
+        var passEnds: [ContinuousClock.Instant] = []
         let start = clock.now
         while !receiver.received.contains(where: { $0.status == 200 && $0.body.contains("PLAN_WITHOUT_SL") }), clock.now - start < .seconds(15) {
-            let t = clock.now
             try await f.redis.send("HSET", f.namespace.positions, "P\(passes)USDT:LONG", #"{"symbol":"P\#(passes)USDT","side":"LONG","quantity":1,"entry_price":10}"#)
             let r = try await reconciler.pass()
             #expect(r.created == 1, "pass \(passes) created the new position's plan")
-            #expect(clock.now - t < .milliseconds(500), "a pass is not held up by the webhook")
+            passEnds.append(clock.now)
             passes += 1
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -116,7 +116,9 @@ struct WebhookTests {
         #expect(json.keys.sorted() == ["text"])
         let text = try #require(json["text"])
         for part in ["CRITICAL", "PEER_DOWN", "execution-service", "missed 3 heartbeats"] { #expect(text.contains(part), "\(text)") }
-        #expect(passes >= 5, "reconciliation went on meanwhile (\(passes) passes)")
+        // Between the first refused delivery and the accepted one, passes kept completing.
+        let during = passEnds.filter { $0 > got[0].at && $0 < got[2].at }.count
+        #expect(during >= 3, "\(during) passes completed while the webhook was failing")
         #expect(alerts.delivered >= 2)
         await f.cleanup()
     }

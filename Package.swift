@@ -137,6 +137,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SystemTests",
+            dependencies: ["Support", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DeployTests",
             dependencies: ["Support"],
             swiftSettings: swiftSettings

@@ -35,4 +35,12 @@ echo "test: redis-server pid $redis_pid on 127.0.0.1:$port"
 
 export EXITBRAIN_TEST_REDIS_URL="redis://127.0.0.1:$port/0"
 swift build --build-tests
-swift test --skip-build "$@"
+if [ "$#" -gt 0 ]; then
+  swift test --skip-build "$@"
+else
+  # Unit and service tests first, in parallel; then the tests that run whole processes
+  # (faults, hostile input, soak, compose, demo), so that their load does not skew the
+  # timing checks of the others.
+  swift test --skip-build --skip 'SystemTests|DeployTests'
+  swift test --skip-build --filter 'SystemTests|DeployTests'
+fi

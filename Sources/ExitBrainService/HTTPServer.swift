@@ -39,6 +39,16 @@ public enum HTTPEndpoints {
             }
             return await plans(source.planStore, symbol: symbol)
         }
+        // Every endpoint is read-only: other methods on them get 405 with `Allow: GET`
+        // (not the router's 404, which would say the path does not exist).
+        for path in ["/health", "/health/live", "/metrics", "/plans", "/plans/:symbol"] {
+            for method in [HTTPRequest.Method.post, .put, .patch, .delete] {
+                router.on(RouterPath(path), method: method) { _, _ -> Response in
+                    Response(status: .methodNotAllowed, headers: [.contentType: "application/json", .allow: "GET"],
+                             body: .init(byteBuffer: ByteBuffer(string: #"{"error":"read-only endpoint: use GET"}"#)))
+                }
+            }
+        }
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "exitbrain"), logger: logger)
     }
 

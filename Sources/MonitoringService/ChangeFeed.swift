@@ -12,6 +12,7 @@ public final class ChangeFeed: Sendable {
     private let reconciler: Reconciler
     private let namespace: Namespace
     private let seen = Mutex<(generation: Int, dropped: Int)?>(nil)
+    private let started = Mutex(false)
 
     /// A feed for `reconciler` over the bus of `namespace`.
     public init(configuration: RedisConfiguration, namespace: Namespace, reconciler: Reconciler) {
@@ -22,10 +23,16 @@ public final class ChangeFeed: Sendable {
         ])
     }
 
-    /// Subscribes and forwards changes until the feed is closed.
-    public func run() async {
+    /// Subscribes (on the subscriber's own thread) and tells the reconciler a feed is attached.
+    public func start() async {
+        guard started.withLock({ was in defer { was = true }; return !was }) else { return }
         await reconciler.attachChangeFeed(true)
         subscriber.start()
+    }
+
+    /// Forwards changes until the feed is closed (starting it first if needed).
+    public func run() async {
+        if !started.withLock({ $0 }) { await start() }
         for await message in subscriber.messages {
             await forward(message)
         }

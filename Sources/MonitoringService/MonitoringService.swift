@@ -68,6 +68,7 @@ public final class MonitoringService: Service, HealthSource {
         logger.info("monitoring service starting", metadata: ["redis": "\(config.common.redis)", "namespace": "\(config.common.namespace)",
                                                              "interval_s": "\(config.interval.secondsValue)", "webhook": "\(config.webhook != nil)"])
         subscription.start()
+        await changes.start()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.reconcileLoop() }
             group.addTask { await self.changes.run() }

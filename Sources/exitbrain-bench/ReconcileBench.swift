@@ -20,6 +20,7 @@ enum ReconcileBench {
         let reconciler = Reconciler(plans: plans, positions: positions, alerts: alerts, profile: .default, grace: .seconds(10), logger: logger)
         // As the monitoring service runs it: with the change feed from the bus.
         let feed = ChangeFeed(configuration: config, namespace: ns, reconciler: reconciler)
+        await feed.start()
         let feedTask = Task { await feed.run() }
         defer { feed.close(); feedTask.cancel() }
         _ = await feed.waitUntilSubscribed()

@@ -14,13 +14,7 @@ import Glibc
 /// into Redis gets a retroactive plan from the monitor.
 @Suite("Compose services run together", .serialized)
 struct ComposeRunTests {
-    static var binary: String? {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("exitbrain").path
-        for candidate in [beside, Repo.path(".build/debug/exitbrain")] where FileManager.default.isExecutableFile(atPath: candidate) {
-            return candidate
-        }
-        return nil
-    }
+    static var binary: String? { ExitBrainBinary.path }
 
     /// A service's environment from `docker-compose config` output.
     static func environment(_ services: ComposeServices, _ name: String) -> [String: String] {

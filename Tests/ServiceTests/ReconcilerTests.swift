@@ -108,6 +108,7 @@ struct ReconcilerTests {
     @Test func withTheChangeFeedSteadyPassesReadOnlyWhatChanged() async throws {
         let (f, r, alerts) = try make("rec-feed")
         let feed = ChangeFeed(configuration: f.config.common.redis, namespace: f.namespace, reconciler: r)
+        await feed.start()
         let feedTask = Task { await feed.run() }
         defer { feed.close(); feedTask.cancel() }
         #expect(await feed.waitUntilSubscribed())

@@ -40,6 +40,40 @@ public enum LoopbackHTTP {
         return (status, body)
     }
 
+    /// Sends raw request bytes; returns the status code, or nil when the server closed the
+    /// connection without an answer.
+    public static func raw(port: Int, _ request: [UInt8]) throws -> Int? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Subprocess.Failure("socket failed") }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw Subprocess.Failure("connect to 127.0.0.1:\(port) failed") }
+        var sent = 0
+        while sent < request.count {
+            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { break } // the server may close early on an oversized request
+            sent += n
+        }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            response += buffer[0..<n]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        return text.split(separator: "\r\n").first.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") }
+    }
+
     /// GETs `path` every 100 ms until `done` holds; throws with the last answer after `within`.
     public static func poll(port: Int, _ path: String, until done: ((status: Int, body: String)) -> Bool,
                             within: Duration) async throws -> (status: Int, body: String) {

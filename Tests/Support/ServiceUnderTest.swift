@@ -1,0 +1,109 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The `exitbrain` binary of this build (`swift build --build-tests` builds it next to the tests).
+public enum ExitBrainBinary {
+    public static var path: String? {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("exitbrain").path
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        for candidate in [beside, root + "/.build/debug/exitbrain"] where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return nil
+    }
+}
+
+/// `exitbrain execution` or `exitbrain monitor` as a process of its own, on a free HTTP port.
+public final class ServiceUnderTest: @unchecked Sendable {
+    public enum Kind: String, Sendable {
+        case execution
+        case monitor
+    }
+
+    public let kind: Kind
+    public let port: Int
+    public let environment: [String: String]
+    private var process: Subprocess.Background
+    /// Everything earlier runs of this service printed (kept across restarts).
+    private var earlierOutput = ""
+
+    /// Starts the service with `environment` (plus its HTTP port and a PATH).
+    public init(_ kind: Kind, environment: [String: String]) throws {
+        guard let binary = ExitBrainBinary.path else { throw Subprocess.Failure("the exitbrain binary is not built") }
+        self.kind = kind
+        port = try FreePort.find()
+        var env = environment
+        env["HTTP_PORT"] = String(port)
+        env["HTTP_HOST"] = "127.0.0.1"
+        env["PATH"] = env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        self.environment = env
+        process = try Subprocess.Background(binary, [kind.rawValue], environment: env)
+    }
+
+    /// What it printed (all runs).
+    public var output: String { earlierOutput + process.output }
+
+    public var pid: pid_t { process.pid }
+
+    public var isRunning: Bool { process.isRunning }
+
+    /// GET on its HTTP port.
+    public func get(_ path: String) throws -> (status: Int, body: String) { try LoopbackHTTP.get(port: port, path) }
+
+    /// Waits until `/health` answers `status` (and, if given, the body says `"status":"<word>"`).
+    @discardableResult
+    public func waitHealth(_ status: Int, word: String? = nil, within: Duration) async throws -> Duration {
+        let clock = ContinuousClock()
+        let start = clock.now
+        _ = try await LoopbackHTTP.poll(port: port, "/health", until: { answer in
+            answer.status == status && (word.map { answer.body.contains("\"status\":\"\($0)\"") } ?? true)
+        }, within: within)
+        return clock.now - start
+    }
+
+    /// SIGKILL: no goodbye.
+    public func kill9() {
+        Glibc.kill(process.pid, SIGKILL)
+        let out = process.output
+        _ = process.stop(grace: .seconds(5))
+        earlierOutput += out
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    public func stop() -> Int32 {
+        let out = process.output
+        let status = process.stop()
+        earlierOutput += out
+        return status
+    }
+
+    /// Starts it again with the same environment and port.
+    public func restart() throws {
+        guard let binary = ExitBrainBinary.path else { throw Subprocess.Failure("the exitbrain binary is not built") }
+        if process.isRunning { stop() }
+        process = try Subprocess.Background(binary, [kind.rawValue], environment: environment)
+    }
+
+    /// Resident memory in MB (from /proc).
+    public var rssMB: Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kb = line.split(separator: " ").compactMap({ Double($0) }).first else { return -1 }
+        return kb / 1024
+    }
+
+    /// The sum of a Prometheus metric family's samples (all label sets), from `/metrics`.
+    public func metricSum(_ family: String) throws -> Double {
+        let body = try get("/metrics").body
+        var sum = 0.0
+        for line in body.split(separator: "\n") where line.hasPrefix(family + "{") || line.hasPrefix(family + " ") {
+            if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { sum += value }
+        }
+        return sum
+    }
+
+    deinit { _ = process.stop(grace: .seconds(2)) }
+}

@@ -728,12 +728,10 @@ struct JSONScanner {
         }
         let length = j - start
         guard length < 64 else { return fail() }
-        let value: Double = withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer in
-            for k in 0..<length { buffer[k] = CChar(bitPattern: bytes[start + k]) }
-            buffer[length] = 0
-            return strtod(buffer.baseAddress!, nil)
-        }
-        guard value.isFinite else { return fail() }
+        // The text is a JSON number by now; the standard library's parser is locale-independent
+        // (strtod would read "1.5" as 1 under a locale with a decimal comma).
+        guard let value = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<j]), as: UTF8.self)),
+              value.isFinite else { return fail() }
         i = j
         return value
     }

@@ -77,8 +77,8 @@ enum ReconcileBench {
             await feed.checkIntact()
             let r = try await reconciler.pass()
             let label = pass == 1 ? "first pass " : pass == 2 ? "re-reads the 5000 plans it made" : pass == 5 ? "after 100 updates + 100 new positions" : "steady pass"
-            print(String(format: "  %@ (pass %d): %7.1f ms  %d round trips  positions %d  plans %d  created %d  closed %d  repaired %d",
-                         label, pass, r.seconds * 1e3, r.roundTrips, r.positions, r.plans, r.created, r.closed, r.repaired))
+            print(String(format: "  %@ (pass %d): %7.1f ms (%.0f× PING)  %d round trips  positions %d  plans %d  created %d  closed %d  repaired %d",
+                         label, pass, r.seconds * 1e3, r.seconds * 1e3 / pingMs, r.roundTrips, r.positions, r.plans, r.created, r.closed, r.repaired))
         }
         let namesStart = clock.now
         let names = try await conn.pipeline([RedisCommand(["HKEYS", ns.positions]), RedisCommand(["HKEYS", ns.plans])])

@@ -296,6 +296,17 @@ struct DeployChecksTests {
         #expect(provider.contains("type: file") && provider.contains("/var/lib/grafana/dashboards"), "file provider for the dashboards folder")
     }
 
+    @Test("the image runs as a non-root user")
+    func imageRunsAsNonRoot() throws {
+        let dockerfile = try Repo.read("deploy/Dockerfile")
+        let lines = dockerfile.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let lastStage = try #require(lines.lastIndex { $0.uppercased().hasPrefix("FROM ") }, "no FROM")
+        let users = lines[lastStage...].filter { $0.uppercased().hasPrefix("USER ") }.map { String($0.dropFirst(5)).trimmingCharacters(in: .whitespaces) }
+        let user = try #require(users.last, "the runtime stage sets no USER")
+        #expect(!["root", "0", "0:0"].contains(user), "runs as \(user)")
+        #expect(lines[lastStage...].contains { $0.contains("useradd") || $0.contains("adduser") }, "the user is created in the runtime stage")
+    }
+
     // The dashboard's queries are valid PromQL (promtool parses them as recording rules).
     @Test("the dashboard's queries parse as PromQL", .enabled(if: Tools.runnable("promtool"), "needs promtool"))
     func dashboardQueriesParse() async throws {

@@ -260,6 +260,18 @@ public actor ExecutionEngine {
     }
 
     private func apply(_ evaluation: Evaluation, from plan: ExitPlan, price: Double, at: Date) async throws {
+        let key = plan.key
+        if !evaluation.decisions.isEmpty {
+            // Orders go out only for the plan as it is stored: one changed elsewhere since it was
+            // read (a monitor's repair) is reloaded instead, and the next price decides on it.
+            let stored = try await positionStore { () throws(CoordinationError) in try await plans.get(key) }
+            guard let current = stored, current.planId == plan.planId, current.version == plan.version else {
+                if let current = stored, current.isActive { remember(current) } else { forget(key) }
+                logger.info("plan changed elsewhere; reloaded before placing exits",
+                            metadata: ["key": "\(key)", "held_version": "\(plan.version)", "stored_version": "\(stored.map { String($0.version) } ?? "none")"])
+                return
+            }
+        }
         var next = evaluation.plan
         var fills: [(ExitDecision, Double)] = []
         for d in evaluation.decisions {
@@ -269,7 +281,6 @@ public actor ExecutionEngine {
             fills.append((d, fill))
             if let i = next.legs.firstIndex(where: { $0.index == d.legIndex }) { next.legs[i].filledPrice = fill }
         }
-        let key = plan.key
         if next.status == .closed || next.remainingQuantity <= 0 {
             let pnl = executor.realizedPnl(plan: next)
             let outcome = try await positionStore { () throws(CoordinationError) in

@@ -14,7 +14,8 @@ import Glibc
 public final class AlertSink: Sendable {
     private struct State {
         var lastSent: [String: ContinuousClock.Instant] = [:]
-        var queue: [(body: [UInt8], attempts: Int)] = []
+        var queue: [(id: UInt64, body: [UInt8])] = []
+        var nextId: UInt64 = 0
         var delivered = 0
         var dropped = 0
         var sent: [AlertEvent] = []
@@ -68,7 +69,8 @@ public final class AlertSink: Sendable {
                         s.queue.removeFirst()
                         s.dropped += 1
                     }
-                    s.queue.append((body, 0))
+                    s.nextId += 1
+                    s.queue.append((s.nextId, body))
                 }
                 return true
             }
@@ -106,7 +108,8 @@ public final class AlertSink: Sendable {
             let status = await Self.postOnOwnThread(item.body, to: webhook)
             if let status, (200..<300).contains(status) {
                 state.withLock { s in
-                    if !s.queue.isEmpty { s.queue.removeFirst() }
+                    // By identity: a full queue may have dropped this one while it was in flight.
+                    s.queue.removeAll { $0.id == item.id }
                     s.delivered += 1
                 }
                 backoff = 0.5

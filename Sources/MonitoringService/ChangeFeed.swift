@@ -1,5 +1,6 @@
 import ExitBrainCoordination
 import Foundation
+import Metrics
 import RedisClient
 import Synchronization
 
@@ -73,6 +74,8 @@ public final class ChangeFeed: Sendable {
             }
             return
         }
+        // Not one of ours, or not readable: counted, and the next pass reads everything.
+        Counter(label: "exitbrain_events_rejected_total", dimensions: [("reason", RejectionReason.invalidEnvelope.rawValue)]).increment()
         await reconciler.noteLostEvents()
     }
 

@@ -109,9 +109,9 @@ public actor Reconciler {
         var unreadable: [(code: String, field: String, why: String)] = []
         var changed: Set<PositionKey> = []
         if full {
+            let replies = try await pipeline([positions.allCommand, plans.allCommand])
             needFullRead = false
             lastFullRead = clock.now
-            let replies = try await pipeline([positions.allCommand, plans.allCommand])
             var seenPositions: Set<String> = []
             for (field, bytes) in plans.parseRaw(replies[0]) {
                 seenPositions.insert(field)
@@ -132,12 +132,15 @@ public actor Reconciler {
             let planFields = names[1].array?.compactMap(\.string) ?? []
             // One lookup per name: the names not held yet are fetched; when every held record
             // is among the names (the usual case), nothing was removed and no set is built.
+            // A plan named by an event is read with its position and the reverse: a fill
+            // changes both, and only one of its two events may have arrived.
+            let named = changedPlans.union(changedPositions)
             var fetchPositions: [String] = []
             var known = 0
             for field in positionFields {
                 if decodedPositions[field] == nil { fetchPositions.append(field) } else {
                     known += 1
-                    if changedPositions.contains(field) { fetchPositions.append(field) }
+                    if named.contains(field) { fetchPositions.append(field) }
                 }
             }
             if known != decodedPositions.count {
@@ -149,7 +152,7 @@ public actor Reconciler {
             for field in planFields {
                 if decoded[field] == nil { fetchPlans.append(field) } else {
                     known += 1
-                    if changedPlans.contains(field) { fetchPlans.append(field) }
+                    if named.contains(field) { fetchPlans.append(field) }
                 }
             }
             if known != decoded.count {
@@ -228,6 +231,10 @@ public actor Reconciler {
     /// Runs one pass.
     @discardableResult
     public func pass(now: Date = Date()) async throws(CoordinationError) -> PassResult {
+        // A pass that fails part-way may have consumed change notices it did not act on: the
+        // next one reads everything.
+        var finished = false
+        defer { if !finished { needFullRead = true } }
         let clock = ContinuousClock()
         let start = clock.now
         let trips = plans.redis.stats.roundTrips
@@ -249,6 +256,7 @@ public actor Reconciler {
         // Positions without a plan: planned here, created in one pipelined round trip, each
         // position its own atomic get-or-create (a plan the execution service stored a moment
         // earlier wins, and is what we keep).
+        var createdNow: Set<PositionKey> = []
         if enabled {
             var candidates: [ExitPlan] = []
             for key in scope {
@@ -267,7 +275,10 @@ public actor Reconciler {
             for (plan, outcome) in zip(candidates, try await plans.getOrCreateMany(candidates, retroactive: true, now: now)) {
                 switch outcome {
                 case .success(let creation):
-                    planBook[plan.key] = creation.plan
+                    // Not written into the book: the book holds only what was read, so that it
+                    // can never keep a plan Redis no longer has. The plan's event (or the next
+                    // full read) brings it in.
+                    createdNow.insert(plan.key)
                     guard creation.created else { continue }
                     result.created += 1
                     createdKeys.append((plan.key, plan.planId))
@@ -302,8 +313,9 @@ public actor Reconciler {
             let closed = executor.close(plan: plan, reason: .positionClosed, now: now)
             let outcome = try await plans.close(closed, expectedVersion: plan.version, realizedPnl: executor.realizedPnl(plan: closed), position: .keep, now: now)
             missingSince[key] = nil
+            var gone: Set<PositionKey> = []
+            if outcome == .written || outcome == .missing { dropPlan(key.description, &gone) }
             if outcome == .written {
-                planBook[key] = nil
                 result.closed += 1
                 Counter(label: "exitbrain_stale_plans_closed_total").increment()
                 Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", "POSITION_CLOSED")]).increment()
@@ -331,9 +343,15 @@ public actor Reconciler {
                                                      planId: plan.planId, now: now)
                 let repaired = try planner.replan(existing: plan, input: input)
                 let event = PlanUpdatedEvent(key: key.description, planId: plan.planId, version: repaired.version, change: "REPAIRED", changes: ["REPAIRED"])
-                if try await plans.update(repaired, expectedVersion: plan.version, event: event, now: now) == .written {
+                switch try await plans.update(repaired, expectedVersion: plan.version, event: event, now: now) {
+                case .written:
                     result.repaired += 1
                     logger.warning("re-planned inconsistent exit plan", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "reason": "\(why)"])
+                case .missing:
+                    var gone: Set<PositionKey> = []
+                    dropPlan(key.description, &gone)
+                case .conflict:
+                    needFullRead = true // it changed under us; read it again rather than trust the book
                 }
             } catch let error as DomainError {
                 await alerts.raise(AlertEvent(severity: "critical", code: "PLAN_NOT_POSSIBLE", message: error.message, key: key.description))
@@ -342,7 +360,7 @@ public actor Reconciler {
             }
         }
         suspect = nowSuspect
-        lacking = Set(scope.filter { book[$0] != nil && planBook[$0] == nil })
+        lacking = Set(scope.filter { book[$0] != nil && planBook[$0] == nil && !createdNow.contains($0) })
 
         result.roundTrips = plans.redis.stats.roundTrips - trips
         result.seconds = (clock.now - start).secondsValue
@@ -356,6 +374,7 @@ public actor Reconciler {
         Gauge(label: "exitbrain_reconcile_duration_seconds").record(result.seconds)
         Gauge(label: "exitbrain_reconcile_positions").record(Double(result.positions))
         Gauge(label: "exitbrain_plans_active").record(Double(result.plans + result.created - result.closed))
+        finished = true
         return result
     }
 }

@@ -42,6 +42,28 @@ struct EngineFixture {
 
 @Suite("Execution engine on real Redis", .enabled(if: TestRedis.enabled))
 struct ExecutionEngineTests {
+    @Test func aPlanChangedElsewhereIsReloadedBeforeAnyExitIsPlaced() async throws {
+        let f = try EngineFixture("exec-stale")
+        let engine = f.engine()
+        try await f.signal(engine, "BTCUSDT", .buy)
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        // Another writer (a monitor's repair) moves TP1 further out; this engine still holds the old plan.
+        var changed = try #require(try await f.plans.get(key))
+        changed.legs[0].triggerPrice = 51_000
+        changed.version += 1
+        #expect(try await f.plans.update(changed, expectedVersion: changed.version - 1, event: nil) == .written)
+        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_760)) // the old TP1, not the new one
+        #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(1), "no exit order for the stale plan")
+        #expect(try await f.plans.get(key)?.legs[0].status == .pending)
+        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_770))
+        #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(1), "the reloaded plan's TP1 is at 51 000")
+        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 51_010))
+        let after = try #require(try await f.plans.get(key))
+        #expect(after.legs[0].status == .filled && after.version == changed.version + 1)
+        #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(2))
+        await f.cleanup()
+    }
+
     @Test(arguments: [PositionSide.long, .short])
     func ladderScenario(side: PositionSide) async throws {
         let f = try EngineFixture("exec-\(side.rawValue.lowercased())")

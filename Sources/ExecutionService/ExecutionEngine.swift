@@ -135,7 +135,7 @@ public actor ExecutionEngine {
     private func planPosition(_ snapshot: PositionSnapshot, context: PlanContext, at: Date, after writes: [RedisCommand]) async throws {
         let key = snapshot.key
         let input = PlannerInput(position: snapshot, context: context, profile: config.profile, source: .execution,
-                                 planId: UUID().uuidString.lowercased(), now: at, feeRate: config.feeRate)
+                                 planId: RandomUUID.string(), now: at, feeRate: config.feeRate)
         let candidate: ExitPlan
         do { candidate = try planner.makePlan(input) } catch {
             // The fill stands even when no plan can be made for it; the monitor will alert.

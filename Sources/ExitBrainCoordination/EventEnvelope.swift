@@ -41,7 +41,7 @@ public enum EventEnvelope {
         var out: [UInt8] = []
         out.reserveCapacity(160 + source.utf8.count + capacity)
         out += "{\"id\":\"".utf8
-        out += UUID().uuidString.lowercased().utf8
+        out += RandomUUID.string().utf8
         out += "\",\"type\":\"".utf8
         out += type.rawValue.utf8
         out += "\",\"source\":".utf8

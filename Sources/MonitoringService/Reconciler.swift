@@ -264,7 +264,7 @@ public actor Reconciler {
                 logger.warning("no exit plan found, creating retroactively", metadata: ["key": "\(key)", "quantity": "\(position.quantity)", "entry_price": "\(position.entryPrice)"])
                 let input = PlannerInput.retroactive(symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
                                                      leverage: position.leverage, markPrice: position.markPrice, profile: profile,
-                                                     planId: UUID().uuidString.lowercased(), now: now)
+                                                     planId: RandomUUID.string(), now: now)
                 do {
                     candidates.append(try planner.makePlan(input))
                 } catch {

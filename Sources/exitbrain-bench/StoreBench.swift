@@ -54,6 +54,23 @@ enum StoreBench {
             bytes += command.arguments.reduce(0) { $0 + $1.count }
         }
         let workUs = (clock.now - workStart).secondsValue * 1e6 / Double(operations)
+        if ProcessInfo.processInfo.environment["EXITBRAIN_BENCH_DETAIL"] != nil {
+            func time(_ label: String, _ body: () throws -> Void) rethrows {
+                let t = clock.now
+                for _ in 0..<operations { try body() }
+                print(String(format: "    %@: %.2f µs", label, (clock.now - t).secondsValue * 1e6 / Double(operations)))
+            }
+            let p = sample[0]
+            let json = try PlanJSON.encode(p)
+            try time("encode") { _ = try PlanJSON.encode(p) }
+            time("UUID string (Foundation)") { _ = UUID().uuidString.lowercased() }
+            time("RandomUUID.string") { _ = RandomUUID.string() }
+            time("envelope head") { _ = EventEnvelope.head(type: .planCreated, source: "bench", now: Date()) + EventEnvelope.planCreatedHead }
+            time("envelope tail") { _ = EventEnvelope.planCreatedTail(retroactive: false, closeEnvelope: true) }
+            time("key + channel") { _ = (p.key.description, ns.channel(.planCreated)) }
+            let head = EventEnvelope.head(type: .planCreated, source: "bench", now: Date())
+            time("command") { _ = RedisCommand(["EVALSHA", "0000000000000000000000000000000000000000", 1, ns.plans, p.key.description, json, ns.channel(.planCreated), head, head]) }
+        }
         print(String(format: "  plan JSON encoding in Swift: %.1f µs per plan; all client work of a get-or-create (plan, envelope, command): %.1f µs, %d bytes", encodeUs, workUs, bytes / operations))
         try await BenchSupport.deleteNamespace(ns, on: conn)
     }

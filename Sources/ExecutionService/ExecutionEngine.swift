@@ -261,30 +261,24 @@ public actor ExecutionEngine {
 
     private func apply(_ evaluation: Evaluation, from plan: ExitPlan, price: Double, at: Date) async throws {
         let key = plan.key
-        if !evaluation.decisions.isEmpty {
-            // Orders go out only for the plan as it is stored: one changed elsewhere since it was
-            // read (a monitor's repair) is reloaded instead, and the next price decides on it.
-            let stored = try await positionStore { () throws(CoordinationError) in try await plans.get(key) }
-            guard let current = stored, current.planId == plan.planId, current.version == plan.version else {
-                if let current = stored, current.isActive { remember(current) } else { forget(key) }
-                logger.info("plan changed elsewhere; reloaded before placing exits",
-                            metadata: ["key": "\(key)", "held_version": "\(plan.version)", "stored_version": "\(stored.map { String($0.version) } ?? "none")"])
-                return
-            }
-        }
+        // The exit orders are recorded on the paper venue in the same atomic step as the plan
+        // change they belong to: no order is ever placed for a plan version that is not the
+        // stored one (a plan changed elsewhere is a conflict, reloaded below, and the next
+        // price decides on it), and none is placed twice.
         var next = evaluation.plan
         var fills: [(ExitDecision, Double)] = []
+        var orders: [PlanStore.PaperOrder] = []
         for d in evaluation.decisions {
-            // The venue dedupes by client order id: an order sent before a crash is not sent again,
-            // its recorded fill is used instead.
-            let fill = try await placeExit(d, price: price)
+            precondition(d.reduceOnly, "exit orders are reduce-only")
+            let fill = paperPrice(side: d.orderSide, price: price)
             fills.append((d, fill))
+            orders.append(PlanStore.PaperOrder(clientOrderId: d.clientOrderId, price: fill, quantity: d.quantity, at: at))
             if let i = next.legs.firstIndex(where: { $0.index == d.legIndex }) { next.legs[i].filledPrice = fill }
         }
         if next.status == .closed || next.remainingQuantity <= 0 {
             let pnl = executor.realizedPnl(plan: next)
             let outcome = try await positionStore { () throws(CoordinationError) in
-                try await plans.close(next, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, now: at)
+                try await plans.close(next, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, orders: orders, now: at)
             }
             guard try await settle(outcome, key: key) else { return }
             forget(key)
@@ -304,7 +298,7 @@ public actor ExecutionEngine {
             let changes = evaluation.changes.map(\.rawValue)
             let event = PlanUpdatedEvent(key: key.description, planId: plan.planId, version: next.version, change: changes.first ?? "LEG_FILLED", changes: changes)
             let outcome = try await positionStore { () throws(CoordinationError) in
-                try await plans.update(next, expectedVersion: plan.version, event: event, position: snapshot, now: at)
+                try await plans.update(next, expectedVersion: plan.version, event: event, position: snapshot, orders: orders, now: at)
             }
             guard try await settle(outcome, key: key) else { return }
             remember(next)
@@ -320,6 +314,7 @@ public actor ExecutionEngine {
             }
         }
         for (d, fill) in fills {
+            Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "EXIT")]).increment()
             Counter(label: "exitbrain_legs_triggered_total", dimensions: [("kind", d.kind.rawValue), ("shadow", "false")]).increment()
             Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "EXIT")]).increment()
             logger.info("exit leg filled", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "leg": "\(d.legIndex)", "kind": "\(d.kind.rawValue)",
@@ -343,19 +338,6 @@ public actor ExecutionEngine {
             logger.notice("plan changed elsewhere; reloaded", metadata: ["key": "\(key)", "version": "\(current?.version ?? -1)"])
             return false
         }
-    }
-
-    /// Places a reduce-only exit order on the paper venue; returns its fill price.
-    private func placeExit(_ d: ExitDecision, price: Double) async throws -> Double {
-        precondition(d.reduceOnly, "exit orders are reduce-only")
-        let fill = paperPrice(side: d.orderSide, price: price)
-        Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "EXIT")]).increment()
-        if try await recordOrder(d.clientOrderId, price: fill, quantity: d.quantity) { return fill }
-        // Already filled before (a restart between the order and the plan write): same fill.
-        let reply = try? await plans.redis.send(RedisCommand(["HGET", plans.namespace.paperOrders, d.clientOrderId]))
-        let recorded = reply?.string?.split(separator: " ").first.flatMap { Double($0) }
-        logger.notice("exit order already filled at the venue; not sent again", metadata: ["client_order_id": "\(d.clientOrderId)"])
-        return recorded ?? fill
     }
 
     /// The paper venue's order book of record: HSETNX by client order id. False for a duplicate.

@@ -23,20 +23,26 @@ enum PlanScripts {
 
         """
 
-    /// KEYS: plans, positions. ARGV: field, expected version, plan-id marker, new plan JSON,
-    /// channel, envelope ('' for none), position JSON ('' to leave the position alone).
+    /// KEYS: plans, positions, paper orders. ARGV: field, expected version, plan-id marker,
+    /// new plan JSON, channel, envelope ('' for none), position JSON ('' to leave the position
+    /// alone), then any number of (client order id, order record) pairs for the paper venue.
     /// Reply: {1} on success, {0, stored plan} on a version or plan conflict, {-1} when absent.
+    /// The orders are recorded only when the plan is written: an exit is never placed for a
+    /// plan version that is not the stored one.
     static let compareAndSet = RedisScript(name: "plan-compare-and-set", source: check + """
+        for i = 8, #ARGV, 2 do redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1]) end
         redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
         if ARGV[7] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[7]) end
         if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
         return {1}
         """)
 
-    /// KEYS: plans, history, positions. ARGV: field, expected version, plan-id marker,
-    /// final plan JSON, channel, envelope, position action ('delete', 'keep', or a snapshot
-    /// JSON to store), history cap. Moves the plan to history, removes it, publishes.
+    /// KEYS: plans, history, positions, paper orders. ARGV: field, expected version, plan-id
+    /// marker, final plan JSON, channel, envelope, position action ('delete', 'keep', or a
+    /// snapshot JSON to store), history cap, then (client order id, order record) pairs.
+    /// Moves the plan to history, removes it, records the orders, publishes.
     static let close = RedisScript(name: "plan-close", source: check + """
+        for i = 9, #ARGV, 2 do redis.call('HSETNX', KEYS[4], ARGV[i], ARGV[i + 1]) end
         redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'plan', ARGV[4])
         redis.call('HDEL', KEYS[1], ARGV[1])
         if ARGV[7] == 'delete' then

@@ -25,6 +25,23 @@ public struct PlanStore: Sendable {
         self.bus = bus
     }
 
+    /// An order on the paper venue, recorded with the plan change that places it.
+    public struct PaperOrder: Sendable, Equatable {
+        /// The deterministic client order id.
+        public let clientOrderId: String
+        /// `price quantity timestamp`, as the venue records it.
+        public let record: String
+
+        public init(clientOrderId: String, price: Double, quantity: Double, at: Date) {
+            self.clientOrderId = clientOrderId
+            record = "\(price) \(quantity) \(Timestamp.format(at))"
+        }
+
+        static func arguments(_ orders: [PaperOrder]) -> [any RedisArgument] {
+            orders.flatMap { [$0.clientOrderId, $0.record] as [any RedisArgument] }
+        }
+    }
+
     /// The result of `getOrCreate`.
     public struct Creation: Sendable {
         /// The plan stored for the position (ours, or the one that was there).
@@ -103,14 +120,16 @@ public struct PlanStore: Sendable {
 
     /// Replaces the plan if the stored one still has `expectedVersion` and the same plan id,
     /// publishing `exit_plan.updated` (when `event` is given) and writing `position` in the same step.
+    /// `orders` are recorded on the paper venue (`{ns}:paper:orders`, once per client order id)
+    /// in the same step, and only if the plan is written.
     public func update(_ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot? = nil,
-                       now: Date = Date()) async throws(CoordinationError) -> Outcome {
+                       orders: [PaperOrder] = [], now: Date = Date()) async throws(CoordinationError) -> Outcome {
         let json = try encode(plan)
         let envelope = event.map { EventEnvelope.make(type: .planUpdated, source: bus.source, now: now, data: $0.jsonBytes()) } ?? []
         let positionJSON: [UInt8] = try position.map { (p) throws(CoordinationError) in try encodeValue(p) } ?? []
-        let reply = try await run(PlanScripts.compareAndSet, keys: [namespace.plans, namespace.positions],
+        let reply = try await run(PlanScripts.compareAndSet, keys: [namespace.plans, namespace.positions, namespace.paperOrders],
                                   args: [plan.key.description, expectedVersion, Self.marker(plan), json,
-                                         namespace.channel(.planUpdated), envelope, positionJSON])
+                                         namespace.channel(.planUpdated), envelope, positionJSON] + PaperOrder.arguments(orders))
         return try outcome(reply, key: plan.key.description)
     }
 
@@ -127,7 +146,7 @@ public struct PlanStore: Sendable {
     /// Moves the (closed) plan to history and removes it, if the stored one still has
     /// `expectedVersion`; publishes `exit_plan.closed`; applies `position` in the same step.
     public func close(_ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PositionAction,
-                      now: Date = Date()) async throws(CoordinationError) -> Outcome {
+                      orders: [PaperOrder] = [], now: Date = Date()) async throws(CoordinationError) -> Outcome {
         let json = try encode(plan)
         let event = PlanClosedEvent(key: plan.key.description, planId: plan.planId,
                                     closedReason: plan.closedReason?.rawValue ?? ClosedReason.positionClosed.rawValue,
@@ -139,9 +158,9 @@ public struct PlanStore: Sendable {
         case .keep: action = Array("keep".utf8)
         case .store(let snapshot): action = try encodeValue(snapshot)
         }
-        let reply = try await run(PlanScripts.close, keys: [namespace.plans, namespace.history, namespace.positions],
+        let reply = try await run(PlanScripts.close, keys: [namespace.plans, namespace.history, namespace.positions, namespace.paperOrders],
                                   args: [plan.key.description, expectedVersion, Self.marker(plan), json,
-                                         namespace.channel(.planClosed), envelope, action, historyCap])
+                                         namespace.channel(.planClosed), envelope, action, historyCap] + PaperOrder.arguments(orders))
         return try outcome(reply, key: plan.key.description)
     }
 
@@ -253,10 +272,16 @@ public struct PlanStore: Sendable {
     }
 
     private func decode(_ bytes: [UInt8], key: String) throws(CoordinationError) -> ExitPlan {
+        let plan: ExitPlan
         do {
-            return try PlanJSON.decode(bytes)
+            plan = try PlanJSON.decode(bytes)
         } catch {
             throw CoordinationError(.corruptRecord, "plan at \(namespace.plans) \(key) is not a valid plan: \(error.message)")
         }
+        // A plan stored under another position's field is not that position's plan.
+        guard PositionKey(key) == nil || plan.key.description == key else {
+            throw CoordinationError(.corruptRecord, "plan at \(namespace.plans) \(key) is for \(plan.key)")
+        }
+        return plan
     }
 }

@@ -109,8 +109,10 @@ public actor Reconciler {
         var unreadable: [(code: String, field: String, why: String)] = []
         var changed: Set<PositionKey> = []
         if full {
-            let replies = try await pipeline([positions.allCommand, plans.allCommand])
+            // Cleared before the read: a lost event noted while it is under way asks for the
+            // next one (a failed read sets it again, in `pass`).
             needFullRead = false
+            let replies = try await pipeline([positions.allCommand, plans.allCommand])
             lastFullRead = clock.now
             var seenPositions: Set<String> = []
             for (field, bytes) in plans.parseRaw(replies[0]) {
@@ -203,6 +205,11 @@ public actor Reconciler {
                            _ changed: inout Set<PositionKey>) {
         do {
             let plan = try PlanJSON.decode(bytes)
+            guard plan.key.description == field else {
+                dropPlan(field, &changed)
+                unreadable.append(("PLAN_UNREADABLE", field, "the plan stored under \(field) is for \(plan.key)"))
+                return
+            }
             dropPlan(field, &changed)
             decoded[field] = (bytes, plan)
             planBook[plan.key] = plan

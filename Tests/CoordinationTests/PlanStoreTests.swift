@@ -55,6 +55,39 @@ struct PlanStoreTests {
         await f.cleanup()
     }
 
+    @Test func exitOrdersAreRecordedOnlyWithTheWriteThatCarriesThem() async throws {
+        let f = try CoordinationFixture(label: "orders")
+        let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")
+        _ = try await f.plans.getOrCreate(plan, retroactive: false)
+        let order = PlanStore.PaperOrder(clientOrderId: plan.legs[0].clientOrderId, price: 50_760, quantity: 0.003, at: Date())
+        var next = plan
+        next.version += 1
+        // A stale version: a conflict, and no order on the venue.
+        let stale = try await f.plans.update(next, expectedVersion: plan.version + 5, event: nil, orders: [order])
+        guard case .conflict = stale else { Issue.record("expected a conflict, got \(stale)"); return }
+        #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(0))
+        // The right version: written, and the order recorded with it.
+        #expect(try await f.plans.update(next, expectedVersion: plan.version, event: nil, orders: [order]) == .written)
+        #expect(try await f.redis.send("HGET", f.namespace.paperOrders, order.clientOrderId).string == order.record)
+        // The same id again (a retry) is not recorded twice or overwritten.
+        var third = next
+        third.version += 1
+        let again = PlanStore.PaperOrder(clientOrderId: order.clientOrderId, price: 1, quantity: 1, at: Date())
+        #expect(try await f.plans.update(third, expectedVersion: next.version, event: nil, orders: [again]) == .written)
+        #expect(try await f.redis.send("HGET", f.namespace.paperOrders, order.clientOrderId).string == order.record)
+        // A close carries its orders the same way.
+        var closed = third
+        closed.version += 1
+        closed.status = .closed
+        closed.closedReason = .stopLoss
+        let stop = PlanStore.PaperOrder(clientOrderId: plan.legs[3].clientOrderId, price: 48_750, quantity: 0.007, at: Date())
+        #expect(try await f.plans.close(closed, expectedVersion: third.version - 1, realizedPnl: 0, position: .keep, orders: [stop]) != .written)
+        #expect(try await f.redis.send("HEXISTS", f.namespace.paperOrders, stop.clientOrderId) == .integer(0))
+        #expect(try await f.plans.close(closed, expectedVersion: third.version, realizedPnl: 0, position: .keep, orders: [stop]) == .written)
+        #expect(try await f.redis.send("HEXISTS", f.namespace.paperOrders, stop.clientOrderId) == .integer(1))
+        await f.cleanup()
+    }
+
     @Test func compareAndSetDetectsConflicts() async throws {
         let f = try CoordinationFixture(label: "cas")
         let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")

@@ -90,7 +90,7 @@ public final class ExecutionService: Service, HealthSource {
             "redis": "\(config.common.redis)", "namespace": "\(config.common.namespace)", "mode": "\(config.modeWord)",
             "profile": "\(config.profile.rawValue)", "exchange": "\(config.exchange.rawValue)",
         ])
-        subscription.start()
+        subscription.start(pumping: false)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.consume() }
             group.addTask { await self.housekeeping() }
@@ -110,7 +110,7 @@ public final class ExecutionService: Service, HealthSource {
     private func consume() async {
         let ticks = Counter(label: "exitbrain_events_handled_total", dimensions: [("type", EventType.marketTick.rawValue)])
         let signals = Counter(label: "exitbrain_events_handled_total", dimensions: [("type", EventType.tradeSignal.rawValue)])
-        for await event in subscription.events {
+        await subscription.run { event in
             switch event {
             case .tick: ticks.increment()
             case .signal: signals.increment()

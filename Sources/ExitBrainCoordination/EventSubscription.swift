@@ -41,11 +41,19 @@ public final class EventSubscription: Sendable {
         (events, continuation) = AsyncStream.makeStream(of: InboundEvent.self, bufferingPolicy: .bufferingOldest(100_000))
     }
 
-    /// Connects and starts validating.
-    public func start() {
+    /// Connects and starts validating into `events`. With `pumping` false, the caller consumes
+    /// with `run(_:)` instead (one hand-off less per message).
+    public func start(pumping: Bool = true) {
         subscriber.start()
-        let task = Task { [self] in await pump() }
+        guard pumping else { return }
+        let task = Task { [self] in await pump { continuation.yield($0) } }
         state.withLock { $0.pump = task }
+    }
+
+    /// Validates every message and hands each good one to `handle`, in order, in the calling
+    /// task, until the subscription is closed (for a subscription started with `pumping: false`).
+    public func run(_ handle: (InboundEvent) async -> Void) async {
+        await pump(handle)
     }
 
     /// Closes the subscriber and ends `events`.
@@ -83,7 +91,7 @@ public final class EventSubscription: Sendable {
         return nil
     }
 
-    private func pump() async {
+    private func pump(_ handle: (InboundEvent) async -> Void) async {
         for await message in subscriber.messages {
             let now = clock.now
             state.withLock { $0.lastMessage = now }
@@ -97,7 +105,7 @@ public final class EventSubscription: Sendable {
             guard let typeName = namespace.eventType(ofChannel: message.channel), let type = EventType(rawValue: typeName) else { continue }
             switch InboundEvent.decode(type: type, payload: message.payload) {
             case .success(let event):
-                continuation.yield(event)
+                await handle(event)
             case .failure(let rejection):
                 await reject(rejection, channel: message.channel, payload: message.payload)
             }

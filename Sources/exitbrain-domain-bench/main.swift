@@ -3,16 +3,8 @@
 import ExitBrainDomain
 import Foundation
 
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+extension SplitMix64 {
+    mutating func unit() -> Double { nextDouble() }
     mutating func range(_ a: Double, _ b: Double) -> Double { a + (b - a) * unit() }
     mutating func chance(_ p: Double) -> Bool { unit() < p }
 }
@@ -44,7 +36,7 @@ func randomInput(_ i: Int, _ rng: inout SplitMix64) -> PlannerInput {
 
 func run(only: String?) {
 let wants: (String) -> Bool = { only == nil || only == $0 }
-var rng = SplitMix64(state: 0xB3_4C_11)
+var rng = SplitMix64(seed: 0xB3_4C_11)
 let clock = ContinuousClock()
 var checksum = 0.0
 let planner = Planner()

@@ -106,7 +106,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "exitbrain-bench",
-            dependencies: ["RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "MonitoringService", "ExecutionService",
+            dependencies: ["RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "MonitoringService", "ExecutionService", "Support",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

@@ -2,6 +2,7 @@ import ExitBrainCoordination
 import ExitBrainDomain
 import Foundation
 import RedisClient
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,32 +13,21 @@ import Glibc
 enum ServiceBench {
     static func run(config: RedisConfiguration, signals signalCount: Int, tickSeconds: Int) async throws {
         let ns = try Namespace("bench-svc-\(getpid())")
-        let port = try RedisServerProcess.freePort()
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("exitbrain").path
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            print("service: \(binary) not found; build it first (swift build -c release)")
-            return
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["execution"]
         var env = ProcessInfo.processInfo.environment
         env["REDIS_URL"] = "redis://\(config.host):\(config.port)/\(config.database)"
         env["REDIS_NAMESPACE"] = ns.prefix
-        env["HTTP_PORT"] = String(port)
-        env["HTTP_HOST"] = "127.0.0.1"
         env["EXIT_EXECUTOR_MODE"] = "LIVE"
         env["LOG_LEVEL"] = "error"
-        process.environment = env
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { process.terminate() }
-        let clock = ContinuousClock()
-        let started = clock.now
-        while Self.get(port: port, path: "/health/live")?.status != 200 {
-            guard clock.now - started < .seconds(20) else { throw BenchError("execution service did not come up on port \(port)") }
-            try await Task.sleep(for: .milliseconds(100))
+        guard ExitBrainBinary.path != nil else {
+            print("service: the exitbrain binary is not built next to this one; build it first (swift build -c release)")
+            return
         }
+        let service = try ServiceUnderTest(.execution, environment: env)
+        defer { service.stop() }
+        let port = service.port
+        _ = try await LoopbackHTTP.poll(port: port, "/health/live", until: { $0.status == 200 }, within: .seconds(20))
+        let clock = ContinuousClock()
+        let ticksHandled = "exitbrain_events_handled_total{type=\"market.tick\"}"
 
         let conn = RedisConnection(configuration: config, name: "bench-service")
         let bus = EventBus(redis: conn, namespace: ns, source: "bench")
@@ -87,7 +77,7 @@ enum ServiceBench {
         for i in 0..<100 where await created.wait(for: "TICK\(i)USDT", timeout: .seconds(5)) == nil {
             throw BenchError("no plan for TICK\(i)USDT")
         }
-        let handledBefore = Self.metric(port: port, "exitbrain_events_handled_total{type=\"market.tick\"}") ?? 0
+        let handledBefore = (try? service.metric(ticksHandled)).flatMap { $0 } ?? 0
         let rate = 20_000
         let batch = 100
         var published = 0
@@ -110,7 +100,7 @@ enum ServiceBench {
             _ = try await conn.pipeline(commands)
             if clock.now >= nextSample {
                 nextSample = nextSample + .seconds(1)
-                let handled = Int((Self.metric(port: port, "exitbrain_events_handled_total{type=\"market.tick\"}") ?? 0) - handledBefore)
+                let handled = Int(((try? service.metric(ticksHandled)).flatMap { $0 } ?? 0) - handledBefore)
                 samples.append((samples.count + 1, published - handled))
             }
             next = next + .microseconds(1_000_000 * batch / rate)
@@ -121,7 +111,7 @@ enum ServiceBench {
         var handled = 0
         let drainStart = clock.now
         while clock.now - drainStart < .seconds(10) {
-            handled = Int((Self.metric(port: port, "exitbrain_events_handled_total{type=\"market.tick\"}") ?? 0) - handledBefore)
+            handled = Int(((try? service.metric(ticksHandled)).flatMap { $0 } ?? 0) - handledBefore)
             if handled >= published { break }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -149,7 +139,7 @@ enum ServiceBench {
             try await Task.sleep(for: .milliseconds(200))
         }
         try await Task.sleep(for: .seconds(3)) // a resync and a housekeeping round with the full book
-        let rss = Self.rssMB(pid: process.processIdentifier)
+        let rss = service.rssMB
         print(String(format: "  memory: %d active plans, RSS %.1f MB (target ≤ 64 MB)", count, rss))
 
         try await BenchSupport.deleteNamespace(ns, on: conn)
@@ -196,48 +186,6 @@ enum ServiceBench {
     static func percentile(_ values: [Double], _ p: Double) -> Double {
         let sorted = values.sorted()
         return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
-    }
-
-    static func rssMB(pid: Int32) -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = line.split(separator: " ").compactMap({ Double($0) }).first else { return -1 }
-        return kb / 1024
-    }
-
-    /// One sample of a Prometheus text metric, by its full name with labels.
-    static func metric(port: Int, _ name: String) -> Double? {
-        guard let body = get(port: port, path: "/metrics")?.body else { return nil }
-        for line in body.split(separator: "\n") where line.hasPrefix(name + " ") {
-            return Double(line.dropFirst(name.count + 1))
-        }
-        return nil
-    }
-
-    /// A minimal HTTP/1.1 GET on loopback.
-    static func get(port: Int, path: String) -> (status: Int, body: String)? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard ok == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return nil }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n <= 0 { break }
-            response += buffer[0..<n]
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard let statusLine = text.split(separator: "\r\n").first, let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") else { return nil }
-        let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
-        return (status, body)
     }
 }
 

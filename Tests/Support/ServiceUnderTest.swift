@@ -97,12 +97,16 @@ public final class ServiceUnderTest: @unchecked Sendable {
 
     /// The sum of a Prometheus metric family's samples (all label sets), from `/metrics`.
     public func metricSum(_ family: String) throws -> Double {
-        let body = try get("/metrics").body
-        var sum = 0.0
-        for line in body.split(separator: "\n") where line.hasPrefix(family + "{") || line.hasPrefix(family + " ") {
-            if let value = line.split(separator: " ").last.flatMap({ Double($0) }) { sum += value }
-        }
-        return sum
+        try samples { $0.hasPrefix(family + "{") || $0.hasPrefix(family + " ") }.reduce(0, +)
+    }
+
+    /// One sample, by its full name with labels (`name{label="value"}`), from `/metrics`.
+    public func metric(_ series: String) throws -> Double? {
+        try samples { $0.hasPrefix(series + " ") }.first
+    }
+
+    private func samples(where matches: (Substring) -> Bool) throws -> [Double] {
+        try get("/metrics").body.split(separator: "\n").filter(matches).compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
     }
 
     deinit { _ = process.stop(grace: .seconds(2)) }

@@ -36,32 +36,9 @@ public final class RedisServerProcess: @unchecked Sendable {
             defer { lock.unlock() }
             guard pid == 0 else { return }
             let exe = try Self.executablePath()
-            let argv = [exe, "--port", String(port), "--bind", "127.0.0.1", "--dir", directory,
+            let args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory,
                         "--daemonize", "no", "--loglevel", "warning", "--logfile", ""] + arguments
-            var child: pid_t = 0
-            var actions = posix_spawn_file_actions_t()
-            posix_spawn_file_actions_init(&actions)
-            defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-            // The child must not inherit a blocked signal mask or an ignored SIGPIPE/SIGTERM
-            // from this process (threads of the Swift runtime block signals).
-            var attributes = posix_spawnattr_t()
-            posix_spawnattr_init(&attributes)
-            defer { posix_spawnattr_destroy(&attributes) }
-            var emptyMask = sigset_t()
-            sigemptyset(&emptyMask)
-            posix_spawnattr_setsigmask(&attributes, &emptyMask)
-            var defaults = sigset_t()
-            sigemptyset(&defaults)
-            for s in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, s) }
-            posix_spawnattr_setsigdefault(&attributes, &defaults)
-            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-            var cArgs = argv.map { strdup($0) } + [nil]
-            defer { for p in cArgs { free(p) } }
-            let rc = posix_spawn(&child, exe, &actions, &attributes, &cArgs, environ)
-            guard rc == 0 else { throw RedisError(.io, "cannot start \(exe): \(String(cString: strerror(rc)))") }
-            pid = child
+            do { pid = try ChildProcess.spawn(exe, args) } catch { throw RedisError(.io, error.description) }
         }
         let clock = ContinuousClock()
         let deadline = clock.now + timeout

@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -90,36 +91,11 @@ public enum Subprocess {
     /// Starts `exe` as `run` does (own process group, clean signal mask, stdin /dev/null,
     /// stdout and stderr into `outputPath`); returns its pid.
     static func spawn(_ exe: String, _ args: [String], environment: [String: String]?, outputPath: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for s in [SIGPIPE, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-
-        var cArgs = ([exe] + args).map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        let env = environment ?? ProcessInfo.processInfo.environment
-        var cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in cEnv { free(p) } }
-
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, exe, &actions, &attributes, &cArgs, &cEnv)
-        guard rc == 0 else { throw Failure("cannot start \(exe): \(String(cString: strerror(rc)))") }
-        return child
+        do {
+            return try ChildProcess.spawn(exe, args, environment: environment, output: outputPath, ownProcessGroup: true)
+        } catch {
+            throw Failure(error.description)
+        }
     }
 
     /// A long-running child (a service under test): started at once, stopped with `stop()`.

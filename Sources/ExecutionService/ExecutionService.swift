@@ -56,9 +56,6 @@ public final class ExecutionService: Service, HealthSource {
             _ = Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", reason.rawValue)])
         }
         _ = Counter(label: "exitbrain_signals_total", dimensions: [("result", "accepted"), ("reason", "")])
-        for reason in RejectionReason.allCases {
-            _ = Counter(label: "exitbrain_events_rejected_total", dimensions: [("reason", reason.rawValue)])
-        }
         for type in [EventType.tradeSignal, .marketTick] {
             _ = Counter(label: "exitbrain_events_handled_total", dimensions: [("type", type.rawValue)])
         }

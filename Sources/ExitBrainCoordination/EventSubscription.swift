@@ -39,6 +39,10 @@ public final class EventSubscription: Sendable {
         self.logger = logger
         subscriber = RedisSubscriber(configuration: configuration, channels: types.map(namespace.channel) + [pingChannel])
         (events, continuation) = AsyncStream.makeStream(of: InboundEvent.self, bufferingPolicy: .bufferingOldest(100_000))
+        // The rejection counter's series exist from the start, at zero.
+        for reason in RejectionReason.allCases {
+            _ = Counter(label: "exitbrain_events_rejected_total", dimensions: [("reason", reason.rawValue)])
+        }
     }
 
     /// Connects and starts validating into `events`. With `pumping` false, the caller consumes

@@ -58,9 +58,6 @@ public final class MonitoringService: Service, HealthSource {
         _ = Counter(label: "exitbrain_retroactive_plans_total")
         _ = Counter(label: "exitbrain_stale_plans_closed_total")
         _ = Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", ClosedReason.positionClosed.rawValue)])
-        for reason in RejectionReason.allCases {
-            _ = Counter(label: "exitbrain_events_rejected_total", dimensions: [("reason", reason.rawValue)])
-        }
     }
 
     /// Runs until graceful shutdown or cancellation.

@@ -139,7 +139,9 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .string(let s): return JSONText.quoted(s)
         case .number(let d):
             guard d.isFinite else { return "null" }
-            return d == d.rounded() && abs(d) < 1e15 ? String(format: "%.1f", d) : String(format: "%.3f", d).replacingOccurrences(of: #"0+$"#, with: "", options: .regularExpression)
+            // Swift's shortest text that reads back as the same double: always valid JSON
+            // ("2.0004", "2.0", "1e-05", "1e+16"), never a bare "2.".
+            return d.description
         case .int(let i): return String(i)
         case .bool(let b): return b ? "true" : "false"
         case .null: return "null"

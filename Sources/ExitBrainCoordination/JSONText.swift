@@ -21,11 +21,4 @@ public enum JSONText {
         out += "\""
         return out
     }
-
-    /// A JSON number for a finite double; `null` otherwise.
-    public static func number(_ value: Double) -> String {
-        guard value.isFinite else { return "null" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
-    }
 }

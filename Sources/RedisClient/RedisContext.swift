@@ -6,8 +6,6 @@ import Foundation
 final class RedisContext {
     private var ctx: UnsafeMutablePointer<redisContext>?
     let configuration: RedisConfiguration
-    /// Write-and-read cycles made on this connection.
-    private(set) var roundTrips = 0
 
     /// Connects, authenticates and selects the database; throws a precise error otherwise.
     init(configuration: RedisConfiguration, commandTimeout: Bool = true) throws(RedisError) {
@@ -140,9 +138,6 @@ final class RedisContext {
         defer { eb_free_reply(raw) }
         return RedisReply(raw!)
     }
-
-    /// Counts one write-and-read cycle (pipelines count once).
-    func countRoundTrip() { roundTrips &+= 1 }
 
     /// Maps the context's error state to a precise error.
     static func error(from c: UnsafePointer<redisContext>, configuration: RedisConfiguration, connecting: Bool) -> RedisError {

@@ -48,6 +48,7 @@ let package = Package(
             name: "ExitBrainService",
             dependencies: [
                 "ExitBrainCoordination",
+                "ExitBrainDomain",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CoordinationTests",
-            dependencies: ["ExitBrainCoordination", "Support"],
+            dependencies: ["ExitBrainCoordination", "ExitBrainDomain", "Support"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

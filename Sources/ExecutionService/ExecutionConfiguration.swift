@@ -30,11 +30,9 @@ public enum ExchangeKind: String, Sendable, CaseIterable {
 }
 
 /// The execution service's configuration (CONTRACT §2), validated at start.
-public struct ExecutionConfiguration: Sendable {
-    /// Shared settings.
+public struct ExecutionConfiguration: ServiceConfiguration {
+    /// Shared settings (Redis, HTTP, logging, profile, `EXIT_BRAIN_V3_ENABLED`, fee).
     public var common: CommonConfiguration
-    /// `EXIT_BRAIN_V3_ENABLED`.
-    public var exitBrainEnabled: Bool
     /// `EXIT_MODE`.
     public var exitMode: ExitMode
     /// `EXIT_EXECUTOR_MODE`.
@@ -45,12 +43,8 @@ public struct ExecutionConfiguration: Sendable {
     public var rolloutPercent: Int
     /// `EXIT_EXECUTOR_KILL_SWITCH`.
     public var killSwitch: Bool
-    /// `EXIT_BRAIN_PROFILE`.
-    public var profile: ExitProfile
     /// `EXCHANGE`.
     public var exchange: ExchangeKind
-    /// `PAPER_FEE_RATE` (default 0.0004 per side).
-    public var feeRate: Double
     /// `PAPER_SLIPPAGE_BPS` (default 0).
     public var slippageBps: Double
 
@@ -58,15 +52,12 @@ public struct ExecutionConfiguration: Sendable {
     public init(environment: [String: String]) throws(ConfigurationError) {
         let env = EnvironmentReader(environment)
         common = try CommonConfiguration(environment: env, defaultPort: 8002)
-        exitBrainEnabled = try env.bool("EXIT_BRAIN_V3_ENABLED", default: true)
         exitMode = try env.word("EXIT_MODE", default: ExitMode.exitBrainV3)
         executorMode = try env.word("EXIT_EXECUTOR_MODE", default: ExecutorMode.shadow)
         rollout = try env.word("EXIT_BRAIN_V3_LIVE_ROLLOUT", default: Rollout.enabled)
         rolloutPercent = try env.int("EXIT_LIVE_ROLLOUT_PCT", default: 100, range: 0...100)
         killSwitch = try env.bool("EXIT_EXECUTOR_KILL_SWITCH", default: false)
-        profile = try env.word("EXIT_BRAIN_PROFILE", default: ExitProfile.default)
         exchange = try env.word("EXCHANGE", default: ExchangeKind.paper)
-        feeRate = try env.double("PAPER_FEE_RATE", default: 0.0004, range: 0...0.01)
         slippageBps = try env.double("PAPER_SLIPPAGE_BPS", default: 0, range: 0...500)
     }
 

@@ -34,8 +34,8 @@ public actor ExecutionEngine {
         self.plans = plans
         self.positions = positions
         self.bus = bus
-        self.planner = Planner(feeRate: config.feeRate)
-        self.executor = PlanExecutor(feeRate: config.feeRate)
+        self.planner = Planner(feeRate: config.common.feeRate)
+        self.executor = PlanExecutor(feeRate: config.common.feeRate)
         self.logger = logger
         self.now = now
     }
@@ -120,7 +120,7 @@ public actor ExecutionEngine {
                                                              clientOrderId: orderId, purpose: "ENTRY", reduceOnly: false, legIndex: nil), now: at),
             try bus.publishCommand(.positionUpdated, snapshot, now: at),
         ]
-        guard config.exitBrainEnabled else {
+        guard config.common.exitBrainEnabled else {
             let replies: [RedisReply]
             do { replies = try await plans.redis.pipeline(fillWrites) } catch { throw CoordinationError(error) }
             if case .error(let text) = replies[0] { throw CoordinationError(.redis, "position \(key): \(text)") }
@@ -134,8 +134,8 @@ public actor ExecutionEngine {
     /// `writes` (the fill's position write and events) go in the same write as the first attempt.
     private func planPosition(_ snapshot: PositionSnapshot, context: PlanContext, at: Date, after writes: [RedisCommand]) async throws {
         let key = snapshot.key
-        let input = PlannerInput(position: snapshot, context: context, profile: config.profile, source: .execution,
-                                 planId: RandomUUID.string(), now: at, feeRate: config.feeRate)
+        let input = PlannerInput(position: snapshot, context: context, profile: config.common.profile, source: .execution,
+                                 planId: RandomUUID.string(), now: at, feeRate: config.common.feeRate)
         let candidate: ExitPlan
         do { candidate = try planner.makePlan(input) } catch {
             // The fill stands even when no plan can be made for it; the monitor will alert.
@@ -208,7 +208,7 @@ public actor ExecutionEngine {
         Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "EXIT")]).increment()
         if let plan {
             let closed = executor.close(plan: plan, reason: .positionClosed, now: at)
-            let pnl = Rounding.price((fill - position.entryPrice) * position.quantity * key.side.sign - config.feeRate * fill * position.quantity)
+            let pnl = Rounding.price((fill - position.entryPrice) * position.quantity * key.side.sign - config.common.feeRate * fill * position.quantity)
             let outcome = try await positionStore { () throws(CoordinationError) in
                 try await plans.close(closed, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, now: at)
             }
@@ -227,7 +227,7 @@ public actor ExecutionEngine {
     public func handleTick(_ tick: MarketTick) async {
         lastPrice[tick.symbol] = tick.price
         dirtyPrices[tick.symbol] = tick.price
-        guard config.exitBrainEnabled, config.exitMode == .exitBrainV3 else { return }
+        guard config.common.exitBrainEnabled, config.exitMode == .exitBrainV3 else { return }
         for side in [PositionSide.long, .short] {
             let key = PositionKey(symbol: tick.symbol, side: side)
             guard let plan = planCache[key] else { continue }

@@ -4,16 +4,17 @@ import ExitBrainService
 import Foundation
 import Logging
 import Metrics
-import RedisClient
 import ServiceLifecycle
 import Synchronization
 
 /// `exitbrain execution`: subscribes to signals and ticks, runs the engine, beats its heartbeat,
 /// watches the monitor's, and answers health. Starts even when Redis is down (health DOWN) and
 /// keeps retrying with capped backoff.
-public final class ExecutionService: Service, HealthSource {
+public final class ExecutionService: RunnableService {
     /// The service name used in heartbeats, envelopes and health.
     public static let name = "execution-service"
+    /// The logger's label.
+    public static let logLabel = "exitbrain.execution"
     /// The peer it watches.
     public static let peer = "monitoring-service"
 
@@ -21,16 +22,8 @@ public final class ExecutionService: Service, HealthSource {
     public let config: ExecutionConfiguration
     /// The engine (for tests and the demo's summary).
     public let engine: ExecutionEngine
-    /// The plan store, for `/plans`.
-    public let planStore: PlanStore
-    private let redis: RedisConnection
-    private let subscription: EventSubscription
-    private let heartbeat: HeartbeatPublisher
-    private let peers: PeerWatcher
-    private let probe: HealthProbe
-    private let logger: Logger
-    private let version: String
-    private let started = ContinuousClock().now
+    /// The shared runtime: connection, bus, stores, subscription, heartbeat, peer watch, health.
+    public let runtime: ServiceRuntime
     private let loop = Mutex(LoopState())
 
     struct LoopState {
@@ -38,7 +31,9 @@ public final class ExecutionService: Service, HealthSource {
         var lagMs: Double = 0
     }
 
-    /// Wires the service over its own connections.
+    /// The plan store, for `/plans`.
+    public var planStore: PlanStore { runtime.plans }
+
     /// Creates this service's counters at zero, so that dashboards and alert rules see every
     /// series from the start instead of "no data" until the first event.
     static func registerMetrics() {
@@ -61,52 +56,31 @@ public final class ExecutionService: Service, HealthSource {
         }
     }
 
+    /// Wires the service over its own connections.
     public init(config: ExecutionConfiguration, version: String, logger: Logger) {
         self.config = config
-        self.version = version
-        self.logger = logger
-        let instance = String(UUID().uuidString.prefix(8)).lowercased()
-        redis = RedisConnection(configuration: config.common.redis, name: "exec-redis")
-        let bus = EventBus(redis: redis, namespace: config.common.namespace, source: Self.name)
-        planStore = PlanStore(redis: redis, namespace: config.common.namespace, bus: bus)
-        let positions = PositionStore(redis: redis, namespace: config.common.namespace)
-        subscription = EventSubscription(configuration: config.common.redis, namespace: config.common.namespace,
-                                         types: [.tradeSignal, .marketTick],
-                                         pingChannel: config.common.namespace.ping(service: Self.name, instance: instance),
-                                         bus: bus, logger: logger)
-        heartbeat = HeartbeatPublisher(bus: bus, service: Self.name, instance: instance, version: version, interval: config.common.heartbeatInterval)
-        peers = PeerWatcher(redis: redis, namespace: config.common.namespace, interval: config.common.heartbeatInterval)
-        probe = HealthProbe(redis: redis, subscription: subscription)
-        engine = ExecutionEngine(config: config, plans: planStore, positions: positions, bus: bus, logger: logger)
+        runtime = ServiceRuntime(identity: .init(name: Self.name, peer: Self.peer, connectionName: "exec-redis"),
+                                 subscribing: [.tradeSignal, .marketTick], common: config.common, version: version, logger: logger)
+        engine = ExecutionEngine(config: config, plans: runtime.plans, positions: runtime.positions, bus: runtime.bus, logger: logger)
         Self.registerMetrics()
     }
 
     /// Runs until graceful shutdown (SIGTERM/SIGINT through the service group) or cancellation.
     public func run() async throws {
-        logger.info("execution service starting", metadata: [
+        runtime.logger.info("execution service starting", metadata: [
             "redis": "\(config.common.redis)", "namespace": "\(config.common.namespace)", "mode": "\(config.modeWord)",
-            "profile": "\(config.profile.rawValue)", "exchange": "\(config.exchange.rawValue)",
+            "profile": "\(config.common.profile.rawValue)", "exchange": "\(config.exchange.rawValue)",
         ])
-        subscription.start(pumping: false)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.consume() }
-            group.addTask { await self.housekeeping() }
-            group.addTask {
-                try? await gracefulShutdown()
-                self.logger.info("execution service stopping: no new signals, finishing in-flight writes")
-                self.subscription.close()
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        runtime.subscription.start(pumping: false)
+        await runtime.run([{ await self.consume() }, { await self.housekeeping() }])
         await engine.flushPrices()
-        await redis.close()
-        logger.info("execution service stopped")
+        await runtime.close()
     }
 
     private func consume() async {
         let ticks = Counter(label: "exitbrain_events_handled_total", dimensions: [("type", EventType.marketTick.rawValue)])
         let signals = Counter(label: "exitbrain_events_handled_total", dimensions: [("type", EventType.tradeSignal.rawValue)])
+        let subscription = runtime.subscription
         await subscription.run { event in
             switch event {
             case .tick: ticks.increment()
@@ -137,14 +111,14 @@ public final class ExecutionService: Service, HealthSource {
                     try await engine.resync()
                     lastResync = clock.now
                 } catch {
-                    logger.debug("plan resync failed", metadata: ["error": "\(error)"])
+                    runtime.logger.debug("plan resync failed", metadata: ["error": "\(error)"])
                     lastResync = clock.now - .seconds(1)
                 }
             }
             await engine.flushPrices()
             if clock.now - lastBeat >= config.common.heartbeatInterval {
                 lastBeat = clock.now
-                do { try await heartbeat.beat(status: "OK") } catch { logger.debug("heartbeat not written", metadata: ["error": "\(error)"]) }
+                await runtime.beat()
             }
             try? await Task.sleep(for: period)
             let lag = max(0, (clock.now - start - period).secondsValue * 1000)
@@ -158,32 +132,21 @@ public final class ExecutionService: Service, HealthSource {
 
     /// The health answer of CONTRACT §8.
     public func healthReport() async -> HealthReport {
-        // The checks run side by side: the answer takes as long as the slowest, not their sum.
-        async let redisCheck = probe.redisHealth()
-        async let busCheck = probe.eventBusHealth()
-        async let peerCheck = peers.status(of: Self.peer)
-        let (redisHealth, busHealth, peer) = await (redisCheck, busCheck, peerCheck)
-        let plans = await engine.activePlanCount
-        let (lastLoop, lag) = loop.withLock { ($0.lastLoop, $0.lagMs) }
-        let loopAge = lastLoop.map { (ContinuousClock().now - $0).secondsValue } ?? (ContinuousClock().now - started).secondsValue
-        var peerDetails: [(String, JSONValue)] = []
-        if let age = peer.age { peerDetails.append(("heartbeat_age_s", .number((age * 10).rounded() / 10))) } else { peerDetails.append(("note", .string("no heartbeat seen"))) }
-        let exitBrain: DependencyHealth = config.exitBrainEnabled
-            ? DependencyHealth(status: .ok, details: [("mode", .string(config.modeWord)), ("active_plans", .int(plans))])
-            : DependencyHealth(status: .notApplicable, details: [("note", .string("EXIT_BRAIN_V3_ENABLED=false: no plans are created or executed"))])
-        let report = HealthReport(
-            service: Self.name, version: version, timestamp: Date(), uptimeSeconds: (ContinuousClock().now - started).secondsValue,
-            dependencies: [
-                ("redis", redisHealth),
-                ("eventbus", busHealth),
-                ("exchange", DependencyHealth(status: .ok, details: [("kind", .string(config.exchange.rawValue))])),
-                ("exit_brain", exitBrain),
-                (Self.peer, DependencyHealth(status: peer.status, details: peerDetails)),
-            ],
-            metrics: [("loop_lag_ms", .number((lag * 10).rounded() / 10)), ("last_loop_age_s", .number((loopAge * 10).rounded() / 10))],
-            loopStalled: loopAge > 10
-        )
-        Gauge(label: "exitbrain_health_status", dimensions: [("service", Self.name)]).record(report.status.gaugeValue)
-        return report
+        await runtime.healthReport { [self] in
+            let plans = await engine.activePlanCount
+            let (lastLoop, lag) = loop.withLock { ($0.lastLoop, $0.lagMs) }
+            let loopAge = lastLoop.map { (ContinuousClock().now - $0).secondsValue } ?? runtime.uptime
+            let exitBrain: DependencyHealth = config.common.exitBrainEnabled
+                ? DependencyHealth(status: .ok, details: [("mode", .string(config.modeWord)), ("active_plans", .int(plans))])
+                : DependencyHealth(status: .notApplicable, details: [("note", .string("EXIT_BRAIN_V3_ENABLED=false: no plans are created or executed"))])
+            return ServiceRuntime.OwnHealth(
+                dependencies: [
+                    ("exchange", DependencyHealth(status: .ok, details: [("kind", .string(config.exchange.rawValue))])),
+                    ("exit_brain", exitBrain),
+                ],
+                metrics: [("loop_lag_ms", .number((lag * 10).rounded() / 10)), ("last_loop_age_s", .number((loopAge * 10).rounded() / 10))],
+                loopStalled: loopAge > 10
+            )
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ExitBrainCoordination
+import ExitBrainDomain
 import Foundation
 import Logging
 import RedisClient
@@ -18,7 +19,8 @@ public enum LogLevelWord: String, Sendable, CaseIterable {
     var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
 }
 
-/// What both services read: Redis, namespace, HTTP, heartbeats, logging (CONTRACT §2).
+/// What both services read: Redis, namespace, HTTP, heartbeats, logging, and the settings that
+/// shape every plan either service makes: the profile, `EXIT_BRAIN_V3_ENABLED` and the fee (CONTRACT §2).
 public struct CommonConfiguration: Sendable {
     /// Redis connection settings (from `REDIS_URL`).
     public var redis: RedisConfiguration
@@ -34,6 +36,12 @@ public struct CommonConfiguration: Sendable {
     public var logLevel: Logger.Level
     /// `LOG_FORMAT`.
     public var logFormat: LogFormat
+    /// `EXIT_BRAIN_PROFILE`: the planner's profile, for plans at entry and retroactive ones.
+    public var profile: ExitProfile
+    /// `EXIT_BRAIN_V3_ENABLED`: false means no plans are created (at entry or retroactively) or executed.
+    public var exitBrainEnabled: Bool
+    /// `PAPER_FEE_RATE` (default 0.0004 per side): breakeven stops and realized PnL, in both services.
+    public var feeRate: Double
 
     /// Reads and validates; `defaultPort` is the service's own HTTP port.
     public init(environment env: EnvironmentReader, defaultPort: Int) throws(ConfigurationError) {
@@ -56,5 +64,8 @@ public struct CommonConfiguration: Sendable {
         heartbeatInterval = .milliseconds(Int(hb * 1000))
         logLevel = try env.word("LOG_LEVEL", default: LogLevelWord.info).level
         logFormat = try env.word("LOG_FORMAT", default: LogFormat.text)
+        profile = try env.word("EXIT_BRAIN_PROFILE", default: ExitProfile.default)
+        exitBrainEnabled = try env.bool("EXIT_BRAIN_V3_ENABLED", default: true)
+        feeRate = try env.double("PAPER_FEE_RATE", default: 0.0004, range: 0...0.01)
     }
 }

@@ -3,17 +3,13 @@ import ExitBrainService
 import Foundation
 
 /// The monitoring service's configuration (CONTRACT §2), validated at start.
-public struct MonitorConfiguration: Sendable {
-    /// Shared settings.
+public struct MonitorConfiguration: ServiceConfiguration {
+    /// Shared settings (Redis, HTTP, logging, profile, `EXIT_BRAIN_V3_ENABLED`, fee).
     public var common: CommonConfiguration
     /// `MONITOR_INTERVAL_S`: the reconcile period.
     public var interval: Duration
     /// `ALERT_WEBHOOK_URL`: where alerts are POSTed (http:// only; see README).
     public var webhook: URL?
-    /// `EXIT_BRAIN_PROFILE`, used for retroactive plans.
-    public var profile: ExitProfile
-    /// `EXIT_BRAIN_V3_ENABLED`: false means no retroactive plans either.
-    public var exitBrainEnabled: Bool
     /// How long an alert condition stays quiet after it was sent (`ALERT_DEDUPE_S`, default 300).
     public var alertDedupe: Duration
 
@@ -31,8 +27,6 @@ public struct MonitorConfiguration: Sendable {
         } else {
             webhook = nil
         }
-        profile = try env.word("EXIT_BRAIN_PROFILE", default: ExitProfile.default)
-        exitBrainEnabled = try env.bool("EXIT_BRAIN_V3_ENABLED", default: true)
         let d = try env.double("ALERT_DEDUPE_S", default: 300, range: 0...86400)
         alertDedupe = .milliseconds(Int(d * 1000))
     }

@@ -4,14 +4,15 @@ import ExitBrainService
 import Foundation
 import Logging
 import Metrics
-import RedisClient
 import ServiceLifecycle
 
 /// `exitbrain monitor`: reconcile passes every `MONITOR_INTERVAL_S`, peer heartbeats, alerts,
 /// its own heartbeat and health.
-public final class MonitoringService: Service, HealthSource {
+public final class MonitoringService: RunnableService {
     /// The service name.
     public static let name = "monitoring-service"
+    /// The logger's label.
+    public static let logLabel = "exitbrain.monitor"
     /// The peer it watches.
     public static let peer = "execution-service"
 
@@ -23,35 +24,20 @@ public final class MonitoringService: Service, HealthSource {
     public let changes: ChangeFeed
     /// The alert sink.
     public let alerts: AlertSink
+    /// The shared runtime: connection, bus, stores, subscription, heartbeat, peer watch, health.
+    public let runtime: ServiceRuntime
+
     /// The plan store, for `/plans`.
-    public let planStore: PlanStore
-    private let redis: RedisConnection
-    private let subscription: EventSubscription
-    private let heartbeat: HeartbeatPublisher
-    private let peers: PeerWatcher
-    private let probe: HealthProbe
-    private let logger: Logger
-    private let version: String
-    private let started = ContinuousClock().now
+    public var planStore: PlanStore { runtime.plans }
 
     /// Wires the service over its own connections.
     public init(config: MonitorConfiguration, version: String, logger: Logger) {
         self.config = config
-        self.version = version
-        self.logger = logger
-        let instance = String(UUID().uuidString.prefix(8)).lowercased()
-        redis = RedisConnection(configuration: config.common.redis, name: "monitor-redis")
-        let bus = EventBus(redis: redis, namespace: config.common.namespace, source: Self.name)
-        planStore = PlanStore(redis: redis, namespace: config.common.namespace, bus: bus)
-        let positions = PositionStore(redis: redis, namespace: config.common.namespace)
-        subscription = EventSubscription(configuration: config.common.redis, namespace: config.common.namespace, types: [.heartbeat],
-                                         pingChannel: config.common.namespace.ping(service: Self.name, instance: instance), bus: bus, logger: logger)
-        heartbeat = HeartbeatPublisher(bus: bus, service: Self.name, instance: instance, version: version, interval: config.common.heartbeatInterval)
-        peers = PeerWatcher(redis: redis, namespace: config.common.namespace, interval: config.common.heartbeatInterval)
-        probe = HealthProbe(redis: redis, subscription: subscription)
-        alerts = AlertSink(bus: bus, webhook: config.webhook, dedupe: config.alertDedupe, logger: logger)
-        reconciler = Reconciler(plans: planStore, positions: positions, alerts: alerts, profile: config.profile, grace: config.interval,
-                                enabled: config.exitBrainEnabled, logger: logger)
+        runtime = ServiceRuntime(identity: .init(name: Self.name, peer: Self.peer, connectionName: "monitor-redis"),
+                                 subscribing: [.heartbeat], common: config.common, version: version, logger: logger)
+        alerts = AlertSink(bus: runtime.bus, webhook: config.webhook, dedupe: config.alertDedupe, logger: logger)
+        reconciler = Reconciler(plans: runtime.plans, positions: runtime.positions, alerts: alerts, profile: config.common.profile,
+                                grace: config.interval, enabled: config.common.exitBrainEnabled, feeRate: config.common.feeRate, logger: logger)
         changes = ChangeFeed(configuration: config.common.redis, namespace: config.common.namespace, reconciler: reconciler)
         // Every series from the start, at zero (dashboards show 0 instead of "no data").
         _ = Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "RETROACTIVE")])
@@ -62,27 +48,21 @@ public final class MonitoringService: Service, HealthSource {
 
     /// Runs until graceful shutdown or cancellation.
     public func run() async throws {
-        logger.info("monitoring service starting", metadata: ["redis": "\(config.common.redis)", "namespace": "\(config.common.namespace)",
-                                                             "interval_s": "\(config.interval.secondsValue)", "webhook": "\(config.webhook != nil)"])
-        subscription.start()
+        runtime.logger.info("monitoring service starting", metadata: [
+            "redis": "\(config.common.redis)", "namespace": "\(config.common.namespace)",
+            "interval_s": "\(config.interval.secondsValue)", "webhook": "\(config.webhook != nil)",
+        ])
+        runtime.subscription.start()
         await changes.start()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.reconcileLoop() }
-            group.addTask { await self.changes.run() }
-            group.addTask { await self.heartbeatLoop() }
-            if config.webhook != nil { group.addTask { await self.alerts.runDelivery() } }
-            group.addTask { for await _ in self.subscription.events {} }
-            group.addTask {
-                try? await gracefulShutdown()
-                self.logger.info("monitoring service stopping")
-                self.subscription.close()
-                self.changes.close()
-            }
-            await group.next()
-            group.cancelAll()
-        }
-        await redis.close()
-        logger.info("monitoring service stopped")
+        var loops: [@Sendable () async -> Void] = [
+            { await self.reconcileLoop() },
+            { await self.changes.run() },
+            { await self.heartbeatLoop() },
+            { for await _ in self.runtime.subscription.events {} },
+        ]
+        if config.webhook != nil { loops.append { await self.alerts.runDelivery() } }
+        await runtime.run(loops, onShutdown: { self.changes.close() })
+        await runtime.close()
     }
 
     private func reconcileLoop() async {
@@ -90,10 +70,12 @@ public final class MonitoringService: Service, HealthSource {
             do {
                 await changes.checkIntact()
                 let r = try await reconciler.pass()
-                logger.debug("reconcile pass", metadata: ["positions": "\(r.positions)", "plans": "\(r.plans)", "created": "\(r.created)",
-                                                          "closed": "\(r.closed)", "ms": "\(r.seconds * 1000)"])
+                runtime.logger.debug("reconcile pass", metadata: [
+                    "positions": "\(r.positions)", "plans": "\(r.plans)", "created": "\(r.created)",
+                    "closed": "\(r.closed)", "ms": "\(r.seconds * 1000)",
+                ])
             } catch {
-                logger.warning("reconcile pass failed", metadata: ["error": "\(error)"])
+                runtime.logger.warning("reconcile pass failed", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: config.interval)
         }
@@ -103,8 +85,8 @@ public final class MonitoringService: Service, HealthSource {
         var peerDown = false
         var seenPeer = false
         while !Task.isCancelled {
-            do { try await heartbeat.beat(status: "OK") } catch { logger.debug("heartbeat not written", metadata: ["error": "\(error)"]) }
-            let peer = await peers.status(of: Self.peer)
+            await runtime.beat()
+            let peer = await runtime.peerStatus()
             if peer.status == .ok {
                 if peerDown {
                     alerts.clear(code: "PEER_DOWN", key: Self.peer)
@@ -113,7 +95,7 @@ public final class MonitoringService: Service, HealthSource {
                 alerts.clear(code: "PEER_BACK", key: Self.peer)
                 peerDown = false
                 seenPeer = true
-            } else if !peerDown && (seenPeer || ContinuousClock().now - started > config.common.heartbeatInterval * 3) {
+            } else if !peerDown && (seenPeer || runtime.uptime > (config.common.heartbeatInterval * 3).secondsValue) {
                 peerDown = true
                 let age = peer.age.map { String(format: "%.1f s ago", $0) } ?? "never seen"
                 await alerts.raise(AlertEvent(severity: "critical", code: "PEER_DOWN", message: "\(Self.peer) missed 3 heartbeats (last \(age))", key: Self.peer))
@@ -124,34 +106,24 @@ public final class MonitoringService: Service, HealthSource {
 
     /// The health answer, with the reconcile facts.
     public func healthReport() async -> HealthReport {
-        // The checks run side by side: the answer takes as long as the slowest, not their sum.
-        async let redisCheck = probe.redisHealth()
-        async let busCheck = probe.eventBusHealth()
-        async let peerCheck = peers.status(of: Self.peer)
-        let (redisHealth, busHealth, peer) = await (redisCheck, busCheck, peerCheck)
-        let last = await reconciler.last
-        let totals = await reconciler.totals
-        let lastAt = await reconciler.lastPassAt
-        let clock = ContinuousClock()
-        let age = lastAt.map { (clock.now - $0).secondsValue }
-        let stalled = (age ?? (clock.now - started).secondsValue) > config.interval.secondsValue * 3 + 5
-        var peerDetails: [(String, JSONValue)] = []
-        if let a = peer.age { peerDetails.append(("heartbeat_age_s", .number((a * 10).rounded() / 10))) } else { peerDetails.append(("note", .string("no heartbeat seen"))) }
-        let report = HealthReport(
-            service: Self.name, version: version, timestamp: Date(), uptimeSeconds: (clock.now - started).secondsValue,
-            dependencies: [("redis", redisHealth), ("eventbus", busHealth), (Self.peer, DependencyHealth(status: peer.status, details: peerDetails))],
-            metrics: [
-                ("last_pass_age_s", age.map { .number(($0 * 10).rounded() / 10) } ?? .null),
-                ("last_pass_ms", last.map { .number(($0.seconds * 1e4).rounded() / 10) } ?? .null),
-                ("positions_seen", .int(last?.positions ?? 0)),
-                ("plans_seen", .int(last?.plans ?? 0)),
-                ("plans_created_retroactively", .int(totals.created)),
-                ("stale_plans_closed", .int(totals.closed)),
-                ("plans_repaired", .int(totals.repaired)),
-            ],
-            loopStalled: stalled
-        )
-        Gauge(label: "exitbrain_health_status", dimensions: [("service", Self.name)]).record(report.status.gaugeValue)
-        return report
+        await runtime.healthReport { [self] in
+            let last = await reconciler.last
+            let totals = await reconciler.totals
+            let lastAt = await reconciler.lastPassAt
+            let age = lastAt.map { (ContinuousClock().now - $0).secondsValue }
+            let stalled = (age ?? runtime.uptime) > config.interval.secondsValue * 3 + 5
+            return ServiceRuntime.OwnHealth(
+                metrics: [
+                    ("last_pass_age_s", age.map { .number(($0 * 10).rounded() / 10) } ?? .null),
+                    ("last_pass_ms", last.map { .number(($0.seconds * 1e4).rounded() / 10) } ?? .null),
+                    ("positions_seen", .int(last?.positions ?? 0)),
+                    ("plans_seen", .int(last?.plans ?? 0)),
+                    ("plans_created_retroactively", .int(totals.created)),
+                    ("stale_plans_closed", .int(totals.closed)),
+                    ("plans_repaired", .int(totals.repaired)),
+                ],
+                loopStalled: stalled
+            )
+        }
     }
 }

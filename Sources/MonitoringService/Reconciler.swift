@@ -30,8 +30,9 @@ public actor Reconciler {
     private let plans: PlanStore
     private let positions: PositionStore
     private let alerts: AlertSink
-    private let planner = Planner()
-    private let executor = PlanExecutor()
+    private let planner: Planner
+    private let executor: PlanExecutor
+    private let feeRate: Double
     private let profile: ExitProfile
     private let grace: Duration
     private let enabled: Bool
@@ -61,9 +62,13 @@ public actor Reconciler {
     /// When the last pass ended.
     public private(set) var lastPassAt: ContinuousClock.Instant?
 
-    /// A reconciler; `grace` is how long a plan may stand without its position (one interval).
+    /// A reconciler; `grace` is how long a plan may stand without its position (one interval);
+    /// `feeRate` (`PAPER_FEE_RATE`) is the fee its plans and realized PnL use, as in the execution service.
     public init(plans: PlanStore, positions: PositionStore, alerts: AlertSink, profile: ExitProfile, grace: Duration, enabled: Bool = true,
-                fullReadEvery: Duration = .seconds(60), logger: Logger) {
+                feeRate: Double, fullReadEvery: Duration = .seconds(60), logger: Logger) {
+        self.planner = Planner(feeRate: feeRate)
+        self.executor = PlanExecutor(feeRate: feeRate)
+        self.feeRate = feeRate
         self.fullReadEvery = fullReadEvery
         self.plans = plans
         self.positions = positions
@@ -271,7 +276,7 @@ public actor Reconciler {
                 logger.warning("no exit plan found, creating retroactively", metadata: ["key": "\(key)", "quantity": "\(position.quantity)", "entry_price": "\(position.entryPrice)"])
                 let input = PlannerInput.retroactive(symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
                                                      leverage: position.leverage, markPrice: position.markPrice, profile: profile,
-                                                     planId: RandomUUID.string(), now: now)
+                                                     planId: RandomUUID.string(), now: now, feeRate: feeRate)
                 do {
                     candidates.append(try planner.makePlan(input))
                 } catch {
@@ -347,7 +352,7 @@ public actor Reconciler {
             do {
                 let input = PlannerInput.retroactive(symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
                                                      leverage: position.leverage, markPrice: position.markPrice, context: plan.context, profile: profile,
-                                                     planId: plan.planId, now: now)
+                                                     planId: plan.planId, now: now, feeRate: feeRate)
                 let repaired = try planner.replan(existing: plan, input: input)
                 let event = PlanUpdatedEvent(key: key.description, planId: plan.planId, version: repaired.version, change: "REPAIRED", changes: ["REPAIRED"])
                 switch try await plans.update(repaired, expectedVersion: plan.version, event: event, now: now) {

@@ -53,20 +53,12 @@ struct DemoCommand: AsyncParsableCommand {
         execEnv["HTTP_PORT"] = String(executionPort)
         var monEnv = env
         monEnv["HTTP_PORT"] = String(monitorPort)
-        let execConfig: ExecutionConfiguration
-        let monConfig: MonitorConfiguration
-        do {
-            execConfig = try ExecutionConfiguration(environment: execEnv)
-            monConfig = try MonitorConfiguration(environment: monEnv)
-        } catch {
-            server?.stop()
-            exitWithConfigurationError(error)
-        }
-        LoggingSetup.bootstrap(format: execConfig.common.logFormat, level: execConfig.common.logLevel)
-        _ = MetricsSetup.registry
+        let execConfig = ServiceRunner.configuration(ExecutionConfiguration.self, environment: execEnv, cleanup: { server?.stop() })
+        let monConfig = ServiceRunner.configuration(MonitorConfiguration.self, environment: monEnv, cleanup: { server?.stop() })
+        ServiceRunner.bootstrap(execConfig.common)
         let logger = Logger(label: "exitbrain.demo")
-        let execution = ExecutionService(config: execConfig, version: ExitBrainVersion.current, logger: Logger(label: "exitbrain.execution"))
-        let monitor = MonitoringService(config: monConfig, version: ExitBrainVersion.current, logger: Logger(label: "exitbrain.monitor"))
+        let (execution, executionHTTP) = ServiceRunner.parts(ExecutionService.self, config: execConfig, port: executionPort)
+        let (monitor, monitorHTTP) = ServiceRunner.parts(MonitoringService.self, config: monConfig, port: monitorPort)
         let feed = FeedService(redis: execConfig.common.redis, namespace: execConfig.common.namespace, symbols: demoSymbols, interval: .milliseconds(500),
                                signalEvery: .milliseconds(Int(max(0.5, signalEvery) * 1000)), seed: seed, logger: Logger(label: "exitbrain.feed"))
         let summary = SummaryService(execution: execution, monitor: monitor, redis: execConfig.common.redis, namespace: execConfig.common.namespace,
@@ -80,14 +72,7 @@ struct DemoCommand: AsyncParsableCommand {
               stop:     Ctrl-C\(duration.map { " (or wait \(Int($0)) s)" } ?? "")
 
             """.utf8))
-        try await runGroup([
-            execution,
-            HTTPEndpoints.application(source: execution, host: host, port: executionPort, logger: Logger(label: "exitbrain.execution.http")),
-            monitor,
-            HTTPEndpoints.application(source: monitor, host: monConfig.common.httpHost, port: monitorPort, logger: Logger(label: "exitbrain.monitor.http")),
-            feed,
-            summary,
-        ], logger: logger)
+        try await ServiceRunner.runGroup([execution, executionHTTP, monitor, monitorHTTP, feed, summary], logger: logger)
         print("demo stopped")
     }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
 import ExecutionService
 import ExitBrainService
-import Foundation
-import Logging
 
 /// `exitbrain execution`.
 struct ExecutionCommand: AsyncParsableCommand {
@@ -35,14 +33,6 @@ struct ExecutionCommand: AsyncParsableCommand {
             "EXIT_BRAIN_V3_LIVE_ROLLOUT": rollout, "EXIT_LIVE_ROLLOUT_PCT": rolloutPct, "EXIT_EXECUTOR_KILL_SWITCH": killSwitch,
             "EXIT_BRAIN_PROFILE": profile, "EXCHANGE": exchange,
         ])
-        let config: ExecutionConfiguration
-        do { config = try ExecutionConfiguration(environment: env) } catch { exitWithConfigurationError(error) }
-        LoggingSetup.bootstrap(format: config.common.logFormat, level: config.common.logLevel)
-        _ = MetricsSetup.registry
-        let logger = Logger(label: "exitbrain.execution")
-        let service = ExecutionService(config: config, version: ExitBrainVersion.current, logger: logger)
-        let http = HTTPEndpoints.application(source: service, host: config.common.httpHost, port: config.common.httpPort,
-                                             logger: Logger(label: "exitbrain.execution.http"))
-        try await runGroup([service, http], logger: logger)
+        try await ServiceRunner.run(ExecutionService.self, environment: env)
     }
 }

@@ -1,7 +1,5 @@
 import ArgumentParser
 import ExitBrainService
-import Foundation
-import Logging
 import MonitoringService
 
 /// `exitbrain monitor`.
@@ -24,14 +22,6 @@ struct MonitorCommand: AsyncParsableCommand {
     func run() async throws {
         let env = environment(common.overrides, ["MONITOR_INTERVAL_S": interval, "ALERT_WEBHOOK_URL": webhook, "EXIT_BRAIN_PROFILE": profile,
                                                  "EXIT_BRAIN_V3_ENABLED": enabled])
-        let config: MonitorConfiguration
-        do { config = try MonitorConfiguration(environment: env) } catch { exitWithConfigurationError(error) }
-        LoggingSetup.bootstrap(format: config.common.logFormat, level: config.common.logLevel)
-        _ = MetricsSetup.registry
-        let logger = Logger(label: "exitbrain.monitor")
-        let service = MonitoringService(config: config, version: ExitBrainVersion.current, logger: logger)
-        let http = HTTPEndpoints.application(source: service, host: config.common.httpHost, port: config.common.httpPort,
-                                             logger: Logger(label: "exitbrain.monitor.http"))
-        try await runGroup([service, http], logger: logger)
+        try await ServiceRunner.run(MonitoringService.self, environment: env)
     }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
 import ExitBrainService
 import Foundation
-import Logging
-import ServiceLifecycle
 
 /// Options both services take; each names its environment variable (a flag wins over it).
 struct CommonOptions: ParsableArguments {
@@ -40,14 +38,4 @@ func environment(_ overrides: [String: String?]...) -> [String: String] {
 func exitWithConfigurationError(_ error: ConfigurationError) -> Never {
     FileHandle.standardError.write(Data("exitbrain: \(error.description)\n".utf8))
     exit(ConfigurationError.exitCode)
-}
-
-/// Runs services and an HTTP app in one group with graceful shutdown on SIGTERM and SIGINT.
-func runGroup(_ services: [any Service], logger: Logger) async throws {
-    let group = ServiceGroup(configuration: .init(
-        services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup) },
-        gracefulShutdownSignals: [.sigterm, .sigint],
-        logger: logger
-    ))
-    try await group.run()
 }

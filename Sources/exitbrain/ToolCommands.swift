@@ -117,6 +117,6 @@ struct FeedCommand: AsyncParsableCommand {
         for n in names { start[n] = demoSymbols[n] ?? 100 }
         let feed = FeedService(redis: common.redis, namespace: common.namespace, symbols: start, interval: .milliseconds(max(10, intervalMs)),
                                signalEvery: .milliseconds(Int(max(0.1, signalEvery) * 1000)), seed: seed, logger: Logger(label: "exitbrain.feed"))
-        try await runGroup([feed], logger: Logger(label: "exitbrain.feed"))
+        try await ServiceRunner.runGroup([feed], logger: Logger(label: "exitbrain.feed"))
     }
 }

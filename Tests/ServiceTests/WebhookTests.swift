@@ -84,7 +84,7 @@ struct WebhookTests {
         let delivery = Task { await alerts.runDelivery() }
         defer { delivery.cancel() }
         let reconciler = Reconciler(plans: PlanStore(redis: f.redis, namespace: f.namespace, bus: bus), positions: f.positions, alerts: alerts,
-                                    profile: .default, grace: .seconds(1), logger: Logger(label: "t"))
+                                    profile: .default, grace: .seconds(1), feeRate: 0.0004, logger: Logger(label: "t"))
 
         #expect(await alerts.raise(AlertEvent(severity: "critical", code: "PEER_DOWN", message: "execution-service missed 3 heartbeats", key: "execution-service")))
         #expect(await alerts.raise(AlertEvent(severity: "critical", code: "PEER_DOWN", message: "still down", key: "execution-service")) == false,

@@ -1,0 +1,22 @@
+import Logging
+import ServiceLifecycle
+
+/// A service's configuration: the shared settings plus its own, read from the environment
+/// (flags already laid over it) and validated at start.
+public protocol ServiceConfiguration: Sendable {
+    /// Shared settings.
+    var common: CommonConfiguration { get }
+    /// Reads and validates; a bad value is a ``ConfigurationError`` naming it.
+    init(environment: [String: String]) throws(ConfigurationError)
+}
+
+/// A service the command runner can start: made from its configuration, run in a service
+/// group beside its HTTP endpoints.
+public protocol RunnableService: Service, HealthSource {
+    /// Its configuration.
+    associatedtype Configuration: ServiceConfiguration
+    /// The label of its logger (`exitbrain.execution`); its HTTP server logs as `<label>.http`.
+    static var logLabel: String { get }
+    /// Wires the service; nothing connects until it runs.
+    init(config: Configuration, version: String, logger: Logger)
+}

@@ -101,7 +101,7 @@ let package = Package(
         ),
         .target(
             name: "Support",
-            dependencies: ["RedisClient"],
+            dependencies: ["RedisClient", "ExitBrainCoordination", "ExitBrainDomain"],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),

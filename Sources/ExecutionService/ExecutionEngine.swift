@@ -3,7 +3,6 @@ import ExitBrainDomain
 import Foundation
 import Logging
 import Metrics
-import RedisClient
 
 /// The execution service's state machine around the paper exchange: signals become entry
 /// fills, positions and plans; ticks run each plan through the domain's executor and turn its
@@ -13,9 +12,8 @@ import RedisClient
 /// seconds, and a conflict on write reloads the stored plan.
 public actor ExecutionEngine {
     private let config: ExecutionConfiguration
-    private let plans: PlanStore
-    private let positions: PositionStore
-    private let bus: EventBus
+    private let book: any BookStore
+    private let mirror: BookMirror
     private let planner: Planner
     private let executor: PlanExecutor
     private let logger: Logger
@@ -27,13 +25,11 @@ public actor ExecutionEngine {
     private var shadowSent: [String: Set<String>] = [:]
     private let activePlans = Gauge(label: "exitbrain_plans_active")
 
-    /// An engine over the stores; `now` is the clock (tests pass their own).
-    public init(config: ExecutionConfiguration, plans: PlanStore, positions: PositionStore, bus: EventBus, logger: Logger,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+    /// An engine over the book; `now` is the clock (tests pass their own).
+    public init(config: ExecutionConfiguration, book: any BookStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.config = config
-        self.plans = plans
-        self.positions = positions
-        self.bus = bus
+        self.book = book
+        mirror = BookMirror(book: book, hashes: [.plans])
         self.planner = Planner(feeRate: config.common.feeRate)
         self.executor = PlanExecutor(feeRate: config.common.feeRate)
         self.logger = logger
@@ -76,7 +72,7 @@ public actor ExecutionEngine {
     public func handleSignal(_ signal: TradeSignal, meta: EnvelopeMeta) async throws {
         let key = PositionKey(symbol: signal.symbol, side: signal.side.positionSide)
         var price = signal.price ?? lastPrice[signal.symbol]
-        if price == nil { price = try? await positions.price(signal.symbol) }
+        if price == nil { price = try? await book.lastPrice(signal.symbol) }
         guard let marketPrice = price else {
             throw EventRejection(.noPrice, "no price for \(signal.symbol): send a market.tick first or give a price")
         }
@@ -88,19 +84,13 @@ public actor ExecutionEngine {
         let orderId = "en-" + Self.hash(meta.id)
         let fill = paperPrice(side: signal.side, price: marketPrice)
         // Round trip 1: the venue's order record (dedupe by client order id) and the position.
-        let first: [RedisReply]
-        do {
-            first = try await plans.redis.pipeline([orderCommand(orderId, price: fill, quantity: signal.quantity), positions.getCommand(key)])
-        } catch {
-            throw CoordinationError(error)
-        }
-        if case .error(let text) = first[0] { throw CoordinationError(.redis, "paper order \(orderId): \(text)") }
-        guard first[0].int == 1 else {
+        let entry = try await book.recordOrder(PlanStore.PaperOrder(clientOrderId: orderId, price: fill, quantity: signal.quantity, at: at), reading: key)
+        guard entry.recorded else {
             logger.info("duplicate signal ignored", metadata: ["signal_id": "\(meta.id)", "client_order_id": "\(orderId)"])
             return
         }
         Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "ENTRY")]).increment()
-        let previous = try positions.snapshot(from: first[1], key: key)
+        let previous = entry.position
         var snapshot: PositionSnapshot
         if let p = previous {
             let qty = Rounding.quantity(p.quantity + signal.quantity)
@@ -114,16 +104,13 @@ public actor ExecutionEngine {
         snapshot.unrealizedPnl = Rounding.price((marketPrice - snapshot.entryPrice) * snapshot.quantity * key.side.sign)
         // Round trip 2: the position, order.filled, position.updated and the plan's atomic
         // get-or-create, in that order, in one write.
-        let fillWrites = [
-            try positions.putCommand(snapshot),
-            try bus.publishCommand(.orderFilled, OrderFilled(symbol: key.symbol, side: signal.side, quantity: signal.quantity, price: fill,
-                                                             clientOrderId: orderId, purpose: "ENTRY", reduceOnly: false, legIndex: nil), now: at),
-            try bus.publishCommand(.positionUpdated, snapshot, now: at),
-        ]
+        var fillWrites = book.writes()
+        try fillWrites.put(snapshot)
+        try fillWrites.publish(.orderFilled, OrderFilled(symbol: key.symbol, side: signal.side, quantity: signal.quantity, price: fill,
+                                                         clientOrderId: orderId, purpose: "ENTRY", reduceOnly: false, legIndex: nil), now: at)
+        try fillWrites.publish(.positionUpdated, snapshot, now: at)
         guard config.common.exitBrainEnabled else {
-            let replies: [RedisReply]
-            do { replies = try await plans.redis.pipeline(fillWrites) } catch { throw CoordinationError(error) }
-            if case .error(let text) = replies[0] { throw CoordinationError(.redis, "position \(key): \(text)") }
+            try await book.commit(fillWrites)
             Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "ENTRY")]).increment()
             return
         }
@@ -132,21 +119,18 @@ public actor ExecutionEngine {
 
     /// Creates the plan for a position, or re-plans the stored one for its new quantity.
     /// `writes` (the fill's position write and events) go in the same write as the first attempt.
-    private func planPosition(_ snapshot: PositionSnapshot, context: PlanContext, at: Date, after writes: [RedisCommand]) async throws {
+    private func planPosition(_ snapshot: PositionSnapshot, context: PlanContext, at: Date, after writes: BookWrites) async throws {
         let key = snapshot.key
         let input = PlannerInput(position: snapshot, context: context, profile: config.common.profile, source: .execution,
                                  planId: RandomUUID.string(), now: at, feeRate: config.common.feeRate)
         let candidate: ExitPlan
         do { candidate = try planner.makePlan(input) } catch {
             // The fill stands even when no plan can be made for it; the monitor will alert.
-            let replies: [RedisReply]
-            do { replies = try await plans.redis.pipeline(writes) } catch { throw CoordinationError(error) }
-            if case .error(let text) = replies[0] { throw CoordinationError(.redis, "position \(key): \(text)") }
+            try await book.commit(writes)
             Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "ENTRY")]).increment()
             throw EventRejection(.rejectedByPlanner, error.message)
         }
-        let (firstCreation, replies) = try await plans.getOrCreate(candidate, retroactive: false, now: at, after: writes)
-        if case .error(let text) = replies[0] { throw CoordinationError(.redis, "position \(key): \(text)") }
+        let firstCreation = try await book.getOrCreate(candidate, retroactive: false, now: at, after: writes)
         Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "ENTRY")]).increment()
         if firstCreation.created {
             created(firstCreation.plan)
@@ -154,16 +138,14 @@ public actor ExecutionEngine {
         }
         var stored: ExitPlan? = firstCreation.plan
         for attempt in 0..<3 {
-            if attempt > 0 { stored = try await positionStore { () throws(CoordinationError) in try await plans.get(key) } }
+            if attempt > 0 { stored = try await book.plan(key) }
             if let existing = stored {
                 let replanned: ExitPlan
                 do { replanned = try planner.replan(existing: existing, input: input) } catch {
                     throw EventRejection(.rejectedByPlanner, error.message)
                 }
                 let event = PlanUpdatedEvent(key: key.description, planId: existing.planId, version: replanned.version, change: "REPLANNED", changes: ["REPLANNED"])
-                let outcome = try await positionStore { () throws(CoordinationError) in
-                    try await plans.update(replanned, expectedVersion: existing.version, event: event, now: at)
-                }
+                let outcome = try await book.update(replanned, expectedVersion: existing.version, event: event, position: nil, orders: [], now: at)
                 if outcome == .written {
                     remember(replanned)
                     logger.info("re-planned exit plan", metadata: ["key": "\(key)", "plan_id": "\(existing.planId)", "version": "\(replanned.version)",
@@ -172,7 +154,7 @@ public actor ExecutionEngine {
                 }
                 continue
             }
-            let creation = try await positionStore { () throws(CoordinationError) in try await plans.getOrCreate(candidate, retroactive: false, now: at) }
+            let creation = try await book.getOrCreate(candidate, retroactive: false, now: at, after: book.writes())
             if creation.created {
                 created(creation.plan)
                 return
@@ -196,28 +178,26 @@ public actor ExecutionEngine {
 
     /// Closes a side at market (signal action CLOSE).
     private func closeAtMarket(_ key: PositionKey, price: Double, at: Date) async throws {
-        guard let position = try await positionStore({ () throws(CoordinationError) in try await positions.get(key) }) else {
+        guard let position = try await book.position(key) else {
             throw EventRejection(.noPosition, "no open \(key) position to close")
         }
         let side = key.side.exitOrderSide
         let fill = paperPrice(side: side, price: price)
-        let plan = try await positionStore { () throws(CoordinationError) in try await plans.get(key) }
+        let plan = try await book.plan(key)
         let orderId = "cl-" + Self.hash("\(key):\(plan?.planId ?? "none"):\(position.quantity):\(position.updatedAt.map(Timestamp.format) ?? "")")
-        _ = try await recordOrder(orderId, price: fill, quantity: position.quantity)
+        _ = try await book.recordOrder(PlanStore.PaperOrder(clientOrderId: orderId, price: fill, quantity: position.quantity, at: at), reading: nil)
         Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "EXIT")]).increment()
         Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "EXIT")]).increment()
         if let plan {
             let closed = executor.close(plan: plan, reason: .positionClosed, now: at)
             let pnl = Rounding.price((fill - position.entryPrice) * position.quantity * key.side.sign - config.common.feeRate * fill * position.quantity)
-            let outcome = try await positionStore { () throws(CoordinationError) in
-                try await plans.close(closed, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, now: at)
-            }
-            if outcome != .written { try await positionStore { () throws(CoordinationError) in try await positions.remove(key) } }
+            let outcome = try await book.close(closed, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, orders: [], now: at)
+            if outcome != .written { try await book.removePosition(key) }
             forget(key)
             Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", ClosedReason.positionClosed.rawValue)]).increment()
             logger.info("exit plan closed", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED", "realized_pnl": "\(pnl)"])
         } else {
-            try await positionStore { () throws(CoordinationError) in try await positions.remove(key) }
+            try await book.removePosition(key)
         }
         await publish(.orderFilled, OrderFilled(symbol: key.symbol, side: side, quantity: position.quantity, price: fill, clientOrderId: orderId,
                                                 purpose: "EXIT", reduceOnly: true, legIndex: nil))
@@ -277,16 +257,14 @@ public actor ExecutionEngine {
         }
         if next.status == .closed || next.remainingQuantity <= 0 {
             let pnl = executor.realizedPnl(plan: next)
-            let outcome = try await positionStore { () throws(CoordinationError) in
-                try await plans.close(next, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, orders: orders, now: at)
-            }
+            let outcome = try await book.close(next, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, orders: orders, now: at)
             guard try await settle(outcome, key: key) else { return }
             forget(key)
             Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", next.closedReason?.rawValue ?? "UNKNOWN")]).increment()
             logger.info("exit plan closed", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "\(next.closedReason?.rawValue ?? "")",
                                                        "realized_pnl": "\(pnl)"])
         } else {
-            let position = try await positionStore { () throws(CoordinationError) in try await positions.get(key) }
+            let position = try await book.position(key)
             var snapshot = position
             if var s = snapshot {
                 s.quantity = next.remainingQuantity
@@ -297,9 +275,7 @@ public actor ExecutionEngine {
             }
             let changes = evaluation.changes.map(\.rawValue)
             let event = PlanUpdatedEvent(key: key.description, planId: plan.planId, version: next.version, change: changes.first ?? "LEG_FILLED", changes: changes)
-            let outcome = try await positionStore { () throws(CoordinationError) in
-                try await plans.update(next, expectedVersion: plan.version, event: event, position: snapshot, orders: orders, now: at)
-            }
+            let outcome = try await book.update(next, expectedVersion: plan.version, event: event, position: snapshot, orders: orders, now: at)
             guard try await settle(outcome, key: key) else { return }
             remember(next)
             if let s = snapshot, !fills.isEmpty { await publish(.positionUpdated, s) }
@@ -340,21 +316,6 @@ public actor ExecutionEngine {
         }
     }
 
-    /// The paper venue's order book of record: HSETNX by client order id. False for a duplicate.
-    private func recordOrder(_ id: String, price: Double, quantity: Double) async throws -> Bool {
-        do {
-            let reply = try await plans.redis.send(orderCommand(id, price: price, quantity: quantity))
-            return reply.int == 1
-        } catch {
-            throw CoordinationError(error)
-        }
-    }
-
-    /// The paper venue's order record: set once per client order id.
-    private func orderCommand(_ id: String, price: Double, quantity: Double) -> RedisCommand {
-        RedisCommand(["HSETNX", plans.namespace.paperOrders, id, "\(price) \(quantity) \(Timestamp.format(now()))"])
-    }
-
     private func paperPrice(side: OrderSide, price: Double) -> Double {
         let slip = config.slippageBps / 10_000
         return Rounding.price(side == .buy ? price * (1 + slip) : price * (1 - slip))
@@ -365,66 +326,47 @@ public actor ExecutionEngine {
     /// Writes the last prices seen since the previous flush, in one command.
     public func flushPrices() async {
         guard !dirtyPrices.isEmpty else { return }
-        var args: [any RedisArgument] = ["HSET", plans.namespace.prices]
-        for (s, p) in dirtyPrices {
-            args.append(s)
-            args.append(p)
+        let prices = dirtyPrices
+        do {
+            try await book.recordPrices(prices)
+            // Only what was written: a newer price that arrived meanwhile stays for the next flush.
+            for (symbol, price) in prices where dirtyPrices[symbol] == price { dirtyPrices[symbol] = nil }
+        } catch {
+            logger.debug("prices not written", metadata: ["error": "\(error)"])
         }
-        if (try? await plans.redis.send(RedisCommand(args))) != nil { dirtyPrices.removeAll() }
     }
 
-    /// Reloads every plan from Redis (picking up plans the monitor created, dropping closed ones).
-    /// Every call picks up plans stored by others (the monitor's retroactive plans, a restart)
-    /// and drops plans closed by others: the field names of the hash, then only the new plans.
-    /// Every `fullResyncEvery` calls it reads every plan (plans changed by others in place,
-    /// such as a monitor's repair, are otherwise seen at the next write's version check).
+    /// Reloads plans from Redis: picks up plans stored by others (the monitor's retroactive
+    /// plans, a restart) and drops plans closed by others. Between the mirror's full reads
+    /// (every minute) it reads the field names and only the new plans; plans changed by others
+    /// in place, such as a monitor's repair, are seen at the next full read or at the next
+    /// write's version check.
     public func resync() async throws {
-        resyncs += 1
-        if resyncs % Self.fullResyncEvery == 1 || Self.fullResyncEvery == 1 {
-            try await fullResync()
+        let refresh = try await mirror.refresh()
+        for bad in refresh.unreadable {
+            logger.error("stored plan is not readable; left as it is", metadata: ["key": "\(bad.field)", "error": "\(bad.why)"])
+        }
+        let stored = mirror.plans
+        if refresh.full {
+            var fresh: [PositionKey: ExitPlan] = [:]
+            for (key, plan) in stored where plan.isActive {
+                if let mine = planCache[key], mine.planId == plan.planId, mine.version > plan.version {
+                    fresh[key] = mine
+                } else {
+                    fresh[key] = plan
+                }
+            }
+            for (key, plan) in planCache where fresh[key] == nil { shadowSent[plan.planId] = nil }
+            planCache = fresh
+            activePlans.record(Double(planCache.count))
             return
         }
-        let names: [String]
-        do { names = try await plans.redis.send(RedisCommand(["HKEYS", plans.namespace.plans])).array?.compactMap(\.string) ?? [] } catch {
-            throw CoordinationError(error)
-        }
-        let present = Set(names)
+        let present = Set(refresh.planFields)
         for key in planCache.keys where !present.contains(key.description) { forget(key) }
-        let unknown = names.filter { name in PositionKey(name).map { planCache[$0] == nil } ?? false }
-        if unknown.isEmpty { return }
-        let reply: RedisReply
-        do { reply = try await plans.redis.send(RedisCommand(["HMGET", plans.namespace.plans] + unknown)) } catch { throw CoordinationError(error) }
-        for (field, item) in zip(unknown, reply.array ?? []) {
-            guard let bytes = item.bytes else { continue }
-            do {
-                let plan = try PlanJSON.decode(bytes)
-                if plan.isActive { remember(plan) }
-            } catch {
-                logger.error("stored plan is not readable; left as it is", metadata: ["key": "\(field)", "error": "\(error.message)"])
-            }
+        for field in refresh.planFields {
+            guard let key = PositionKey(field), planCache[key] == nil, let plan = stored[key], plan.isActive else { continue }
+            remember(plan)
         }
-    }
-
-    /// How many resyncs make one full read of every plan (every minute at one resync per 2 s).
-    public static let fullResyncEvery = 30
-    private var resyncs = 0
-
-    private func fullResync() async throws {
-        let stored = try await positionStore { () throws(CoordinationError) in try await plans.all() }
-        for (field, why) in stored.corrupt {
-            logger.error("stored plan is not readable; left as it is", metadata: ["key": "\(field)", "error": "\(why)"])
-        }
-        var fresh: [PositionKey: ExitPlan] = [:]
-        for (key, plan) in stored.plans where plan.isActive {
-            if let mine = planCache[key], mine.planId == plan.planId, mine.version > plan.version {
-                fresh[key] = mine
-            } else {
-                fresh[key] = plan
-            }
-        }
-        for key in planCache.keys where fresh[key] == nil { shadowSent[planCache[key]!.planId] = nil }
-        planCache = fresh
-        activePlans.record(Double(planCache.count))
     }
 
     private func remember(_ plan: ExitPlan) {
@@ -439,14 +381,10 @@ public actor ExecutionEngine {
 
     private func publish(_ type: EventType, _ value: some Encodable & Sendable) async {
         do {
-            try await bus.publish(type, value, now: now())
+            try await book.publish(type, value, now: now())
         } catch {
             logger.debug("event not published", metadata: ["type": "\(type.rawValue)", "error": "\(error)"])
         }
-    }
-
-    private func positionStore<T>(_ body: () async throws(CoordinationError) -> T) async throws -> T {
-        try await body()
     }
 
     static func planMetadata(_ plan: ExitPlan) -> Logger.Metadata {

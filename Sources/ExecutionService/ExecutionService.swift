@@ -11,12 +11,8 @@ import Synchronization
 /// watches the monitor's, and answers health. Starts even when Redis is down (health DOWN) and
 /// keeps retrying with capped backoff.
 public final class ExecutionService: RunnableService {
-    /// The service name used in heartbeats, envelopes and health.
-    public static let name = "execution-service"
-    /// The logger's label.
-    public static let logLabel = "exitbrain.execution"
-    /// The peer it watches.
-    public static let peer = "monitoring-service"
+    /// Who it is: `execution-service`, watching `monitoring-service`.
+    public static let identity = ServiceRuntime.Identity(name: "execution-service", peer: "monitoring-service", logLabel: "exitbrain.execution", connectionName: "exec-redis")
 
     /// The configuration.
     public let config: ExecutionConfiguration
@@ -30,9 +26,6 @@ public final class ExecutionService: RunnableService {
         var lastLoop: ContinuousClock.Instant?
         var lagMs: Double = 0
     }
-
-    /// The plan store, for `/plans`.
-    public var planStore: PlanStore { runtime.plans }
 
     /// Creates this service's counters at zero, so that dashboards and alert rules see every
     /// series from the start instead of "no data" until the first event.
@@ -59,9 +52,8 @@ public final class ExecutionService: RunnableService {
     /// Wires the service over its own connections.
     public init(config: ExecutionConfiguration, version: String, logger: Logger) {
         self.config = config
-        runtime = ServiceRuntime(identity: .init(name: Self.name, peer: Self.peer, connectionName: "exec-redis"),
-                                 subscribing: [.tradeSignal, .marketTick], common: config.common, version: version, logger: logger)
-        engine = ExecutionEngine(config: config, plans: runtime.plans, positions: runtime.positions, bus: runtime.bus, logger: logger)
+        runtime = ServiceRuntime(identity: Self.identity, subscribing: [.tradeSignal, .marketTick], common: config.common, version: version, logger: logger)
+        engine = ExecutionEngine(config: config, book: runtime.book, logger: logger)
         Self.registerMetrics()
     }
 

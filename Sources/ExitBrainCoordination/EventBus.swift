@@ -4,9 +4,9 @@ import Logging
 import RedisClient
 
 /// Publishes envelopes on `{ns}:events:{type}`.
-public struct EventBus: Sendable {
+public struct EventBus: EventPublishing {
     /// The connection used to publish.
-    public let redis: RedisConnection
+    let redis: RedisConnection
     /// The namespace.
     public let namespace: Namespace
     /// The `source` written in every envelope.
@@ -17,13 +17,6 @@ public struct EventBus: Sendable {
         self.redis = redis
         self.namespace = namespace
         self.source = source
-    }
-
-    /// Publishes a data value; returns how many subscribers received it.
-    @discardableResult
-    public func publish(_ type: EventType, _ value: some Encodable & Sendable, now: Date = Date()) async throws(CoordinationError) -> Int {
-        let bytes = try EventEnvelope.make(type: type, source: source, now: now, value: value)
-        return try await publish(type, envelope: bytes)
     }
 
     /// Publishes ready envelope bytes.
@@ -37,9 +30,33 @@ public struct EventBus: Sendable {
         }
     }
 
-    /// The PUBLISH command for a value, for callers that pipeline it with other commands.
-    public func publishCommand(_ type: EventType, _ value: some Encodable, now: Date = Date()) throws(CoordinationError) -> RedisCommand {
-        RedisCommand(["PUBLISH", namespace.channel(type), try envelope(type, value, now: now)])
+    /// Applies the batch in one pipelined write; the first write Redis refuses is the error.
+    public func commit(_ writes: BookWrites) async throws(CoordinationError) {
+        guard !writes.isEmpty else { return }
+        let replies: [RedisReply]
+        do { replies = try await redis.pipeline(commands(for: writes)) } catch { throw CoordinationError(error) }
+        try Self.check(replies, writes)
+    }
+
+    /// The commands of a batch, in its order.
+    func commands(for writes: BookWrites) -> [RedisCommand] {
+        writes.writes.map { write in
+            switch write {
+            case .position(let key, let json): RedisCommand(["HSET", namespace.positions, key.description, json])
+            case .event(let type, let envelope): RedisCommand(["PUBLISH", namespace.channel(type), envelope])
+            }
+        }
+    }
+
+    /// Throws for the first reply of a batch that is an error.
+    static func check(_ replies: [RedisReply], _ writes: BookWrites) throws(CoordinationError) {
+        for (reply, write) in zip(replies, writes.writes) {
+            guard case .error(let text) = reply else { continue }
+            switch write {
+            case .position(let key, _): throw CoordinationError(.redis, "position \(key): \(text)")
+            case .event(let type, _): throw CoordinationError(.redis, "publish \(type.rawValue): \(text)")
+            }
+        }
     }
 
     /// The envelope bytes for a value, for publishing inside a script.

@@ -10,7 +10,7 @@ import RedisClient
 /// moves the plan to `{ns}:exit:history` and removes it in one step.
 public struct PlanStore: Sendable {
     /// The connection.
-    public let redis: RedisConnection
+    let redis: RedisConnection
     /// The namespace.
     public let namespace: Namespace
     /// Publisher identity for envelopes.
@@ -48,6 +48,12 @@ public struct PlanStore: Sendable {
         public let plan: ExitPlan
         /// True when this call created it.
         public let created: Bool
+
+        /// A result of get-or-create.
+        public init(plan: ExitPlan, created: Bool) {
+            self.plan = plan
+            self.created = created
+        }
     }
 
     /// Stores `plan` for its position unless one is stored already; returns the stored plan.
@@ -56,20 +62,21 @@ public struct PlanStore: Sendable {
         return try creation(plan, reply)
     }
 
-    /// `getOrCreate` sent in one write after `commands` (a fill's position write and events):
-    /// one round trip for all. The commands' replies come back in order, errors in place.
-    public func getOrCreate(_ plan: ExitPlan, retroactive: Bool, now: Date = Date(),
-                            after commands: [RedisCommand]) async throws(CoordinationError) -> (creation: Creation, replies: [RedisReply]) {
+    /// `getOrCreate` sent in one write after `writes` (a fill's position write and events):
+    /// one round trip for all. A write Redis refuses is the error, after the script ran.
+    public func getOrCreate(_ plan: ExitPlan, retroactive: Bool, now: Date = Date(), after writes: BookWrites) async throws(CoordinationError) -> Creation {
+        guard !writes.isEmpty else { return try await getOrCreate(plan, retroactive: retroactive, now: now) }
         let result: (replies: [RedisReply], script: RedisReply)
         do {
-            result = try await redis.pipeline(commands, then: PlanScripts.getOrCreate, keys: [namespace.plans],
+            result = try await redis.pipeline(bus.commands(for: writes), then: PlanScripts.getOrCreate, keys: [namespace.plans],
                                               args: try creationArgs(plan, retroactive: retroactive, now: now))
         } catch let error as RedisError {
             throw CoordinationError(error)
         } catch {
             throw error as? CoordinationError ?? CoordinationError(.redis, "\(error)")
         }
-        return (try creation(plan, result.script), result.replies)
+        try EventBus.check(result.replies, writes)
+        return try creation(plan, result.script)
     }
 
     /// `getOrCreate` for many positions in one pipelined round trip (the monitor's first pass
@@ -190,14 +197,14 @@ public struct PlanStore: Sendable {
 
     /// Every stored field and its bytes, in one round trip.
     public func allRaw() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])] {
-        parseRaw(try await send(allCommand))
+        Self.parseRaw(try await send(allCommand))
     }
 
-    /// The command `allRaw()` sends, for callers that pipeline it with others.
-    public var allCommand: RedisCommand { RedisCommand(["HGETALL", namespace.plans]) }
+    /// The command `allRaw()` sends.
+    var allCommand: RedisCommand { RedisCommand(["HGETALL", namespace.plans]) }
 
-    /// Reads the reply of ``allCommand`` as `allRaw()` does.
-    public func parseRaw(_ reply: RedisReply) -> [(field: String, bytes: [UInt8])] {
+    /// Reads an HGETALL reply as field and bytes pairs.
+    static func parseRaw(_ reply: RedisReply) -> [(field: String, bytes: [UInt8])] {
         guard let items = reply.array else { return [] }
         var out: [(String, [UInt8])] = []
         out.reserveCapacity(items.count / 2)
@@ -208,6 +215,9 @@ public struct PlanStore: Sendable {
         }
         return out
     }
+
+    /// Round trips made on the store's connection so far.
+    public var roundTrips: Int { redis.stats.roundTrips }
 
     /// How many plans are stored.
     public func count() async throws(CoordinationError) -> Int {

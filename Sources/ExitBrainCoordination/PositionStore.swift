@@ -6,7 +6,7 @@ import RedisClient
 /// prices in `{ns}:prices`.
 public struct PositionStore: Sendable {
     /// The connection.
-    public let redis: RedisConnection
+    let redis: RedisConnection
     /// The namespace.
     public let namespace: Namespace
 
@@ -23,25 +23,6 @@ public struct PositionStore: Sendable {
         _ = try await send(RedisCommand(["HSET", namespace.positions, snapshot.key.description, json]))
     }
 
-    /// The HSET that `put` sends, for callers that pipeline it.
-    public func putCommand(_ snapshot: PositionSnapshot) throws(CoordinationError) -> RedisCommand {
-        let json: [UInt8]
-        do { json = try PlanJSON.encodeValue(snapshot) } catch { throw CoordinationError(error) }
-        return RedisCommand(["HSET", namespace.positions, snapshot.key.description, json])
-    }
-
-    /// The HGET that `get` sends, for callers that pipeline it; read the reply with `snapshot(from:key:)`.
-    public func getCommand(_ key: PositionKey) -> RedisCommand {
-        RedisCommand(["HGET", namespace.positions, key.description])
-    }
-
-    /// Reads a reply of `getCommand`.
-    public func snapshot(from reply: RedisReply, key: PositionKey) throws(CoordinationError) -> PositionSnapshot? {
-        if case .error(let text) = reply { throw CoordinationError(.redis, "HGET \(namespace.positions) \(key): \(text)") }
-        guard let bytes = reply.bytes else { return nil }
-        return try decode(bytes, field: key.description)
-    }
-
     /// Removes a snapshot.
     public func remove(_ key: PositionKey) async throws(CoordinationError) {
         _ = try await send(RedisCommand(["HDEL", namespace.positions, key.description]))
@@ -51,7 +32,7 @@ public struct PositionStore: Sendable {
     public func get(_ key: PositionKey) async throws(CoordinationError) -> PositionSnapshot? {
         let reply = try await send(RedisCommand(["HGET", namespace.positions, key.description]))
         guard let bytes = reply.bytes else { return nil }
-        return try decode(bytes, field: key.description)
+        return try Self.decode(bytes, field: key.description)
     }
 
     /// Several snapshots in one round trip (HMGET); absent ones are nil.
@@ -60,7 +41,7 @@ public struct PositionStore: Sendable {
         let reply = try await send(RedisCommand(["HMGET", namespace.positions] + keys.map(\.description)))
         var out: [PositionKey: PositionSnapshot] = [:]
         for (key, item) in zip(keys, reply.array ?? []) {
-            if let bytes = item.bytes, let s = try? decode(bytes, field: key.description) { out[key] = s }
+            if let bytes = item.bytes, let s = try? Self.decode(bytes, field: key.description) { out[key] = s }
         }
         return out
     }
@@ -71,24 +52,20 @@ public struct PositionStore: Sendable {
         parseAll(try await send(allCommand))
     }
 
-    /// The command `all()` sends, for callers that pipeline it with others.
-    public var allCommand: RedisCommand { RedisCommand(["HGETALL", namespace.positions]) }
+    /// The command `all()` sends.
+    var allCommand: RedisCommand { RedisCommand(["HGETALL", namespace.positions]) }
 
     /// Reads the reply of ``allCommand`` as `all()` does.
-    public func parseAll(_ reply: RedisReply) -> (positions: [PositionKey: PositionSnapshot], corrupt: [String: String]) {
-        let items = reply.array ?? []
+    func parseAll(_ reply: RedisReply) -> (positions: [PositionKey: PositionSnapshot], corrupt: [String: String]) {
         var out: [PositionKey: PositionSnapshot] = [:]
         var corrupt: [String: String] = [:]
-        var i = 0
-        while i + 1 < items.count {
-            let field = items[i].string ?? ""
+        for (field, bytes) in PlanStore.parseRaw(reply) {
             do {
-                let s = try decode(items[i + 1].bytes ?? [], field: field)
+                let s = try Self.decode(bytes, field: field)
                 out[s.key] = s
             } catch {
                 corrupt[field] = error.message
             }
-            i += 2
         }
         return (out, corrupt)
     }
@@ -101,11 +78,22 @@ public struct PositionStore: Sendable {
 
     /// Records the last price of a symbol.
     public func setPrice(_ symbol: String, _ price: Double) async throws(CoordinationError) {
-        _ = try await send(RedisCommand(["HSET", namespace.prices, symbol, price]))
+        try await setPrices([symbol: price])
+    }
+
+    /// Records last prices in one HSET.
+    public func setPrices(_ prices: [String: Double]) async throws(CoordinationError) {
+        guard !prices.isEmpty else { return }
+        var args: [any RedisArgument] = ["HSET", namespace.prices]
+        for (symbol, price) in prices {
+            args.append(symbol)
+            args.append(price)
+        }
+        _ = try await send(RedisCommand(args))
     }
 
     /// Reads one stored snapshot of hash field `field`, checking that the field names it.
-    public func decode(_ bytes: [UInt8], field: String) throws(CoordinationError) -> PositionSnapshot {
+    public static func decode(_ bytes: [UInt8], field: String) throws(CoordinationError) -> PositionSnapshot {
         let snapshot: PositionSnapshot
         do {
             snapshot = try PlanJSON.decodeValue(PositionSnapshot.self, from: bytes)

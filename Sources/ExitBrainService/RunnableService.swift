@@ -1,3 +1,4 @@
+import ExitBrainCoordination
 import Logging
 import ServiceLifecycle
 
@@ -15,8 +16,15 @@ public protocol ServiceConfiguration: Sendable {
 public protocol RunnableService: Service, HealthSource {
     /// Its configuration.
     associatedtype Configuration: ServiceConfiguration
-    /// The label of its logger (`exitbrain.execution`); its HTTP server logs as `<label>.http`.
-    static var logLabel: String { get }
+    /// Who it is: name, peer, log label.
+    static var identity: ServiceRuntime.Identity { get }
+    /// Its runtime.
+    var runtime: ServiceRuntime { get }
     /// Wires the service; nothing connects until it runs.
     init(config: Configuration, version: String, logger: Logger)
+}
+
+extension RunnableService {
+    /// The plan store, for `/plans`.
+    public var planStore: PlanStore { runtime.plans }
 }

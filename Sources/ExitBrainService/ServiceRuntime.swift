@@ -13,19 +13,23 @@ import ServiceLifecycle
 /// A service is a runtime plus its own loops and its own health entries: it hands
 /// ``run(_:onShutdown:)`` its loops and ``healthReport(_:)`` what only it knows.
 public final class ServiceRuntime: Sendable {
-    /// Who a service is: its name in heartbeats, envelopes and health, and the peer it watches.
+    /// Who a service is: its name in heartbeats, envelopes and health, the peer it watches,
+    /// and its names in logs.
     public struct Identity: Sendable {
         /// `execution-service` or `monitoring-service`.
         public let name: String
         /// The peer whose heartbeats it watches.
         public let peer: String
+        /// The label of its logger (`exitbrain.execution`); its HTTP server logs as `<label>.http`.
+        public let logLabel: String
         /// The Redis connection's name in logs and errors.
         public let connectionName: String
 
         /// An identity.
-        public init(name: String, peer: String, connectionName: String) {
+        public init(name: String, peer: String, logLabel: String, connectionName: String) {
             self.name = name
             self.peer = peer
+            self.logLabel = logLabel
             self.connectionName = connectionName
         }
     }
@@ -57,14 +61,12 @@ public final class ServiceRuntime: Sendable {
     public let common: CommonConfiguration
     /// The service's logger.
     public let logger: Logger
-    /// Publishes envelopes as this service.
-    public let bus: EventBus
-    /// `{ns}:exit:plans` and the history stream.
-    public let plans: PlanStore
-    /// `{ns}:positions` and `{ns}:prices`.
-    public let positions: PositionStore
+    /// The book in Redis (plans, positions, prices, paper orders), publishing as this service.
+    public let book: RedisBook
     /// The service's validated inbound events, with its ping channel.
     public let subscription: EventSubscription
+    /// `{ns}:exit:plans` and the history stream (for `/plans`).
+    public var plans: PlanStore { book.plans }
     /// When the runtime was made.
     public let started = ContinuousClock().now
     private let redis: RedisConnection
@@ -80,9 +82,9 @@ public final class ServiceRuntime: Sendable {
         self.logger = logger
         instance = String(RandomUUID.string().prefix(8)).lowercased()
         redis = RedisConnection(configuration: common.redis, name: identity.connectionName)
-        bus = EventBus(redis: redis, namespace: common.namespace, source: identity.name)
-        plans = PlanStore(redis: redis, namespace: common.namespace, bus: bus)
-        positions = PositionStore(redis: redis, namespace: common.namespace)
+        let bus = EventBus(redis: redis, namespace: common.namespace, source: identity.name)
+        book = RedisBook(plans: PlanStore(redis: redis, namespace: common.namespace, bus: bus),
+                         positions: PositionStore(redis: redis, namespace: common.namespace), bus: bus)
         subscription = EventSubscription(configuration: common.redis, namespace: common.namespace, types: types,
                                          pingChannel: common.namespace.ping(service: identity.name, instance: instance), bus: bus, logger: logger)
         heartbeat = HeartbeatPublisher(bus: bus, service: identity.name, instance: instance, version: version, interval: common.heartbeatInterval)

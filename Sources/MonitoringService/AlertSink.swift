@@ -2,7 +2,6 @@ import ExitBrainCoordination
 import Foundation
 import Logging
 import Metrics
-import RedisClient
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +20,7 @@ public final class AlertSink: Sendable {
         var sent: [AlertEvent] = []
     }
 
-    private let bus: EventBus
+    private let bus: any EventPublishing
     private let webhook: URL?
     private let dedupe: Duration
     private let logger: Logger
@@ -29,7 +28,7 @@ public final class AlertSink: Sendable {
     private let capacity = 1000
 
     /// A sink.
-    public init(bus: EventBus, webhook: URL?, dedupe: Duration, logger: Logger) {
+    public init(bus: any EventPublishing, webhook: URL?, dedupe: Duration, logger: Logger) {
         self.bus = bus
         self.webhook = webhook
         self.dedupe = dedupe
@@ -53,7 +52,7 @@ public final class AlertSink: Sendable {
     @discardableResult
     public func raise(_ alerts: [AlertEvent]) async -> [Bool] {
         let clock = ContinuousClock()
-        var commands: [RedisCommand] = []
+        var writes = bus.writes()
         var sent: [Bool] = []
         for alert in alerts {
             let id = "\(alert.code)|\(alert.key ?? "")"
@@ -79,10 +78,10 @@ public final class AlertSink: Sendable {
             Counter(label: "exitbrain_alerts_total", dimensions: [("severity", alert.severity), ("code", alert.code)]).increment()
             let level: Logger.Level = alert.severity == "critical" ? .critical : alert.severity == "warning" ? .warning : .info
             logger.log(level: level, "alert", metadata: ["code": "\(alert.code)", "severity": "\(alert.severity)", "key": "\(alert.key ?? "")", "message": "\(alert.message)"])
-            do { commands.append(try bus.publishCommand(.alert, alert)) } catch { logger.debug("alert not encoded", metadata: ["error": "\(error)"]) }
+            do { try writes.publish(.alert, alert, now: Date()) } catch { logger.debug("alert not encoded", metadata: ["error": "\(error)"]) }
         }
-        if !commands.isEmpty {
-            do { _ = try await bus.redis.pipeline(commands) } catch { logger.debug("alerts not published", metadata: ["error": "\(error)"]) }
+        if !writes.isEmpty {
+            do { try await bus.commit(writes) } catch { logger.debug("alerts not published", metadata: ["error": "\(error)"]) }
         }
         return sent
     }

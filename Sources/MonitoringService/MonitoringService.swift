@@ -9,12 +9,8 @@ import ServiceLifecycle
 /// `exitbrain monitor`: reconcile passes every `MONITOR_INTERVAL_S`, peer heartbeats, alerts,
 /// its own heartbeat and health.
 public final class MonitoringService: RunnableService {
-    /// The service name.
-    public static let name = "monitoring-service"
-    /// The logger's label.
-    public static let logLabel = "exitbrain.monitor"
-    /// The peer it watches.
-    public static let peer = "execution-service"
+    /// Who it is: `monitoring-service`, watching `execution-service`.
+    public static let identity = ServiceRuntime.Identity(name: "monitoring-service", peer: "execution-service", logLabel: "exitbrain.monitor", connectionName: "monitor-redis")
 
     /// The configuration.
     public let config: MonitorConfiguration
@@ -27,16 +23,12 @@ public final class MonitoringService: RunnableService {
     /// The shared runtime: connection, bus, stores, subscription, heartbeat, peer watch, health.
     public let runtime: ServiceRuntime
 
-    /// The plan store, for `/plans`.
-    public var planStore: PlanStore { runtime.plans }
-
     /// Wires the service over its own connections.
     public init(config: MonitorConfiguration, version: String, logger: Logger) {
         self.config = config
-        runtime = ServiceRuntime(identity: .init(name: Self.name, peer: Self.peer, connectionName: "monitor-redis"),
-                                 subscribing: [.heartbeat], common: config.common, version: version, logger: logger)
-        alerts = AlertSink(bus: runtime.bus, webhook: config.webhook, dedupe: config.alertDedupe, logger: logger)
-        reconciler = Reconciler(plans: runtime.plans, positions: runtime.positions, alerts: alerts, profile: config.common.profile,
+        runtime = ServiceRuntime(identity: Self.identity, subscribing: [.heartbeat], common: config.common, version: version, logger: logger)
+        alerts = AlertSink(bus: runtime.book, webhook: config.webhook, dedupe: config.alertDedupe, logger: logger)
+        reconciler = Reconciler(book: runtime.book, alerts: alerts, profile: config.common.profile,
                                 grace: config.interval, enabled: config.common.exitBrainEnabled, feeRate: config.common.feeRate, logger: logger)
         changes = ChangeFeed(configuration: config.common.redis, namespace: config.common.namespace, reconciler: reconciler)
         // Every series from the start, at zero (dashboards show 0 instead of "no data").
@@ -89,16 +81,16 @@ public final class MonitoringService: RunnableService {
             let peer = await runtime.peerStatus()
             if peer.status == .ok {
                 if peerDown {
-                    alerts.clear(code: "PEER_DOWN", key: Self.peer)
-                    await alerts.raise(AlertEvent(severity: "info", code: "PEER_BACK", message: "\(Self.peer) heartbeats are back", key: Self.peer))
+                    alerts.clear(code: "PEER_DOWN", key: Self.identity.peer)
+                    await alerts.raise(AlertEvent(severity: "info", code: "PEER_BACK", message: "\(Self.identity.peer) heartbeats are back", key: Self.identity.peer))
                 }
-                alerts.clear(code: "PEER_BACK", key: Self.peer)
+                alerts.clear(code: "PEER_BACK", key: Self.identity.peer)
                 peerDown = false
                 seenPeer = true
             } else if !peerDown && (seenPeer || runtime.uptime > (config.common.heartbeatInterval * 3).secondsValue) {
                 peerDown = true
                 let age = peer.age.map { String(format: "%.1f s ago", $0) } ?? "never seen"
-                await alerts.raise(AlertEvent(severity: "critical", code: "PEER_DOWN", message: "\(Self.peer) missed 3 heartbeats (last \(age))", key: Self.peer))
+                await alerts.raise(AlertEvent(severity: "critical", code: "PEER_DOWN", message: "\(Self.identity.peer) missed 3 heartbeats (last \(age))", key: Self.identity.peer))
             }
             try? await Task.sleep(for: config.common.heartbeatInterval)
         }

@@ -62,7 +62,7 @@ struct DemoCommand: AsyncParsableCommand {
         let feed = FeedService(redis: execConfig.common.redis, namespace: execConfig.common.namespace, symbols: demoSymbols, interval: .milliseconds(500),
                                signalEvery: .milliseconds(Int(max(0.5, signalEvery) * 1000)), seed: seed, logger: Logger(label: "exitbrain.feed"))
         let summary = SummaryService(execution: execution, monitor: monitor, redis: execConfig.common.redis, namespace: execConfig.common.namespace,
-                                     every: .milliseconds(Int(max(0.5, summaryEvery) * 1000)), duration: duration.map { .milliseconds(Int($0 * 1000)) })
+                                     every: .milliseconds(Int(max(0.5, summaryEvery) * 1000)), duration: duration.map { .milliseconds(Int($0 * 1000)) }, feeRate: execConfig.common.feeRate)
         let host = execConfig.common.httpHost
         FileHandle.standardOutput.write(Data("""
             ExitBrain demo: redis \(execConfig.common.redis) namespace \(execConfig.common.namespace), mode \(execConfig.modeWord)
@@ -85,11 +85,16 @@ struct SummaryService: Service {
     let namespace: Namespace
     let every: Duration
     let duration: Duration?
+    let feeRate: Double
 
     func run() async throws {
         let conn = RedisConnection(configuration: redis, name: "summary")
-        let store = PlanStore(redis: conn, namespace: namespace, bus: EventBus(redis: conn, namespace: namespace, source: "demo"))
-        let positions = PositionStore(redis: conn, namespace: namespace)
+        let bus = EventBus(redis: conn, namespace: namespace, source: "demo")
+        let redisBook = RedisBook(plans: PlanStore(redis: conn, namespace: namespace, bus: bus),
+                                  positions: PositionStore(redis: conn, namespace: namespace), bus: bus)
+        let store = redisBook.plans
+        let positions = redisBook.positions
+        let executor = PlanExecutor(feeRate: feeRate)
         let clock = ContinuousClock()
         let end = duration.map { clock.now + $0 }
         while !Task.isShuttingDownGracefully {
@@ -98,8 +103,8 @@ struct SummaryService: Service {
             let plans = (try? await store.all().plans) ?? [:]
             let book = (try? await positions.all().positions) ?? [:]
             let history = (try? await store.history(count: 10_000)) ?? []
-            let pnl = history.reduce(0.0) { $0 + PlanExecutor().realizedPnl(plan: $1) }
-            let fills = (try? await conn.send("HLEN", namespace.paperOrders).int) ?? 0
+            let pnl = history.reduce(0.0) { $0 + executor.realizedPnl(plan: $1) }
+            let fills = (try? await redisBook.paperOrderCount()) ?? 0
             let eh = await execution.healthReport().status.rawValue
             let mh = await monitor.healthReport().status.rawValue
             var out = "\n── \(Timestamp.format(Date()))  positions \(book.count)  plans \(plans.count)  closed \(history.count)  orders \(fills)  realized PnL \(String(format: "%.4f", pnl))  health: execution \(eh), monitor \(mh)\n"

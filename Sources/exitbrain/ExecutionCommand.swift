@@ -3,15 +3,15 @@ import ExecutionService
 import ExitBrainService
 
 /// `exitbrain execution`.
-struct ExecutionCommand: AsyncParsableCommand {
+struct ExecutionCommand: ServiceCommand {
+    typealias Service = ExecutionService
+
     static let configuration = CommandConfiguration(
         commandName: "execution",
         abstract: "Run the execution service: signals in, paper orders and fills, exit plans, exit legs executed."
     )
 
     @OptionGroup var common: CommonOptions
-    @Option(name: .customLong("exit-brain-v3-enabled"), help: "EXIT_BRAIN_V3_ENABLED: true or false (default true).")
-    var enabled: String?
     @Option(name: .customLong("exit-mode"), help: "EXIT_MODE: EXIT_BRAIN_V3 or LEGACY (default EXIT_BRAIN_V3).")
     var exitMode: String?
     @Option(name: .customLong("exit-executor-mode"), help: "EXIT_EXECUTOR_MODE: LIVE or SHADOW (default SHADOW).")
@@ -22,17 +22,11 @@ struct ExecutionCommand: AsyncParsableCommand {
     var rolloutPct: String?
     @Option(name: .customLong("exit-executor-kill-switch"), help: "EXIT_EXECUTOR_KILL_SWITCH: true forces shadow (default false).")
     var killSwitch: String?
-    @Option(name: .customLong("exit-brain-profile"), help: "EXIT_BRAIN_PROFILE: DEFAULT or CHALLENGE_100 (default DEFAULT).")
-    var profile: String?
     @Option(name: .customLong("exchange"), help: "EXCHANGE: paper (default paper).")
     var exchange: String?
 
-    func run() async throws {
-        let env = environment(common.overrides, [
-            "EXIT_BRAIN_V3_ENABLED": enabled, "EXIT_MODE": exitMode, "EXIT_EXECUTOR_MODE": executorMode,
-            "EXIT_BRAIN_V3_LIVE_ROLLOUT": rollout, "EXIT_LIVE_ROLLOUT_PCT": rolloutPct, "EXIT_EXECUTOR_KILL_SWITCH": killSwitch,
-            "EXIT_BRAIN_PROFILE": profile, "EXCHANGE": exchange,
-        ])
-        try await ServiceRunner.run(ExecutionService.self, environment: env)
+    var overrides: [String: String?] {
+        ["EXIT_MODE": exitMode, "EXIT_EXECUTOR_MODE": executorMode, "EXIT_BRAIN_V3_LIVE_ROLLOUT": rollout,
+         "EXIT_LIVE_ROLLOUT_PCT": rolloutPct, "EXIT_EXECUTOR_KILL_SWITCH": killSwitch, "EXCHANGE": exchange]
     }
 }

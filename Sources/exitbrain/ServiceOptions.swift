@@ -2,7 +2,8 @@ import ArgumentParser
 import ExitBrainService
 import Foundation
 
-/// Options both services take; each names its environment variable (a flag wins over it).
+/// Options both services take (CommonConfiguration's settings); each names its environment
+/// variable (a flag wins over it).
 struct CommonOptions: ParsableArguments {
     @Option(name: .customLong("redis-url"), help: "REDIS_URL: redis://[user:password@]host:port/db (default redis://127.0.0.1:6379/0).")
     var redisURL: String?
@@ -18,10 +19,17 @@ struct CommonOptions: ParsableArguments {
     var logLevel: String?
     @Option(name: .customLong("log-format"), help: "LOG_FORMAT: text or json (default text).")
     var logFormat: String?
+    @Option(name: .customLong("exit-brain-profile"), help: "EXIT_BRAIN_PROFILE: DEFAULT or CHALLENGE_100, for every plan (default DEFAULT).")
+    var profile: String?
+    @Option(name: .customLong("exit-brain-v3-enabled"), help: "EXIT_BRAIN_V3_ENABLED: false creates and executes no plans (default true).")
+    var enabled: String?
+    @Option(name: .customLong("paper-fee-rate"), help: "PAPER_FEE_RATE: fee per side as a fraction, for breakeven and PnL (default 0.0004).")
+    var feeRate: String?
 
     var overrides: [String: String?] {
         ["REDIS_URL": redisURL, "REDIS_NAMESPACE": namespace, "HTTP_HOST": httpHost, "HTTP_PORT": httpPort,
-         "HEARTBEAT_INTERVAL_S": heartbeatInterval, "LOG_LEVEL": logLevel, "LOG_FORMAT": logFormat]
+         "HEARTBEAT_INTERVAL_S": heartbeatInterval, "LOG_LEVEL": logLevel, "LOG_FORMAT": logFormat,
+         "EXIT_BRAIN_PROFILE": profile, "EXIT_BRAIN_V3_ENABLED": enabled, "PAPER_FEE_RATE": feeRate]
     }
 }
 

@@ -4,6 +4,23 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
+/// A subcommand that runs one service: the shared options, its own, and nothing else to write.
+protocol ServiceCommand: AsyncParsableCommand {
+    /// The service it runs.
+    associatedtype Service: RunnableService
+    /// The shared options.
+    var common: CommonOptions { get }
+    /// Its own flags, by environment variable (nil where not given).
+    var overrides: [String: String?] { get }
+}
+
+extension ServiceCommand {
+    /// Environment and flags → configuration (or exit 78) → logging, metrics, service, HTTP, group.
+    func run() async throws {
+        try await ServiceRunner.run(Service.self, environment: environment(common.overrides, overrides))
+    }
+}
+
 /// How every service command starts: environment and flags become a configuration (or exit
 /// 78 with one line), logging and metrics are bootstrapped, the service and its HTTP endpoints
 /// are made, and everything runs in one service group with graceful shutdown on SIGTERM and SIGINT.
@@ -26,9 +43,9 @@ enum ServiceRunner {
 
     /// A service and its HTTP endpoints (on `port`, or the configured one).
     static func parts<S: RunnableService>(_ type: S.Type, config: S.Configuration, port: Int? = nil) -> (service: S, http: any Service) {
-        let service = S(config: config, version: ExitBrainVersion.current, logger: Logger(label: S.logLabel))
+        let service = S(config: config, version: ExitBrainVersion.current, logger: Logger(label: S.identity.logLabel))
         let http = HTTPEndpoints.application(source: service, host: config.common.httpHost, port: port ?? config.common.httpPort,
-                                             logger: Logger(label: S.logLabel + ".http"))
+                                             logger: Logger(label: S.identity.logLabel + ".http"))
         return (service, http)
     }
 
@@ -37,7 +54,7 @@ enum ServiceRunner {
         let config = configuration(S.Configuration.self, environment: environment)
         bootstrap(config.common)
         let (service, http) = parts(S.self, config: config)
-        try await runGroup([service, http], logger: Logger(label: S.logLabel))
+        try await runGroup([service, http], logger: Logger(label: S.identity.logLabel))
     }
 
     /// Runs services in one group: any of them ending shuts the group down gracefully, and so

@@ -14,6 +14,7 @@ struct EngineFixture {
     let bus: EventBus
     let plans: PlanStore
     let positions: PositionStore
+    let book: RedisBook
     let config: ExecutionConfiguration
 
     init(_ label: String, env: [String: String] = [:]) throws {
@@ -26,10 +27,11 @@ struct EngineFixture {
         bus = EventBus(redis: redis, namespace: namespace, source: "execution-service")
         plans = PlanStore(redis: redis, namespace: namespace, bus: bus)
         positions = PositionStore(redis: redis, namespace: namespace)
+        book = RedisBook(plans: plans, positions: positions, bus: bus)
     }
 
     func engine() -> ExecutionEngine {
-        ExecutionEngine(config: config, plans: plans, positions: positions, bus: bus, logger: Logger(label: "test.engine"))
+        ExecutionEngine(config: config, book: book, logger: Logger(label: "test.engine"))
     }
 
     func signal(_ engine: ExecutionEngine, _ symbol: String, _ side: OrderSide, quantity: Double = 0.01, price: Double = 50_000) async throws {

@@ -11,9 +11,8 @@ import Testing
 struct ReconcilerTests {
     func make(_ label: String, grace: Duration = .milliseconds(200)) throws -> (EngineFixture, Reconciler, AlertSink) {
         let f = try EngineFixture(label)
-        let alerts = AlertSink(bus: EventBus(redis: f.redis, namespace: f.namespace, source: "monitoring-service"), webhook: nil, dedupe: .seconds(60), logger: Logger(label: "t"))
-        let r = Reconciler(plans: PlanStore(redis: f.redis, namespace: f.namespace, bus: EventBus(redis: f.redis, namespace: f.namespace, source: "monitoring-service")),
-                           positions: f.positions, alerts: alerts, profile: .default, grace: grace, feeRate: 0.0004, logger: Logger(label: "t"))
+        let alerts = AlertSink(bus: f.book, webhook: nil, dedupe: .seconds(60), logger: Logger(label: "t"))
+        let r = Reconciler(book: f.book, alerts: alerts, profile: .default, grace: grace, feeRate: 0.0004, logger: Logger(label: "t"))
         return (f, r, alerts)
     }
 

@@ -83,7 +83,7 @@ struct WebhookTests {
         let alerts = AlertSink(bus: bus, webhook: URL(string: "http://127.0.0.1:\(receiver.port)/hook"), dedupe: .seconds(60), logger: Logger(label: "t"))
         let delivery = Task { await alerts.runDelivery() }
         defer { delivery.cancel() }
-        let reconciler = Reconciler(plans: PlanStore(redis: f.redis, namespace: f.namespace, bus: bus), positions: f.positions, alerts: alerts,
+        let reconciler = Reconciler(book: RedisBook(plans: PlanStore(redis: f.redis, namespace: f.namespace, bus: bus), positions: f.positions, bus: bus), alerts: alerts,
                                     profile: .default, grace: .seconds(1), feeRate: 0.0004, logger: Logger(label: "t"))
 
         #expect(await alerts.raise(AlertEvent(severity: "critical", code: "PEER_DOWN", message: "execution-service missed 3 heartbeats", key: "execution-service")))

@@ -1,0 +1,212 @@
+import ExitBrainDomain
+import Foundation
+import Synchronization
+
+/// A copy of the book's plans (and, for the monitor, positions) as last read, refreshed
+/// cheaply: between full reads it takes the field names of each hash (one round trip) and then
+/// only the records that are new or named by an event (one more), so a steady refresh does not
+/// move every plan. A full read (one round trip for every hash, decoding only records whose
+/// bytes changed) comes every `fullReadEvery`, on the first refresh, after
+/// ``requireFullRead()`` and whenever the caller asks for one.
+///
+/// It holds only what was read: a plan the caller wrote itself is in the mirror once a read
+/// has seen it.
+public final class BookMirror: Sendable {
+    /// A record that could not be read: left as it is, reported once per read.
+    public struct Unreadable: Sendable, Equatable {
+        /// `PLAN_UNREADABLE` or `POSITION_UNREADABLE`.
+        public let code: String
+        /// The hash field.
+        public let field: String
+        /// Why.
+        public let why: String
+    }
+
+    /// What one refresh found.
+    public struct Refresh: Sendable {
+        /// Whether it was a full read.
+        public var full = false
+        /// Positions whose record or plan changed (after a full read: every one that did).
+        public var changed: Set<PositionKey> = []
+        /// Records that could not be read.
+        public var unreadable: [Unreadable] = []
+        /// The plan hash's field names at the read.
+        public var planFields: [String] = []
+    }
+
+    /// One hash's records as read, by field and by position.
+    private struct Records<Record: Sendable>: Sendable {
+        var byField: [String: (bytes: [UInt8], key: PositionKey)] = [:]
+        var byKey: [PositionKey: Record] = [:]
+        /// `PLAN_UNREADABLE` or `POSITION_UNREADABLE`.
+        let unreadableCode: String
+        /// Reads one field's bytes, checking that the record is the field's.
+        let decode: @Sendable (String, [UInt8]) throws(CoordinationError) -> (PositionKey, Record)
+
+        /// The record read from `bytes`, unless it is the one held (then `changed` only if `named`).
+        mutating func read(_ field: String, _ bytes: [UInt8], named: Bool, _ refresh: inout Refresh) {
+            if let held = byField[field], held.bytes == bytes {
+                // A record an event named counts as changed even when its bytes are the ones
+                // held: the caller looks at it again.
+                if named { refresh.changed.insert(held.key) }
+                return
+            }
+            drop(field, &refresh.changed)
+            do {
+                let (key, record) = try decode(field, bytes)
+                byField[field] = (bytes, key)
+                byKey[key] = record
+                refresh.changed.insert(key)
+            } catch let error as CoordinationError {
+                refresh.unreadable.append(Unreadable(code: unreadableCode, field: field, why: error.message))
+            } catch {
+                refresh.unreadable.append(Unreadable(code: unreadableCode, field: field, why: "\(error)"))
+            }
+        }
+
+        mutating func drop(_ field: String, _ changed: inout Set<PositionKey>) {
+            guard let held = byField.removeValue(forKey: field) else { return }
+            byKey[held.key] = nil
+            changed.insert(held.key)
+        }
+
+        /// After a full read: drops what the read did not see.
+        mutating func keepOnly(_ seen: Set<String>, _ changed: inout Set<PositionKey>) {
+            for field in byField.keys where !seen.contains(field) { drop(field, &changed) }
+        }
+
+        /// Between full reads: the names not held yet, and the held ones an event named. Drops
+        /// what is gone; when every held record is among the names (the usual case), nothing
+        /// was removed and no set is built.
+        mutating func toFetch(_ fields: [String], named: Set<String>, _ changed: inout Set<PositionKey>) -> [String] {
+            var fetch: [String] = []
+            var known = 0
+            for field in fields {
+                if byField[field] == nil {
+                    fetch.append(field)
+                } else {
+                    known += 1
+                    if named.contains(field) { fetch.append(field) }
+                }
+            }
+            if known != byField.count { keepOnly(Set(fields), &changed) }
+            return fetch
+        }
+    }
+
+    private struct State {
+        var plans = Records<ExitPlan>(unreadableCode: "PLAN_UNREADABLE") { field, bytes throws(CoordinationError) in
+            let plan: ExitPlan
+            do throws(DomainError) { plan = try PlanJSON.decode(bytes) } catch { throw CoordinationError(.corruptRecord, error.message) }
+            guard plan.key.description == field else { throw CoordinationError(.corruptRecord, "the plan stored under \(field) is for \(plan.key)") }
+            return (plan.key, plan)
+        }
+        var positions = Records<PositionSnapshot>(unreadableCode: "POSITION_UNREADABLE") { field, bytes throws(CoordinationError) in
+            let snapshot = try PositionStore.decode(bytes, field: field)
+            return (snapshot.key, snapshot)
+        }
+        var needFullRead = true
+        var lastFullRead: ContinuousClock.Instant?
+    }
+
+    private let book: any BookStore
+    private let hashes: [BookHash]
+    private let state = Mutex(State())
+    private let clock = ContinuousClock()
+    /// How often a refresh reads every record anyway.
+    public let fullReadEvery: Duration
+
+    /// A mirror of `hashes` of `book`.
+    public init(book: any BookStore, hashes: [BookHash], fullReadEvery: Duration = .seconds(60)) {
+        self.book = book
+        self.hashes = hashes
+        self.fullReadEvery = fullReadEvery
+    }
+
+    /// Plans by position, as last read.
+    public var plans: [PositionKey: ExitPlan] { state.withLock { $0.plans.byKey } }
+    /// Positions by key, as last read.
+    public var positions: [PositionKey: PositionSnapshot] { state.withLock { $0.positions.byKey } }
+
+    /// The next refresh reads everything (events may have been lost, a pass failed part-way).
+    public func requireFullRead() { state.withLock { $0.needFullRead = true } }
+
+    /// Drops a plan from the mirror (the caller closed it).
+    public func forgetPlan(_ key: PositionKey) {
+        state.withLock { s in
+            var ignored: Set<PositionKey> = []
+            s.plans.drop(key.description, &ignored)
+        }
+    }
+
+    /// Reads what changed since the last refresh. `named` are fields (`SYMBOL:SIDE`) an event
+    /// said changed: they are read again with the new ones, in both hashes (a fill changes a
+    /// plan and its position, and only one of the two events may have arrived). With
+    /// `forceFull`, everything is read.
+    public func refresh(named: Set<String> = [], forceFull: Bool = false) async throws(CoordinationError) -> Refresh {
+        let now = clock.now
+        let full = state.withLock { s -> Bool in
+            let due = forceFull || s.needFullRead || s.lastFullRead.map { now - $0 >= fullReadEvery } ?? true
+            // Cleared before the read: a need noted while it is under way asks for the next one.
+            if due { s.needFullRead = false }
+            return due
+        }
+        do {
+            return full ? try await fullRead(at: now) : try await namesThenNew(named: named)
+        } catch {
+            if full { requireFullRead() }
+            throw error
+        }
+    }
+
+    private func fullRead(at now: ContinuousClock.Instant) async throws(CoordinationError) -> Refresh {
+        let all = try await book.readAll(hashes)
+        return state.withLock { s in
+            s.lastFullRead = now
+            var refresh = Refresh()
+            refresh.full = true
+            for (hash, records) in zip(hashes, all) {
+                let seen = Set(records.map(\.field))
+                switch hash {
+                case .plans:
+                    refresh.planFields = records.map(\.field)
+                    for (field, bytes) in records { s.plans.read(field, bytes, named: false, &refresh) }
+                    s.plans.keepOnly(seen, &refresh.changed)
+                case .positions:
+                    for (field, bytes) in records { s.positions.read(field, bytes, named: false, &refresh) }
+                    s.positions.keepOnly(seen, &refresh.changed)
+                }
+            }
+            return refresh
+        }
+    }
+
+    private func namesThenNew(named: Set<String>) async throws(CoordinationError) -> Refresh {
+        let names = try await book.fieldNames(hashes)
+        var refresh = Refresh()
+        let requests: [(hash: BookHash, fields: [String])] = state.withLock { s in
+            zip(hashes, names).map { hash, fields in
+                switch hash {
+                case .plans: (hash, s.plans.toFetch(fields, named: named, &refresh.changed))
+                case .positions: (hash, s.positions.toFetch(fields, named: named, &refresh.changed))
+                }
+            }
+        }
+        if let i = hashes.firstIndex(of: .plans) { refresh.planFields = names[i] }
+        guard requests.contains(where: { !$0.fields.isEmpty }) else { return refresh }
+        let fetched = try await book.fetch(requests)
+        state.withLock { s in
+            for (request, items) in zip(requests, fetched) {
+                for (field, item) in zip(request.fields, items) {
+                    switch (request.hash, item) {
+                    case (.plans, let bytes?): s.plans.read(field, bytes, named: true, &refresh)
+                    case (.plans, nil): s.plans.drop(field, &refresh.changed)
+                    case (.positions, let bytes?): s.positions.read(field, bytes, named: true, &refresh)
+                    case (.positions, nil): s.positions.drop(field, &refresh.changed)
+                    }
+                }
+            }
+        }
+        return refresh
+    }
+}

@@ -29,7 +29,7 @@ public enum ExchangeKind: String, Sendable, CaseIterable {
     case paper
 }
 
-/// The execution service's configuration (CONTRACT §2), validated at start.
+/// The execution service's configuration (docs/contract.md §2), validated at start.
 public struct ExecutionConfiguration: ServiceConfiguration {
     /// Shared settings (Redis, HTTP, logging, profile, `EXIT_BRAIN_V3_ENABLED`, fee).
     public var common: CommonConfiguration

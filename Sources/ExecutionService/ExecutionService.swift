@@ -122,7 +122,7 @@ public final class ExecutionService: RunnableService {
         }
     }
 
-    /// The health answer of CONTRACT §8.
+    /// The health answer of docs/contract.md §8.
     public func healthReport() async -> HealthReport {
         await runtime.healthReport { [self] in
             let plans = await engine.activePlanCount

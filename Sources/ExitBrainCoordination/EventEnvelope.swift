@@ -1,7 +1,7 @@
 import ExitBrainDomain
 import Foundation
 
-/// The envelope every bus message travels in (CONTRACT §6).
+/// The envelope every bus message travels in (docs/contract.md §6).
 public struct EnvelopeMeta: Sendable, Equatable {
     /// Message id (a UUID).
     public var id: String

@@ -1,4 +1,4 @@
-/// The event types of CONTRACT §6; each travels on `{ns}:events:{type}`.
+/// The event types of docs/contract.md §6; each travels on `{ns}:events:{type}`.
 public enum EventType: String, Sendable, CaseIterable {
     /// A strategy's request to open, add to or close a position.
     case tradeSignal = "trade.signal"

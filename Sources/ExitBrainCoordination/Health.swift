@@ -1,7 +1,7 @@
 import ExitBrainDomain
 import Foundation
 
-/// A dependency's or a service's state (CONTRACT §8).
+/// A dependency's or a service's state (docs/contract.md §8).
 public enum HealthStatus: String, Sendable, Codable, Comparable {
     /// Working.
     case ok = "OK"
@@ -62,7 +62,7 @@ public struct DependencyHealth: Sendable, Equatable {
     }
 }
 
-/// The health answer of a service (CONTRACT §8).
+/// The health answer of a service (docs/contract.md §8).
 public struct HealthReport: Sendable {
     /// `execution-service` or `monitoring-service`.
     public var service: String

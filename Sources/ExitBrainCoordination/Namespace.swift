@@ -1,6 +1,6 @@
 import ExitBrainDomain
 
-/// The Redis keys and channels of CONTRACT §4 and §6, all under one prefix (`REDIS_NAMESPACE`).
+/// The Redis keys and channels of docs/contract.md §4 and §6, all under one prefix (`REDIS_NAMESPACE`).
 public struct Namespace: Sendable, Hashable, CustomStringConvertible {
     /// The prefix, e.g. `quantum`.
     public let prefix: String

@@ -39,7 +39,7 @@ func fieldPath(_ decoder: any Decoder, _ field: String) -> String {
 }
 
 /// Throws ``DomainError/Code/unknownKey`` when the object carries a key outside `allowed`
-/// (EXIT_BRAIN.md defect 4: keys a reader does not understand are never dropped silently).
+/// (docs/exit-rules.md defect 4: keys a reader does not understand are never dropped silently).
 func rejectUnknownKeys(_ decoder: any Decoder, allowed: [String], object: String) throws {
     let container = try decoder.container(keyedBy: AnyCodingKey.self)
     for key in container.allKeys where !allowed.contains(key.stringValue) {

@@ -1,4 +1,4 @@
-/// Whether the executor acts or only reports (CONTRACT §2 `EXIT_EXECUTOR_MODE`).
+/// Whether the executor acts or only reports (docs/contract.md §2 `EXIT_EXECUTOR_MODE`).
 public enum ExecutionMode: String, Sendable, CaseIterable {
     /// Decisions are meant to be executed and the plan advances.
     case live = "LIVE"
@@ -26,7 +26,7 @@ public struct ExitDecision: Sendable, Equatable {
     public var price: Double
     /// The leg's deterministic client order id.
     public var clientOrderId: String
-    /// Always `true`: exit orders never open or grow a position (EXIT_BRAIN.md defect 7).
+    /// Always `true`: exit orders never open or grow a position (docs/exit-rules.md defect 7).
     public var reduceOnly: Bool
     /// `true` in shadow mode: publish, do not place.
     public var shadow: Bool

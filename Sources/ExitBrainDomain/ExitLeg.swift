@@ -1,6 +1,6 @@
 import Foundation
 
-/// One exit leg of a plan (CONTRACT §5): a take profit, the stop loss, the trailing runner or
+/// One exit leg of a plan (docs/contract.md §5): a take profit, the stop loss, the trailing runner or
 /// the emergency exit.
 ///
 /// `triggerPct` is signed in the position's favour (TP positive, initial SL negative) and is the

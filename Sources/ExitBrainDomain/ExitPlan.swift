@@ -1,6 +1,6 @@
 import Foundation
 
-/// The exit plan of one position (CONTRACT §5). Its only home is the plan hash; every change
+/// The exit plan of one position (docs/contract.md §5). Its only home is the plan hash; every change
 /// bumps `version` by one and is written with a compare-and-set on it.
 public struct ExitPlan: Codable, Sendable, Equatable {
     /// Unique id of the plan; kept when the plan is re-planned after adding to the position.

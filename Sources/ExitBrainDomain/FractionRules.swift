@@ -1,4 +1,4 @@
-// Validation of `_pct` fractions and other bounded numbers (CONTRACT §3: a `_pct` of 1 or more
+// Validation of `_pct` fractions and other bounded numbers (docs/contract.md §3: a `_pct` of 1 or more
 // is rejected with an error that says fractions are expected).
 
 enum FractionRules {

@@ -2,7 +2,7 @@ import Foundation
 
 /// Exit hints from the signal's strategy model (`rl_hints` of `trade.signal`).
 ///
-/// Decoding rejects keys other than the four below (EXIT_BRAIN.md defect 4) and validates
+/// Decoding rejects keys other than the four below (docs/exit-rules.md defect 4) and validates
 /// units: `_pct` values are fractions in (0, 1), `confidence` is in 0…1.
 public struct RLHints: Codable, Sendable, Equatable {
     /// Take-profit target distance, a fraction of the entry price (`tp_target_pct`).

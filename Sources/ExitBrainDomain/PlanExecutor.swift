@@ -1,6 +1,6 @@
 import Foundation
 
-/// The executor's state machine (CONTRACT §9, EXIT_BRAIN.md executor rules). Pure: price and
+/// The executor's state machine (docs/contract.md §9, docs/exit-rules.md executor rules). Pure: price and
 /// time come in, decisions and the next plan go out.
 ///
 /// On each price, in order: a pending EMERGENCY leg closes everything; else the SL (closes all

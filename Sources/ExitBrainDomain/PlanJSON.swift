@@ -1,6 +1,6 @@
 import Foundation
 
-/// The plan JSON of CONTRACT §5: keys in contract order, byte-identical for equal plans,
+/// The plan JSON of docs/contract.md §5: keys in contract order, byte-identical for equal plans,
 /// timestamps `2026-11-25T18:38:24.123Z`, numbers in their shortest round-trip form.
 public enum PlanJSON {
     /// Encodes a plan as UTF-8 JSON bytes.

@@ -1,5 +1,5 @@
 /// The targets the planner derives from an input's context before choosing a strategy
-/// (EXIT_BRAIN.md "Targets"): defaults, hint confidence, risk-mode and regime multipliers, clamps.
+/// (docs/exit-rules.md "Targets"): defaults, hint confidence, risk-mode and regime multipliers, clamps.
 public struct PlanTargets: Sendable, Equatable {
     /// Effective confidence (the hint's, or 0.75).
     public var confidence: Double

@@ -1,4 +1,4 @@
-/// The legs of a plan under construction, one method per strategy of EXIT_BRAIN.md.
+/// The legs of a plan under construction, one method per strategy of docs/exit-rules.md.
 struct Draft {
     let planId: String
     let version: Int
@@ -44,7 +44,7 @@ struct Draft {
     }
 
     /// Take-profit legs of `sizes` of the initial quantity; the last takes what the others leave,
-    /// so the TP quantities add up exactly to the initial quantity (EXIT_BRAIN.md defect 8).
+    /// so the TP quantities add up exactly to the initial quantity (docs/exit-rules.md defect 8).
     mutating func takeProfits(_ pcts: [Double], sizes: [Double]) {
         var assigned = 0.0
         for (i, pct) in pcts.enumerated() {

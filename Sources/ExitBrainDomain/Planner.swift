@@ -1,6 +1,6 @@
 import Foundation
 
-/// Builds exit plans (EXIT_BRAIN.md). Pure: same input, same plan.
+/// Builds exit plans (docs/exit-rules.md). Pure: same input, same plan.
 ///
 /// Strategy choice, in order: risk mode `ESS_ACTIVE` → `EMERGENCY_EXIT`; profile
 /// `CHALLENGE_100` → `CHALLENGE_100`; PnL on margin above 0.10 → `PROFIT_LOCK`; otherwise

@@ -48,7 +48,7 @@ public struct PlannerInput: Sendable {
         self.feeRate = feeRate
     }
 
-    /// The hints the monitor uses for a position found without a plan (EXIT_BRAIN.md):
+    /// The hints the monitor uses for a position found without a plan (docs/exit-rules.md):
     /// `tp_target_pct 0.03`, `sl_target_pct 0.02`, `trail_callback_pct 0.015`, `confidence 0.60`.
     public static let retroactiveHints = RLHints(tpTargetPct: 0.03, slTargetPct: 0.02, trailCallbackPct: 0.015, confidence: 0.60)
 

@@ -1,6 +1,6 @@
 import Foundation
 
-/// An open position as kept in the positions hash (CONTRACT §7).
+/// An open position as kept in the positions hash (docs/contract.md §7).
 ///
 /// Decoding accepts the contract's snake_case fields and also the seed-style fields
 /// `positionAmt` (signed: positive LONG, negative SHORT; gives `side` when `side` is absent),

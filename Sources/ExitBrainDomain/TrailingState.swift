@@ -1,4 +1,4 @@
-/// The trailing stop of a plan (CONTRACT §5 `trailing`).
+/// The trailing stop of a plan (docs/contract.md §5 `trailing`).
 ///
 /// Armed once `bestPrice` is set: that happens when the price reaches `activationPrice`. From then
 /// on `stopPrice = best × (1 − callback)` for LONG (`× (1 + callback)` for SHORT), and the plan's

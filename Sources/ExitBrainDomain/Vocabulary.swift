@@ -1,4 +1,4 @@
-// The words of the plan JSON (CONTRACT §5) and of the signal context (CONTRACT §6).
+// The words of the plan JSON (docs/contract.md §5) and of the signal context (docs/contract.md §6).
 // Raw values are the JSON words; decoding an unknown word throws a `DomainError` listing the allowed ones.
 
 /// The kind of an exit leg.
@@ -72,7 +72,7 @@ public enum PlanSource: String, Codable, Sendable, CaseIterable {
 
 /// The exit profile (`EXIT_BRAIN_PROFILE`).
 public enum ExitProfile: String, Codable, Sendable, CaseIterable {
-    /// The dynamic ladder of EXIT_BRAIN.md.
+    /// The dynamic ladder of docs/exit-rules.md.
     case `default` = "DEFAULT"
     /// One TP at 1 R, a trailing runner, breakeven after TP1 and a 2-hour time stop.
     case challenge100 = "CHALLENGE_100"

@@ -20,7 +20,7 @@ public enum LogLevelWord: String, Sendable, CaseIterable {
 }
 
 /// What both services read: Redis, namespace, HTTP, heartbeats, logging, and the settings that
-/// shape every plan either service makes: the profile, `EXIT_BRAIN_V3_ENABLED` and the fee (CONTRACT §2).
+/// shape every plan either service makes: the profile, `EXIT_BRAIN_V3_ENABLED` and the fee (docs/contract.md §2).
 public struct CommonConfiguration: Sendable {
     /// Redis connection settings (from `REDIS_URL`).
     public var redis: RedisConfiguration

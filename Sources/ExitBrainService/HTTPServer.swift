@@ -11,7 +11,7 @@ public protocol HealthSource: Sendable {
     var planStore: PlanStore { get }
 }
 
-/// The HTTP side of a service (CONTRACT §8): `/health`, `/health/live`, `/metrics`, `/plans`,
+/// The HTTP side of a service (docs/contract.md §8): `/health`, `/health/live`, `/metrics`, `/plans`,
 /// `/plans/{symbol}`. Read-only.
 public enum HTTPEndpoints {
     /// Builds the application, bound to `host:port`.

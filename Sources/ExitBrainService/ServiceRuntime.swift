@@ -105,6 +105,7 @@ public final class ServiceRuntime: Sendable {
     /// Runs the service's loops side by side until graceful shutdown (SIGTERM/SIGINT through
     /// the service group) or cancellation. On shutdown the subscription is closed, then
     /// `onShutdown` runs (closing whatever else feeds the loops), and the loops are cancelled.
+    /// Each loop is meant to run for the service's life: the first one to end ends them all.
     /// Call ``close()`` when the service's last writes are done.
     public func run(_ loops: [@Sendable () async -> Void], onShutdown: @escaping @Sendable () -> Void = {}) async {
         await withTaskGroup(of: Void.self) { group in
@@ -126,7 +127,7 @@ public final class ServiceRuntime: Sendable {
         logger.info("\(identity.name) stopped")
     }
 
-    /// The health answer of CONTRACT §8: Redis, the event bus and the peer are checked side by
+    /// The health answer of docs/contract.md §8: Redis, the event bus and the peer are checked side by
     /// side with the service's own part (`own`), so the answer takes as long as the slowest
     /// check, not their sum. Also records `exitbrain_health_status`.
     public func healthReport(_ own: @Sendable () async -> OwnHealth) async -> HealthReport {

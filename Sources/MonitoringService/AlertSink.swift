@@ -3,42 +3,37 @@ import Foundation
 import Logging
 import Metrics
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
-/// Sends alerts: published as `alert`, and POSTed to the webhook as `{"text": …}` from a bounded
-/// queue with retries and backoff, so a failing webhook never stalls reconciliation. A condition
-/// (code + key) is not sent again while it lasts, within the dedupe window.
+/// Sends alerts: published as `alert` on the bus, and queued for each configured sink (webhook,
+/// Telegram), which delivers from its own bounded queue with retries and backoff, so a failing
+/// sink never stalls reconciliation. A condition (code + key) is not sent again while it lasts,
+/// within the dedupe window.
 public final class AlertSink: Sendable {
     private struct State {
         var lastSent: [String: ContinuousClock.Instant] = [:]
-        var queue: [(id: UInt64, body: [UInt8])] = []
-        var nextId: UInt64 = 0
-        var delivered = 0
-        var dropped = 0
         var sent: [AlertEvent] = []
     }
 
     private let bus: any EventPublishing
-    private let webhook: URL?
-    private let dedupe: Duration
+    private let settings: AlertSettings
+    private let deliveries: [AlertDelivery]
     private let logger: Logger
     private let state = Mutex(State())
-    private let capacity = 1000
 
-    /// A sink.
-    public init(bus: any EventPublishing, webhook: URL?, dedupe: Duration, logger: Logger) {
+    /// A sink publishing on `bus` and delivering to `settings`' targets.
+    public init(bus: any EventPublishing, settings: AlertSettings, logger: Logger) {
         self.bus = bus
-        self.webhook = webhook
-        self.dedupe = dedupe
+        self.settings = settings
         self.logger = logger
+        deliveries = settings.targets.map { AlertDelivery(target: $0, logger: logger) }
     }
 
-    /// Alerts sent so far (for health and tests).
+    /// Alerts sent so far, the newest ``remembered`` (for health and tests).
     public var sent: [AlertEvent] { state.withLock { $0.sent } }
-    /// Webhook deliveries that succeeded.
-    public var delivered: Int { state.withLock { $0.delivered } }
+    /// Deliveries that succeeded, over every sink.
+    public var delivered: Int { deliveries.reduce(0) { $0 + $1.delivered } }
+    /// The sinks besides the bus, as printed (secrets masked).
+    public var targets: [String] { deliveries.map { "\($0.target.name) \($0.target)" } }
 
     /// Sends an alert unless the same condition was sent within the dedupe window.
     /// Returns true when it was sent.
@@ -57,24 +52,16 @@ public final class AlertSink: Sendable {
         for alert in alerts {
             let id = "\(alert.code)|\(alert.key ?? "")"
             let fresh = state.withLock { s -> Bool in
-                if let last = s.lastSent[id], clock.now - last < dedupe { return false }
+                if let last = s.lastSent[id], clock.now - last < settings.dedupe { return false }
                 s.lastSent[id] = clock.now
                 s.sent.append(alert)
                 if s.sent.count > Self.remembered { s.sent.removeFirst(s.sent.count - Self.remembered) }
-                if webhook != nil {
-                    let text = "[\(alert.severity.uppercased())] \(alert.code)\(alert.key.map { " \($0)" } ?? ""): \(alert.message)"
-                    let body = Array("{\"text\":".utf8) + Array(JSONText.quoted(text).utf8) + Array("}".utf8)
-                    if s.queue.count >= capacity {
-                        s.queue.removeFirst()
-                        s.dropped += 1
-                    }
-                    s.nextId += 1
-                    s.queue.append((s.nextId, body))
-                }
                 return true
             }
             sent.append(fresh)
             guard fresh else { continue }
+            let text = "[\(alert.severity.uppercased())] \(alert.code)\(alert.key.map { " \($0)" } ?? ""): \(alert.message)"
+            for delivery in deliveries { delivery.enqueue(text) }
             Counter(label: "exitbrain_alerts_total", dimensions: [("severity", alert.severity), ("code", alert.code)]).increment()
             let level: Logger.Level = alert.severity == "critical" ? .critical : alert.severity == "warning" ? .warning : .info
             logger.log(level: level, "alert", metadata: ["code": "\(alert.code)", "severity": "\(alert.severity)", "key": "\(alert.key ?? "")", "message": "\(alert.message)"])
@@ -94,73 +81,14 @@ public final class AlertSink: Sendable {
         _ = state.withLock { $0.lastSent.removeValue(forKey: "\(code)|\(key ?? "")") }
     }
 
-    /// Delivers queued webhook bodies until cancelled: one at a time, exponential backoff
-    /// (0.5 s doubling to 30 s) after a failure, the failed body kept at the head.
+    /// Delivers every sink's queue until cancelled, each on its own, over one HTTP client
+    /// (shut down when delivery ends). Returns at once when no sink is configured.
     public func runDelivery() async {
-        guard let webhook else { return }
-        var backoff = 0.5
-        while !Task.isCancelled {
-            guard let item = state.withLock({ $0.queue.first }) else {
-                try? await Task.sleep(for: .milliseconds(100))
-                continue
-            }
-            let status = await Self.postOnOwnThread(item.body, to: webhook)
-            if let status, (200..<300).contains(status) {
-                state.withLock { s in
-                    // By identity: a full queue may have dropped this one while it was in flight.
-                    s.queue.removeAll { $0.id == item.id }
-                    s.delivered += 1
-                }
-                backoff = 0.5
-            } else {
-                logger.warning("alert webhook failed; retrying", metadata: ["status": "\(status.map(String.init) ?? "no answer")", "retry_in_s": "\(backoff)"])
-                try? await Task.sleep(for: .milliseconds(Int(backoff * 1000)))
-                backoff = min(backoff * 2, 30)
-            }
+        guard !deliveries.isEmpty else { return }
+        let client = AlertDelivery.makeClient(caFile: settings.caFile)
+        await withTaskGroup(of: Void.self) { group in
+            for delivery in deliveries { group.addTask { await delivery.run(client: client) } }
         }
-    }
-
-    /// `post` on a thread of its own: a slow webhook (up to its 5 s timeouts) must not hold
-    /// one of the few threads the services' tasks run on.
-    static func postOnOwnThread(_ body: [UInt8], to url: URL) async -> Int? {
-        await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: post(body, to: url)) }
-            thread.name = "alert-webhook"
-            thread.start()
-        }
-    }
-
-    /// A minimal HTTP/1.1 POST over a blocking socket with 5 s timeouts; returns the status code.
-    static func post(_ body: [UInt8], to url: URL) -> Int? {
-        guard let host = url.host else { return nil }
-        let port = url.port ?? 80
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else { return nil }
-        defer { freeaddrinfo(result) }
-        let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else { return nil }
-        let path = url.path.isEmpty ? "/" : url.path + (url.query.map { "?" + $0 } ?? "")
-        let head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        let request = Array(head.utf8) + body
-        var sent = 0
-        while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { return nil }
-            sent += n
-        }
-        var response = [UInt8](repeating: 0, count: 1024)
-        let n = recv(fd, &response, response.count, 0)
-        guard n > 12 else { return nil }
-        let line = String(decoding: response[0..<n], as: UTF8.self)
-        let parts = line.split(separator: " ", maxSplits: 2)
-        return parts.count >= 2 ? Int(parts[1]) : nil
+        do { try await client.shutdown() } catch { logger.debug("alert client shutdown", metadata: ["error": "\(error)"]) }
     }
 }

@@ -27,7 +27,7 @@ public final class MonitoringService: RunnableService {
     public init(config: MonitorConfiguration, version: String, logger: Logger) {
         self.config = config
         runtime = ServiceRuntime(identity: Self.identity, subscribing: [.heartbeat], common: config.common, version: version, logger: logger)
-        alerts = AlertSink(bus: runtime.book, webhook: config.webhook, dedupe: config.alertDedupe, logger: logger)
+        alerts = AlertSink(bus: runtime.book, settings: config.alerts, logger: logger)
         reconciler = Reconciler(book: runtime.book, alerts: alerts, profile: config.common.profile,
                                 grace: config.interval, enabled: config.common.exitBrainEnabled, feeRate: config.common.feeRate, logger: logger)
         changes = ChangeFeed(configuration: config.common.redis, namespace: config.common.namespace, reconciler: reconciler)
@@ -42,7 +42,7 @@ public final class MonitoringService: RunnableService {
     public func run() async throws {
         runtime.logger.info("monitoring service starting", metadata: [
             "redis": "\(config.common.redis)", "namespace": "\(config.common.namespace)",
-            "interval_s": "\(config.interval.secondsValue)", "webhook": "\(config.webhook != nil)",
+            "interval_s": "\(config.interval.secondsValue)", "alert_sinks": "\(alerts.targets.joined(separator: ", "))",
         ])
         runtime.subscription.start()
         await changes.start()
@@ -52,7 +52,8 @@ public final class MonitoringService: RunnableService {
             { await self.heartbeatLoop() },
             { for await _ in self.runtime.subscription.events {} },
         ]
-        if config.webhook != nil { loops.append { await self.alerts.runDelivery() } }
+        // Every loop runs for the service's life (one ending stops the others): delivery only with a sink.
+        if !alerts.targets.isEmpty { loops.append { await self.alerts.runDelivery() } }
         await runtime.run(loops, onShutdown: { self.changes.close() })
         await runtime.close()
     }

@@ -7,7 +7,7 @@ import Metrics
 /// One reconcile pass over every position and plan: missing plans are created retroactively,
 /// plans whose position is gone are closed after a grace period, plans that disagree with
 /// their position (quantity, missing SL) are reported and re-planned.
-public actor Reconciler {
+public actor Reconciler: ChangeListener {
     /// What one pass saw and did.
     public struct PassResult: Sendable, Equatable {
         /// Positions read.

@@ -16,7 +16,7 @@ enum ReconcileBench {
         let positions = PositionStore(redis: conn, namespace: ns)
         var logger = Logger(label: "bench")
         logger.logLevel = .error
-        let alerts = AlertSink(bus: bus, webhook: nil, dedupe: .seconds(300), logger: logger)
+        let alerts = AlertSink(bus: bus, settings: AlertSettings(), logger: logger)
         let reconciler = Reconciler(book: RedisBook(plans: plans, positions: positions, bus: bus), alerts: alerts, profile: .default, grace: .seconds(10), feeRate: 0.0004, logger: logger)
         // As the monitoring service runs it: with the change feed from the bus.
         let feed = ChangeFeed(configuration: config, namespace: ns, reconciler: reconciler)

@@ -40,7 +40,7 @@ struct DemoCommand: AsyncParsableCommand {
             directory = dir
             env["REDIS_URL"] = "redis://127.0.0.1:\(s.port)/0"
         }
-        // The reference deployment's values (CONTRACT §2), unless set in the environment.
+        // The reference deployment's values (docs/contract.md §2), unless set in the environment.
         for (k, v) in ["EXIT_MODE": "EXIT_BRAIN_V3", "EXIT_EXECUTOR_MODE": "LIVE", "EXIT_BRAIN_V3_LIVE_ROLLOUT": "ENABLED",
                        "EXIT_BRAIN_PROFILE": "DEFAULT", "EXCHANGE": "paper", "MONITOR_INTERVAL_S": "2"] where env[k] == nil {
             env[k] = v

@@ -13,7 +13,7 @@ enum Fixture {
     static let planId = "6f1c2a9e-4b7d-4e8a-9c3f-0d2b5e7a1c4f"
     static let fee = 0.0004
 
-    /// The neutral context of EXIT_BRAIN.md: leverage 10, notional 500, volatility 0.02, NORMAL, confidence 0.75.
+    /// The neutral context of docs/exit-rules.md: leverage 10, notional 500, volatility 0.02, NORMAL, confidence 0.75.
     static let neutralContext = PlanContext(
         rlHints: RLHints(confidence: 0.75),
         riskContext: RiskContext(riskMode: .normal),

@@ -11,7 +11,7 @@ import Testing
 struct ReconcilerDecisionTests {
     func make(grace: Duration = .milliseconds(100), feeRate: Double = 0.0004) -> (InMemoryBook, Reconciler, AlertSink) {
         let book = InMemoryBook(source: "monitoring-service")
-        let alerts = AlertSink(bus: book, webhook: nil, dedupe: .seconds(60), logger: Logger(label: "t"))
+        let alerts = AlertSink(bus: book, settings: AlertSettings(dedupe: .seconds(60)), logger: Logger(label: "t"))
         return (book, Reconciler(book: book, alerts: alerts, profile: .default, grace: grace, feeRate: feeRate, logger: Logger(label: "t")), alerts)
     }
 

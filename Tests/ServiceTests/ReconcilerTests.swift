@@ -11,7 +11,7 @@ import Testing
 struct ReconcilerTests {
     func make(_ label: String, grace: Duration = .milliseconds(200)) throws -> (EngineFixture, Reconciler, AlertSink) {
         let f = try EngineFixture(label)
-        let alerts = AlertSink(bus: f.book, webhook: nil, dedupe: .seconds(60), logger: Logger(label: "t"))
+        let alerts = AlertSink(bus: f.book, settings: AlertSettings(dedupe: .seconds(60)), logger: Logger(label: "t"))
         let r = Reconciler(book: f.book, alerts: alerts, profile: .default, grace: grace, feeRate: 0.0004, logger: Logger(label: "t"))
         return (f, r, alerts)
     }

@@ -1,22 +1,33 @@
-import ExitBrainCoordination
 import Foundation
 import Metrics
 import RedisClient
 import Synchronization
 
-/// Tells a reconciler which plans and positions changed, from the plan and position events on
-/// the bus, so that a steady pass reads only those. Whenever events may have been lost (not
-/// subscribed yet, a reconnect, a dropped message, an event it cannot read), the reconciler is
-/// told to read everything on its next pass.
+/// What a ``ChangeFeed`` tells: which book fields changed, and when events may have been lost.
+public protocol ChangeListener: Sendable {
+    /// A plan field (`SYMBOL:SIDE`) changed (from a plan event).
+    func noteChange(plan field: String) async
+    /// A position field changed (from a position event).
+    func noteChange(position field: String) async
+    /// Events may have been missed: the next read must read everything.
+    func noteLostEvents() async
+    /// Whether a feed is attached (a listener without one reads everything every time).
+    func attachChangeFeed(_ attached: Bool) async
+}
+
+/// Tells a listener (the monitor's reconciler) which plans and positions changed, from the
+/// plan and position events on the bus, so that a steady pass reads only those. Whenever events
+/// may have been lost (not subscribed yet, a reconnect, a dropped message, an event it cannot
+/// read), the listener is told to read everything on its next pass.
 public final class ChangeFeed: Sendable {
     private let subscriber: RedisSubscriber
-    private let reconciler: Reconciler
+    private let reconciler: any ChangeListener
     private let namespace: Namespace
     private let seen = Mutex<(generation: Int, dropped: Int)?>(nil)
     private let started = Mutex(false)
 
     /// A feed for `reconciler` over the bus of `namespace`.
-    public init(configuration: RedisConfiguration, namespace: Namespace, reconciler: Reconciler) {
+    public init(configuration: RedisConfiguration, namespace: Namespace, reconciler: any ChangeListener) {
         self.namespace = namespace
         self.reconciler = reconciler
         subscriber = RedisSubscriber(configuration: configuration, channels: [

@@ -2,14 +2,14 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .swiftLanguageMode(.v6),
+    .swiftLanguageMode(.v6)
 ]
 
 let package = Package(
     name: "exitbrain",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "exitbrain", targets: ["exitbrain"]),
+        .executable(name: "exitbrain", targets: ["exitbrain"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -115,8 +115,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "exitbrain-bench",
-            dependencies: ["RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "MonitoringService", "ExecutionService", "Support",
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "MonitoringService", "ExecutionService", "Support",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -136,8 +138,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ServiceTests",
-            dependencies: ["ExecutionService", "MonitoringService", "ExitBrainService", "ExitBrainCoordination", "Support",
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            dependencies: [
+                "ExecutionService", "MonitoringService", "ExitBrainService", "ExitBrainCoordination", "Support",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
 
+# House style (.swift-format): any finding fails the run before anything is built.
+swift format lint --strict --recursive Sources Tests Package.swift
+
 workdir=$(mktemp -d -t exitbrain-test-XXXXXX)
 free_port() {
   if command -v python3 >/dev/null 2>&1; then

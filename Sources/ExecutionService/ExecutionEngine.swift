@@ -84,7 +84,8 @@ public actor ExecutionEngine {
         let orderId = "en-" + Self.hash(meta.id)
         let fill = paperPrice(side: signal.side, price: marketPrice)
         // Round trip 1: the venue's order record (dedupe by client order id) and the position.
-        let entry = try await book.recordOrder(PlanStore.PaperOrder(clientOrderId: orderId, price: fill, quantity: signal.quantity, at: at), reading: key)
+        let entry = try await book.recordOrder(
+            PlanStore.PaperOrder(clientOrderId: orderId, price: fill, quantity: signal.quantity, at: at), reading: key)
         guard entry.recorded else {
             logger.info("duplicate signal ignored", metadata: ["signal_id": "\(meta.id)", "client_order_id": "\(orderId)"])
             return
@@ -95,19 +96,24 @@ public actor ExecutionEngine {
         if let p = previous {
             let qty = Rounding.quantity(p.quantity + signal.quantity)
             let entry = Rounding.price((p.entryPrice * p.quantity + fill * signal.quantity) / qty)
-            snapshot = PositionSnapshot(symbol: key.symbol, side: key.side, quantity: qty, entryPrice: entry, markPrice: marketPrice,
-                                        leverage: signal.leverage, unrealizedPnl: 0, openedAt: p.openedAt ?? at, updatedAt: at)
+            snapshot = PositionSnapshot(
+                symbol: key.symbol, side: key.side, quantity: qty, entryPrice: entry, markPrice: marketPrice,
+                leverage: signal.leverage, unrealizedPnl: 0, openedAt: p.openedAt ?? at, updatedAt: at)
         } else {
-            snapshot = PositionSnapshot(symbol: key.symbol, side: key.side, quantity: Rounding.quantity(signal.quantity), entryPrice: Rounding.price(fill),
-                                        markPrice: marketPrice, leverage: signal.leverage, unrealizedPnl: 0, openedAt: at, updatedAt: at)
+            snapshot = PositionSnapshot(
+                symbol: key.symbol, side: key.side, quantity: Rounding.quantity(signal.quantity), entryPrice: Rounding.price(fill),
+                markPrice: marketPrice, leverage: signal.leverage, unrealizedPnl: 0, openedAt: at, updatedAt: at)
         }
         snapshot.unrealizedPnl = Rounding.price((marketPrice - snapshot.entryPrice) * snapshot.quantity * key.side.sign)
         // Round trip 2: the position, order.filled, position.updated and the plan's atomic
         // get-or-create, in that order, in one write.
         var fillWrites = book.writes()
         try fillWrites.put(snapshot)
-        try fillWrites.publish(.orderFilled, OrderFilled(symbol: key.symbol, side: signal.side, quantity: signal.quantity, price: fill,
-                                                         clientOrderId: orderId, purpose: "ENTRY", reduceOnly: false, legIndex: nil), now: at)
+        try fillWrites.publish(
+            .orderFilled,
+            OrderFilled(
+                symbol: key.symbol, side: signal.side, quantity: signal.quantity, price: fill,
+                clientOrderId: orderId, purpose: "ENTRY", reduceOnly: false, legIndex: nil), now: at)
         try fillWrites.publish(.positionUpdated, snapshot, now: at)
         guard config.common.exitBrainEnabled else {
             try await book.commit(fillWrites)
@@ -121,8 +127,9 @@ public actor ExecutionEngine {
     /// `writes` (the fill's position write and events) go in the same write as the first attempt.
     private func planPosition(_ snapshot: PositionSnapshot, context: PlanContext, at: Date, after writes: BookWrites) async throws {
         let key = snapshot.key
-        let input = PlannerInput(position: snapshot, context: context, profile: config.common.profile, source: .execution,
-                                 planId: RandomUUID.string(), now: at, feeRate: config.common.feeRate)
+        let input = PlannerInput(
+            position: snapshot, context: context, profile: config.common.profile, source: .execution,
+            planId: RandomUUID.string(), now: at, feeRate: config.common.feeRate)
         let candidate: ExitPlan
         do { candidate = try planner.makePlan(input) } catch {
             // The fill stands even when no plan can be made for it; the monitor will alert.
@@ -144,12 +151,17 @@ public actor ExecutionEngine {
                 do { replanned = try planner.replan(existing: existing, input: input) } catch {
                     throw EventRejection(.rejectedByPlanner, error.message)
                 }
-                let event = PlanUpdatedEvent(key: key.description, planId: existing.planId, version: replanned.version, change: "REPLANNED", changes: ["REPLANNED"])
+                let event = PlanUpdatedEvent(
+                    key: key.description, planId: existing.planId, version: replanned.version, change: "REPLANNED", changes: ["REPLANNED"])
                 let outcome = try await book.update(replanned, expectedVersion: existing.version, event: event, position: nil, orders: [], now: at)
                 if outcome == .written {
                     remember(replanned)
-                    logger.info("re-planned exit plan", metadata: ["key": "\(key)", "plan_id": "\(existing.planId)", "version": "\(replanned.version)",
-                                                                   "quantity": "\(replanned.initialQuantity)"])
+                    logger.info(
+                        "re-planned exit plan",
+                        metadata: [
+                            "key": "\(key)", "plan_id": "\(existing.planId)", "version": "\(replanned.version)",
+                            "quantity": "\(replanned.initialQuantity)",
+                        ])
                     return
                 }
                 continue
@@ -170,9 +182,13 @@ public actor ExecutionEngine {
         Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "EXECUTION")]).increment()
         logger.info("created exit plan", metadata: Self.planMetadata(plan))
         if plan.trailing.enabled {
-            logger.info("using trail config", metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)",
-                                                         "callback_pct": "\(plan.trailing.callbackPct)",
-                                                         "activation_price": "\(plan.trailing.activationPrice ?? 0)"])
+            logger.info(
+                "using trail config",
+                metadata: [
+                    "key": "\(plan.key)", "plan_id": "\(plan.planId)",
+                    "callback_pct": "\(plan.trailing.callbackPct)",
+                    "activation_price": "\(plan.trailing.activationPrice ?? 0)",
+                ])
         }
     }
 
@@ -190,17 +206,23 @@ public actor ExecutionEngine {
         Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "EXIT")]).increment()
         if let plan {
             let closed = executor.close(plan: plan, reason: .positionClosed, now: at)
-            let pnl = Rounding.price((fill - position.entryPrice) * position.quantity * key.side.sign - config.common.feeRate * fill * position.quantity)
+            let pnl = Rounding.price(
+                (fill - position.entryPrice) * position.quantity * key.side.sign - config.common.feeRate * fill * position.quantity)
             let outcome = try await book.close(closed, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, orders: [], now: at)
             if outcome != .written { try await book.removePosition(key) }
             forget(key)
             Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", ClosedReason.positionClosed.rawValue)]).increment()
-            logger.info("exit plan closed", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED", "realized_pnl": "\(pnl)"])
+            logger.info(
+                "exit plan closed",
+                metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED", "realized_pnl": "\(pnl)"])
         } else {
             try await book.removePosition(key)
         }
-        await publish(.orderFilled, OrderFilled(symbol: key.symbol, side: side, quantity: position.quantity, price: fill, clientOrderId: orderId,
-                                                purpose: "EXIT", reduceOnly: true, legIndex: nil))
+        await publish(
+            .orderFilled,
+            OrderFilled(
+                symbol: key.symbol, side: side, quantity: position.quantity, price: fill, clientOrderId: orderId,
+                purpose: "EXIT", reduceOnly: true, legIndex: nil))
     }
 
     /// A tick: every plan of the symbol is evaluated; decisions become orders (live) or events (shadow).
@@ -225,9 +247,16 @@ public actor ExecutionEngine {
                 let id = "\(d.legIndex):\(plan.version)"
                 guard shadowSent[plan.planId, default: []].insert(id).inserted else { continue }
                 Counter(label: "exitbrain_legs_triggered_total", dimensions: [("kind", d.kind.rawValue), ("shadow", "true")]).increment()
-                await publish(.legTriggered, LegTriggeredEvent(key: plan.key.description, planId: plan.planId, legIndex: d.legIndex, kind: d.kind.rawValue,
-                                                               price: price, quantity: d.quantity, clientOrderId: d.clientOrderId, shadow: true))
-                logger.info("shadow exit decision", metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "leg": "\(d.legIndex)", "kind": "\(d.kind.rawValue)", "price": "\(price)"])
+                await publish(
+                    .legTriggered,
+                    LegTriggeredEvent(
+                        key: plan.key.description, planId: plan.planId, legIndex: d.legIndex, kind: d.kind.rawValue,
+                        price: price, quantity: d.quantity, clientOrderId: d.clientOrderId, shadow: true))
+                logger.info(
+                    "shadow exit decision",
+                    metadata: [
+                        "key": "\(plan.key)", "plan_id": "\(plan.planId)", "leg": "\(d.legIndex)", "kind": "\(d.kind.rawValue)", "price": "\(price)",
+                    ])
             }
             return
         }
@@ -235,7 +264,9 @@ public actor ExecutionEngine {
         do {
             try await apply(evaluation, from: plan, price: price, at: at)
         } catch {
-            logger.error("exit step not stored; will retry on the next price", metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "error": "\(error)"])
+            logger.error(
+                "exit step not stored; will retry on the next price",
+                metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "error": "\(error)"])
         }
     }
 
@@ -261,8 +292,12 @@ public actor ExecutionEngine {
             guard try await settle(outcome, key: key) else { return }
             forget(key)
             Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", next.closedReason?.rawValue ?? "UNKNOWN")]).increment()
-            logger.info("exit plan closed", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "\(next.closedReason?.rawValue ?? "")",
-                                                       "realized_pnl": "\(pnl)"])
+            logger.info(
+                "exit plan closed",
+                metadata: [
+                    "key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "\(next.closedReason?.rawValue ?? "")",
+                    "realized_pnl": "\(pnl)",
+                ])
         } else {
             let position = try await book.position(key)
             var snapshot = position
@@ -274,7 +309,8 @@ public actor ExecutionEngine {
                 snapshot = s
             }
             let changes = evaluation.changes.map(\.rawValue)
-            let event = PlanUpdatedEvent(key: key.description, planId: plan.planId, version: next.version, change: changes.first ?? "LEG_FILLED", changes: changes)
+            let event = PlanUpdatedEvent(
+                key: key.description, planId: plan.planId, version: next.version, change: changes.first ?? "LEG_FILLED", changes: changes)
             let outcome = try await book.update(next, expectedVersion: plan.version, event: event, position: snapshot, orders: orders, now: at)
             guard try await settle(outcome, key: key) else { return }
             remember(next)
@@ -283,7 +319,8 @@ public actor ExecutionEngine {
                 let tp1Filled = next.legs.first { $0.kind == .takeProfit }?.status == .filled
                 let wasFilled = plan.legs.first { $0.kind == .takeProfit }?.status == .filled
                 if tp1Filled && !wasFilled {
-                    logger.info("moved stop to breakeven", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "stop_price": "\(sl.triggerPrice)"])
+                    logger.info(
+                        "moved stop to breakeven", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "stop_price": "\(sl.triggerPrice)"])
                 } else {
                     logger.info("moved stop", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "stop_price": "\(sl.triggerPrice)"])
                 }
@@ -293,12 +330,22 @@ public actor ExecutionEngine {
             Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "EXIT")]).increment()
             Counter(label: "exitbrain_legs_triggered_total", dimensions: [("kind", d.kind.rawValue), ("shadow", "false")]).increment()
             Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "EXIT")]).increment()
-            logger.info("exit leg filled", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "leg": "\(d.legIndex)", "kind": "\(d.kind.rawValue)",
-                                                      "quantity": "\(d.quantity)", "price": "\(fill)", "client_order_id": "\(d.clientOrderId)"])
-            await publish(.legTriggered, LegTriggeredEvent(key: key.description, planId: plan.planId, legIndex: d.legIndex, kind: d.kind.rawValue,
-                                                           price: price, quantity: d.quantity, clientOrderId: d.clientOrderId, shadow: false))
-            await publish(.orderFilled, OrderFilled(symbol: key.symbol, side: d.orderSide, quantity: d.quantity, price: fill,
-                                                    clientOrderId: d.clientOrderId, purpose: "EXIT", reduceOnly: true, legIndex: d.legIndex))
+            logger.info(
+                "exit leg filled",
+                metadata: [
+                    "key": "\(key)", "plan_id": "\(plan.planId)", "leg": "\(d.legIndex)", "kind": "\(d.kind.rawValue)",
+                    "quantity": "\(d.quantity)", "price": "\(fill)", "client_order_id": "\(d.clientOrderId)",
+                ])
+            await publish(
+                .legTriggered,
+                LegTriggeredEvent(
+                    key: key.description, planId: plan.planId, legIndex: d.legIndex, kind: d.kind.rawValue,
+                    price: price, quantity: d.quantity, clientOrderId: d.clientOrderId, shadow: false))
+            await publish(
+                .orderFilled,
+                OrderFilled(
+                    symbol: key.symbol, side: d.orderSide, quantity: d.quantity, price: fill,
+                    clientOrderId: d.clientOrderId, purpose: "EXIT", reduceOnly: true, legIndex: d.legIndex))
         }
     }
 
@@ -389,8 +436,10 @@ public actor ExecutionEngine {
 
     static func planMetadata(_ plan: ExitPlan) -> Logger.Metadata {
         let legs = plan.legs.map { "\($0.kind.rawValue)@\($0.triggerPrice)x\($0.sizePct)" }.joined(separator: " ")
-        return ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "strategy": "\(plan.strategyId.rawValue)", "source": "\(plan.source.rawValue)",
-                "entry_price": "\(plan.entryPrice)", "quantity": "\(plan.initialQuantity)", "legs": "\(legs)"]
+        return [
+            "key": "\(plan.key)", "plan_id": "\(plan.planId)", "strategy": "\(plan.strategyId.rawValue)", "source": "\(plan.source.rawValue)",
+            "entry_price": "\(plan.entryPrice)", "quantity": "\(plan.initialQuantity)", "legs": "\(legs)",
+        ]
     }
 
     /// 16 hex characters of FNV-1a 64 over the text.

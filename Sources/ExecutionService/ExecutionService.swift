@@ -12,7 +12,8 @@ import Synchronization
 /// keeps retrying with capped backoff.
 public final class ExecutionService: RunnableService {
     /// Who it is: `execution-service`, watching `monitoring-service`.
-    public static let identity = ServiceRuntime.Identity(name: "execution-service", peer: "monitoring-service", logLabel: "exitbrain.execution", connectionName: "exec-redis")
+    public static let identity = ServiceRuntime.Identity(
+        name: "execution-service", peer: "monitoring-service", logLabel: "exitbrain.execution", connectionName: "exec-redis")
 
     /// The configuration.
     public let config: ExecutionConfiguration
@@ -52,17 +53,20 @@ public final class ExecutionService: RunnableService {
     /// Wires the service over its own connections.
     public init(config: ExecutionConfiguration, version: String, logger: Logger) {
         self.config = config
-        runtime = ServiceRuntime(identity: Self.identity, subscribing: [.tradeSignal, .marketTick], common: config.common, version: version, logger: logger)
+        runtime = ServiceRuntime(
+            identity: Self.identity, subscribing: [.tradeSignal, .marketTick], common: config.common, version: version, logger: logger)
         engine = ExecutionEngine(config: config, book: runtime.book, logger: logger)
         Self.registerMetrics()
     }
 
     /// Runs until graceful shutdown (SIGTERM/SIGINT through the service group) or cancellation.
     public func run() async throws {
-        runtime.logger.info("execution service starting", metadata: [
-            "redis": "\(config.common.redis)", "namespace": "\(config.common.namespace)", "mode": "\(config.modeWord)",
-            "profile": "\(config.common.profile.rawValue)", "exchange": "\(config.exchange.rawValue)",
-        ])
+        runtime.logger.info(
+            "execution service starting",
+            metadata: [
+                "redis": "\(config.common.redis)", "namespace": "\(config.common.namespace)", "mode": "\(config.modeWord)",
+                "profile": "\(config.common.profile.rawValue)", "exchange": "\(config.exchange.rawValue)",
+            ])
         runtime.subscription.start(pumping: false)
         await runtime.run([{ await self.consume() }, { await self.housekeeping() }])
         await engine.flushPrices()
@@ -128,9 +132,11 @@ public final class ExecutionService: RunnableService {
             let plans = await engine.activePlanCount
             let (lastLoop, lag) = loop.withLock { ($0.lastLoop, $0.lagMs) }
             let loopAge = lastLoop.map { (ContinuousClock().now - $0).secondsValue } ?? runtime.uptime
-            let exitBrain: DependencyHealth = config.common.exitBrainEnabled
+            let exitBrain: DependencyHealth =
+                config.common.exitBrainEnabled
                 ? DependencyHealth(status: .ok, details: [("mode", .string(config.modeWord)), ("active_plans", .int(plans))])
-                : DependencyHealth(status: .notApplicable, details: [("note", .string("EXIT_BRAIN_V3_ENABLED=false: no plans are created or executed"))])
+                : DependencyHealth(
+                    status: .notApplicable, details: [("note", .string("EXIT_BRAIN_V3_ENABLED=false: no plans are created or executed"))])
             return ServiceRuntime.OwnHealth(
                 dependencies: [
                     ("exchange", DependencyHealth(status: .ok, details: [("kind", .string(config.exchange.rawValue))])),

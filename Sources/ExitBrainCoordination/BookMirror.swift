@@ -57,10 +57,8 @@ public final class BookMirror: Sendable {
                 byField[field] = (bytes, key)
                 byKey[key] = record
                 refresh.changed.insert(key)
-            } catch let error as CoordinationError {
-                refresh.unreadable.append(Unreadable(code: unreadableCode, field: field, why: error.message))
             } catch {
-                refresh.unreadable.append(Unreadable(code: unreadableCode, field: field, why: "\(error)"))
+                refresh.unreadable.append(Unreadable(code: unreadableCode, field: field, why: error.message))
             }
         }
 

@@ -30,14 +30,21 @@ public final class ChangeFeed: Sendable {
     public init(configuration: RedisConfiguration, namespace: Namespace, reconciler: any ChangeListener) {
         self.namespace = namespace
         self.reconciler = reconciler
-        subscriber = RedisSubscriber(configuration: configuration, channels: [
-            namespace.channel(.planCreated), namespace.channel(.planUpdated), namespace.channel(.planClosed), namespace.channel(.positionUpdated),
-        ])
+        subscriber = RedisSubscriber(
+            configuration: configuration,
+            channels: [
+                namespace.channel(.planCreated), namespace.channel(.planUpdated), namespace.channel(.planClosed), namespace.channel(.positionUpdated),
+            ])
     }
 
     /// Subscribes (on the subscriber's own thread) and tells the reconciler a feed is attached.
     public func start() async {
-        guard started.withLock({ was in defer { was = true }; return !was }) else { return }
+        guard
+            started.withLock({ was in
+                defer { was = true }
+                return !was
+            })
+        else { return }
         await reconciler.attachChangeFeed(true)
         subscriber.start()
     }

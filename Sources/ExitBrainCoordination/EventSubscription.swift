@@ -122,9 +122,11 @@ public final class EventSubscription: Sendable {
     public func reject(_ rejection: EventRejection, channel: String, payload: [UInt8]) async {
         state.withLock { $0.rejected[rejection.reason.rawValue, default: 0] += 1 }
         Counter(label: "exitbrain_events_rejected_total", dimensions: [("reason", rejection.reason.rawValue)]).increment()
-        logger.warning("event rejected", metadata: [
-            "channel": "\(channel)", "reason": "\(rejection.reason.rawValue)", "detail": "\(rejection.message)",
-        ])
+        logger.warning(
+            "event rejected",
+            metadata: [
+                "channel": "\(channel)", "reason": "\(rejection.reason.rawValue)", "detail": "\(rejection.message)",
+            ])
         let head = String(decoding: payload.prefix(256), as: UTF8.self)
         let answer = EventRejectedEvent(channel: channel, reason: rejection.reason.rawValue, detail: rejection.message, message: head)
         do {

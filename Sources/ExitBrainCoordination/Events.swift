@@ -28,8 +28,10 @@ public struct TradeSignal: Codable, Sendable, Equatable {
     public var context: PlanContext
 
     /// A signal.
-    public init(symbol: String, side: OrderSide, quantity: Double, leverage: Double = 1, price: Double? = nil,
-                action: SignalAction = .open, context: PlanContext = PlanContext()) {
+    public init(
+        symbol: String, side: OrderSide, quantity: Double, leverage: Double = 1, price: Double? = nil,
+        action: SignalAction = .open, context: PlanContext = PlanContext()
+    ) {
         self.symbol = symbol
         self.side = side
         self.quantity = quantity
@@ -41,7 +43,9 @@ public struct TradeSignal: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case symbol, side, quantity, leverage, price, action
-        case rlHints = "rl_hints", riskContext = "risk_context", marketData = "market_data"
+        case rlHints = "rl_hints"
+        case riskContext = "risk_context"
+        case marketData = "market_data"
     }
 
     /// Strict decoding (see the type's summary).
@@ -131,7 +135,9 @@ public struct OrderFilled: Codable, Sendable, Equatable {
     public var legIndex: Int?
 
     /// A fill.
-    public init(symbol: String, side: OrderSide, quantity: Double, price: Double, clientOrderId: String, purpose: String, reduceOnly: Bool, legIndex: Int?) {
+    public init(
+        symbol: String, side: OrderSide, quantity: Double, price: Double, clientOrderId: String, purpose: String, reduceOnly: Bool, legIndex: Int?
+    ) {
         self.symbol = symbol
         self.side = side
         self.quantity = quantity
@@ -144,7 +150,9 @@ public struct OrderFilled: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case symbol, side, quantity, price, purpose
-        case clientOrderId = "client_order_id", reduceOnly = "reduce_only", legIndex = "leg_index"
+        case clientOrderId = "client_order_id"
+        case reduceOnly = "reduce_only"
+        case legIndex = "leg_index"
     }
 
     /// Encodes every field, `leg_index` as null for entries.
@@ -183,7 +191,11 @@ public struct PlanUpdatedEvent: Codable, Sendable, Equatable {
         self.changes = changes
     }
 
-    enum CodingKeys: String, CodingKey { case key, planId = "plan_id", version, change, changes }
+    enum CodingKeys: String, CodingKey {
+        case key
+        case planId = "plan_id"
+        case version, change, changes
+    }
 
     /// The JSON the Codable encoding gives, written directly (it goes with every plan write).
     public func jsonBytes() -> [UInt8] {
@@ -239,7 +251,12 @@ public struct LegTriggeredEvent: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case key, planId = "plan_id", legIndex = "leg_index", kind, price, quantity, clientOrderId = "client_order_id", shadow
+        case key
+        case planId = "plan_id"
+        case legIndex = "leg_index"
+        case kind, price, quantity
+        case clientOrderId = "client_order_id"
+        case shadow
     }
 }
 
@@ -262,7 +279,12 @@ public struct PlanClosedEvent: Codable, Sendable, Equatable {
         self.realizedPnl = realizedPnl
     }
 
-    enum CodingKeys: String, CodingKey { case key, planId = "plan_id", closedReason = "closed_reason", realizedPnl = "realized_pnl" }
+    enum CodingKeys: String, CodingKey {
+        case key
+        case planId = "plan_id"
+        case closedReason = "closed_reason"
+        case realizedPnl = "realized_pnl"
+    }
 }
 
 /// `service.heartbeat` data.

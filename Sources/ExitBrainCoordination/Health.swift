@@ -82,9 +82,11 @@ public struct HealthReport: Sendable {
     public var loopStalled: Bool
 
     /// A report.
-    public init(service: String, version: String, timestamp: Date, uptimeSeconds: Double,
-                dependencies: [(String, DependencyHealth)], critical: Set<String> = ["redis", "eventbus"],
-                metrics: [(String, JSONValue)] = [], loopStalled: Bool = false) {
+    public init(
+        service: String, version: String, timestamp: Date, uptimeSeconds: Double,
+        dependencies: [(String, DependencyHealth)], critical: Set<String> = ["redis", "eventbus"],
+        metrics: [(String, JSONValue)] = [], loopStalled: Bool = false
+    ) {
         self.service = service
         self.version = version
         self.timestamp = timestamp

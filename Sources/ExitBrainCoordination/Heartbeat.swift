@@ -70,11 +70,13 @@ public struct PeerWatcher: Sendable {
     /// The peer's status now. A failed read is reported as DOWN with no age.
     public func status(of service: String, now: Date = Date()) async -> PeerStatus {
         guard let reply = try? await redis.send(RedisCommand(["GET", namespace.heartbeat(service)])),
-              let bytes = reply.bytes else {
+            let bytes = reply.bytes
+        else {
             return PeerStatus(status: .down, age: nil, reported: nil)
         }
         guard case .success(.heartbeat(let beat, let meta)) = InboundEvent.decode(type: .heartbeat, payload: bytes),
-              let ts = Timestamp.parse(meta.ts) else {
+            let ts = Timestamp.parse(meta.ts)
+        else {
             return PeerStatus(status: .down, age: nil, reported: nil)
         }
         let age = max(0, now.timeIntervalSince(ts))

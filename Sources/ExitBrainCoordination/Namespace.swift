@@ -8,8 +8,10 @@ public struct Namespace: Sendable, Hashable, CustomStringConvertible {
     /// A namespace; the prefix must be non-empty and free of spaces and `*`.
     public init(_ prefix: String) throws(CoordinationError) {
         guard !prefix.isEmpty, prefix.count <= 64,
-              prefix.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "*" && $0 != "?" && $0 != "[" }) else {
-            throw CoordinationError(.invalidConfiguration, "REDIS_NAMESPACE=\"\(prefix)\" is not allowed: use 1-64 ASCII characters without spaces or * ? [")
+            prefix.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "*" && $0 != "?" && $0 != "[" })
+        else {
+            throw CoordinationError(
+                .invalidConfiguration, "REDIS_NAMESPACE=\"\(prefix)\" is not allowed: use 1-64 ASCII characters without spaces or * ? [")
         }
         self.prefix = prefix
     }

@@ -64,12 +64,15 @@ public struct PlanStore: Sendable {
 
     /// `getOrCreate` sent in one write after `writes` (a fill's position write and events):
     /// one round trip for all. A write Redis refuses is the error, after the script ran.
-    public func getOrCreate(_ plan: ExitPlan, retroactive: Bool, now: Date = Date(), after writes: BookWrites) async throws(CoordinationError) -> Creation {
+    public func getOrCreate(
+        _ plan: ExitPlan, retroactive: Bool, now: Date = Date(), after writes: BookWrites
+    ) async throws(CoordinationError) -> Creation {
         guard !writes.isEmpty else { return try await getOrCreate(plan, retroactive: retroactive, now: now) }
         let result: (replies: [RedisReply], script: RedisReply)
         do {
-            result = try await redis.pipeline(bus.commands(for: writes), then: PlanScripts.getOrCreate, keys: [namespace.plans],
-                                              args: try creationArgs(plan, retroactive: retroactive, now: now))
+            result = try await redis.pipeline(
+                bus.commands(for: writes), then: PlanScripts.getOrCreate, keys: [namespace.plans],
+                args: try creationArgs(plan, retroactive: retroactive, now: now))
         } catch let error as RedisError {
             throw CoordinationError(error)
         } catch {
@@ -83,7 +86,9 @@ public struct PlanStore: Sendable {
     /// over a book without plans). Each position is its own atomic step, exactly as in
     /// `getOrCreate`; results come back in the order of `plans`, one per plan, each a creation
     /// or the error for that position.
-    public func getOrCreateMany(_ plans: [ExitPlan], retroactive: Bool, now: Date = Date()) async throws(CoordinationError) -> [Result<Creation, CoordinationError>] {
+    public func getOrCreateMany(
+        _ plans: [ExitPlan], retroactive: Bool, now: Date = Date()
+    ) async throws(CoordinationError) -> [Result<Creation, CoordinationError>] {
         var calls: [(keys: [any RedisArgument], args: [any RedisArgument])] = []
         calls.reserveCapacity(plans.count)
         for plan in plans { calls.append(([namespace.plans], try creationArgs(plan, retroactive: retroactive, now: now))) }
@@ -129,14 +134,19 @@ public struct PlanStore: Sendable {
     /// publishing `exit_plan.updated` (when `event` is given) and writing `position` in the same step.
     /// `orders` are recorded on the paper venue (`{ns}:paper:orders`, once per client order id)
     /// in the same step, and only if the plan is written.
-    public func update(_ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot? = nil,
-                       orders: [PaperOrder] = [], now: Date = Date()) async throws(CoordinationError) -> Outcome {
+    public func update(
+        _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot? = nil,
+        orders: [PaperOrder] = [], now: Date = Date()
+    ) async throws(CoordinationError) -> Outcome {
         let json = try encode(plan)
         let envelope = event.map { EventEnvelope.make(type: .planUpdated, source: bus.source, now: now, data: $0.jsonBytes()) } ?? []
         let positionJSON: [UInt8] = try position.map { (p) throws(CoordinationError) in try encodeValue(p) } ?? []
-        let reply = try await run(PlanScripts.compareAndSet, keys: [namespace.plans, namespace.positions, namespace.paperOrders],
-                                  args: [plan.key.description, expectedVersion, Self.marker(plan), json,
-                                         namespace.channel(.planUpdated), envelope, positionJSON] + PaperOrder.arguments(orders))
+        let reply = try await run(
+            PlanScripts.compareAndSet, keys: [namespace.plans, namespace.positions, namespace.paperOrders],
+            args: [
+                plan.key.description, expectedVersion, Self.marker(plan), json,
+                namespace.channel(.planUpdated), envelope, positionJSON,
+            ] + PaperOrder.arguments(orders))
         return try outcome(reply, key: plan.key.description)
     }
 
@@ -152,12 +162,15 @@ public struct PlanStore: Sendable {
 
     /// Moves the (closed) plan to history and removes it, if the stored one still has
     /// `expectedVersion`; publishes `exit_plan.closed`; applies `position` in the same step.
-    public func close(_ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PositionAction,
-                      orders: [PaperOrder] = [], now: Date = Date()) async throws(CoordinationError) -> Outcome {
+    public func close(
+        _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PositionAction,
+        orders: [PaperOrder] = [], now: Date = Date()
+    ) async throws(CoordinationError) -> Outcome {
         let json = try encode(plan)
-        let event = PlanClosedEvent(key: plan.key.description, planId: plan.planId,
-                                    closedReason: plan.closedReason?.rawValue ?? ClosedReason.positionClosed.rawValue,
-                                    realizedPnl: Rounding.price(realizedPnl))
+        let event = PlanClosedEvent(
+            key: plan.key.description, planId: plan.planId,
+            closedReason: plan.closedReason?.rawValue ?? ClosedReason.positionClosed.rawValue,
+            realizedPnl: Rounding.price(realizedPnl))
         let envelope = try bus.envelope(.planClosed, event, now: now)
         let action: [UInt8]
         switch position {
@@ -165,9 +178,12 @@ public struct PlanStore: Sendable {
         case .keep: action = Array("keep".utf8)
         case .store(let snapshot): action = try encodeValue(snapshot)
         }
-        let reply = try await run(PlanScripts.close, keys: [namespace.plans, namespace.history, namespace.positions, namespace.paperOrders],
-                                  args: [plan.key.description, expectedVersion, Self.marker(plan), json,
-                                         namespace.channel(.planClosed), envelope, action, historyCap] + PaperOrder.arguments(orders))
+        let reply = try await run(
+            PlanScripts.close, keys: [namespace.plans, namespace.history, namespace.positions, namespace.paperOrders],
+            args: [
+                plan.key.description, expectedVersion, Self.marker(plan), json,
+                namespace.channel(.planClosed), envelope, action, historyCap,
+            ] + PaperOrder.arguments(orders))
         return try outcome(reply, key: plan.key.description)
     }
 

@@ -34,21 +34,29 @@ public struct RedisBook: BookStore {
     /// Applies the batch in one round trip.
     public func commit(_ writes: BookWrites) async throws(CoordinationError) { try await bus.commit(writes) }
 
-    public func getOrCreate(_ plan: ExitPlan, retroactive: Bool, now: Date, after writes: BookWrites) async throws(CoordinationError) -> PlanStore.Creation {
+    public func getOrCreate(
+        _ plan: ExitPlan, retroactive: Bool, now: Date, after writes: BookWrites
+    ) async throws(CoordinationError) -> PlanStore.Creation {
         try await plans.getOrCreate(plan, retroactive: retroactive, now: now, after: writes)
     }
 
-    public func getOrCreateMany(_ plans: [ExitPlan], retroactive: Bool, now: Date) async throws(CoordinationError) -> [Result<PlanStore.Creation, CoordinationError>] {
+    public func getOrCreateMany(
+        _ plans: [ExitPlan], retroactive: Bool, now: Date
+    ) async throws(CoordinationError) -> [Result<PlanStore.Creation, CoordinationError>] {
         try await self.plans.getOrCreateMany(plans, retroactive: retroactive, now: now)
     }
 
-    public func update(_ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?,
-                       orders: [PlanStore.PaperOrder], now: Date) async throws(CoordinationError) -> PlanStore.Outcome {
+    public func update(
+        _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?,
+        orders: [PlanStore.PaperOrder], now: Date
+    ) async throws(CoordinationError) -> PlanStore.Outcome {
         try await plans.update(plan, expectedVersion: expectedVersion, event: event, position: position, orders: orders, now: now)
     }
 
-    public func close(_ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PlanStore.PositionAction,
-                      orders: [PlanStore.PaperOrder], now: Date) async throws(CoordinationError) -> PlanStore.Outcome {
+    public func close(
+        _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PlanStore.PositionAction,
+        orders: [PlanStore.PaperOrder], now: Date
+    ) async throws(CoordinationError) -> PlanStore.Outcome {
         try await plans.close(plan, expectedVersion: expectedVersion, realizedPnl: realizedPnl, position: position, orders: orders, now: now)
     }
 
@@ -62,7 +70,9 @@ public struct RedisBook: BookStore {
 
     public func recordPrices(_ prices: [String: Double]) async throws(CoordinationError) { try await positions.setPrices(prices) }
 
-    public func recordOrder(_ order: PlanStore.PaperOrder, reading key: PositionKey?) async throws(CoordinationError) -> (recorded: Bool, position: PositionSnapshot?) {
+    public func recordOrder(
+        _ order: PlanStore.PaperOrder, reading key: PositionKey?
+    ) async throws(CoordinationError) -> (recorded: Bool, position: PositionSnapshot?) {
         var commands = [RedisCommand(["HSETNX", namespace.paperOrders, order.clientOrderId, order.record])]
         if let key { commands.append(RedisCommand(["HGET", namespace.positions, key.description])) }
         let replies = try await pipeline(commands, what: "paper order \(order.clientOrderId)")

@@ -180,9 +180,10 @@ enum FastPlanJSON {
             w.raw("\"rl_hints\":{")
             var first = true
             guard member("tp_target_pct", hints.tpTargetPct, &first, &w),
-                  member("sl_target_pct", hints.slTargetPct, &first, &w),
-                  member("trail_callback_pct", hints.trailCallbackPct, &first, &w),
-                  member("confidence", hints.confidence, &first, &w) else { return false }
+                member("sl_target_pct", hints.slTargetPct, &first, &w),
+                member("trail_callback_pct", hints.trailCallbackPct, &first, &w),
+                member("confidence", hints.confidence, &first, &w)
+            else { return false }
             w.raw("}")
         }
         if let risk = context.riskContext {
@@ -199,7 +200,8 @@ enum FastPlanJSON {
             w.raw("\"market_data\":{")
             var first = true
             guard member("volatility", market.volatility, &first, &w),
-                  member("trend_strength", market.trendStrength, &first, &w) else { return false }
+                member("trend_strength", market.trendStrength, &first, &w)
+            else { return false }
             member("regime", market.regime, &first, &w)
             guard member("atr_pct", market.atrPct, &first, &w) else { return false }
             w.raw("}")
@@ -249,54 +251,107 @@ enum FastPlanJSON {
     private static func plan(_ s: inout JSONScanner) -> ExitPlan? {
         guard s.open("{") else { return nil }
         var seen = KeySet()
-        var planId: String?, symbol: String?, side: PositionSide?, status: PlanStatus?, version: Int?
-        var strategy: StrategyID?, profile: ExitProfile?, source: PlanSource?
-        var entry: Double?, initial: Double?, remaining: Double?, leverage: Double?
-        var created: Date?, updated: Date?, confidence: Double?, regime: MarketRegime?
-        var context = PlanContext(), legs: [ExitLeg]?, trailing: TrailingState?
-        var closedReason: ClosedReason?, timeStop: Date?
+        var planId: String?
+        var symbol: String?
+        var side: PositionSide?
+        var status: PlanStatus?
+        var version: Int?
+        var strategy: StrategyID?
+        var profile: ExitProfile?
+        var source: PlanSource?
+        var entry: Double?
+        var initial: Double?
+        var remaining: Double?
+        var leverage: Double?
+        var created: Date?
+        var updated: Date?
+        var confidence: Double?
+        var regime: MarketRegime?
+        var context = PlanContext()
+        var legs: [ExitLeg]?
+        var trailing: TrailingState?
+        var closedReason: ClosedReason?
+        var timeStop: Date?
         var first = true
         while true {
             switch s.next(&first) {
             case .fail: return nil
             case .end:
                 guard let planId, let symbol, let side, let status, let version, let strategy, let profile, let source,
-                      let entry, let initial, let remaining, let leverage, let created, let updated, let confidence,
-                      let regime, let legs, let trailing else { return nil }
-                let plan = ExitPlan(planId: planId, symbol: symbol, side: side, status: status, version: version,
-                                    strategyId: strategy, profile: profile, source: source, entryPrice: entry,
-                                    initialQuantity: initial, remainingQuantity: remaining, leverage: leverage,
-                                    createdAt: created, updatedAt: updated, confidence: confidence, marketRegime: regime,
-                                    context: context, legs: legs, trailing: trailing, closedReason: closedReason,
-                                    timeStopAt: timeStop)
+                    let entry, let initial, let remaining, let leverage, let created, let updated, let confidence,
+                    let regime, let legs, let trailing
+                else { return nil }
+                let plan = ExitPlan(
+                    planId: planId, symbol: symbol, side: side, status: status, version: version,
+                    strategyId: strategy, profile: profile, source: source, entryPrice: entry,
+                    initialQuantity: initial, remainingQuantity: remaining, leverage: leverage,
+                    createdAt: created, updatedAt: updated, confidence: confidence, marketRegime: regime,
+                    context: context, legs: legs, trailing: trailing, closedReason: closedReason,
+                    timeStopAt: timeStop)
                 do { try plan.validate() } catch { return nil }
                 return plan
             case .key(let key):
                 switch key {
-                case "plan_id": guard seen.insert(0) else { return nil }; planId = s.string()
-                case "symbol": guard seen.insert(1) else { return nil }; symbol = s.string()
-                case "side": guard seen.insert(2) else { return nil }; side = s.word()
-                case "status": guard seen.insert(3) else { return nil }; status = s.word()
-                case "version": guard seen.insert(4) else { return nil }; version = s.int()
-                case "strategy_id": guard seen.insert(5) else { return nil }; strategy = s.word()
-                case "profile": guard seen.insert(6) else { return nil }; profile = s.word()
-                case "source": guard seen.insert(7) else { return nil }; source = s.word()
-                case "entry_price": guard seen.insert(8) else { return nil }; entry = s.number()
-                case "initial_quantity": guard seen.insert(9) else { return nil }; initial = s.number()
-                case "remaining_quantity": guard seen.insert(10) else { return nil }; remaining = s.number()
-                case "leverage": guard seen.insert(11) else { return nil }; leverage = s.number()
-                case "created_at": guard seen.insert(12) else { return nil }; created = s.timestamp()
-                case "updated_at": guard seen.insert(13) else { return nil }; updated = s.timestamp()
-                case "confidence": guard seen.insert(14) else { return nil }; confidence = s.number()
-                case "market_regime": guard seen.insert(15) else { return nil }; regime = s.word()
+                case "plan_id":
+                    guard seen.insert(0) else { return nil }
+                    planId = s.string()
+                case "symbol":
+                    guard seen.insert(1) else { return nil }
+                    symbol = s.string()
+                case "side":
+                    guard seen.insert(2) else { return nil }
+                    side = s.word()
+                case "status":
+                    guard seen.insert(3) else { return nil }
+                    status = s.word()
+                case "version":
+                    guard seen.insert(4) else { return nil }
+                    version = s.int()
+                case "strategy_id":
+                    guard seen.insert(5) else { return nil }
+                    strategy = s.word()
+                case "profile":
+                    guard seen.insert(6) else { return nil }
+                    profile = s.word()
+                case "source":
+                    guard seen.insert(7) else { return nil }
+                    source = s.word()
+                case "entry_price":
+                    guard seen.insert(8) else { return nil }
+                    entry = s.number()
+                case "initial_quantity":
+                    guard seen.insert(9) else { return nil }
+                    initial = s.number()
+                case "remaining_quantity":
+                    guard seen.insert(10) else { return nil }
+                    remaining = s.number()
+                case "leverage":
+                    guard seen.insert(11) else { return nil }
+                    leverage = s.number()
+                case "created_at":
+                    guard seen.insert(12) else { return nil }
+                    created = s.timestamp()
+                case "updated_at":
+                    guard seen.insert(13) else { return nil }
+                    updated = s.timestamp()
+                case "confidence":
+                    guard seen.insert(14) else { return nil }
+                    confidence = s.number()
+                case "market_regime":
+                    guard seen.insert(15) else { return nil }
+                    regime = s.word()
                 case "context":
                     guard seen.insert(16) else { return nil }
                     if !s.null() {
                         guard let value = self.context(&s) else { return nil }
                         context = value
                     }
-                case "legs": guard seen.insert(17) else { return nil }; legs = self.legs(&s)
-                case "trailing": guard seen.insert(18) else { return nil }; trailing = self.trailing(&s)
+                case "legs":
+                    guard seen.insert(17) else { return nil }
+                    legs = self.legs(&s)
+                case "trailing":
+                    guard seen.insert(18) else { return nil }
+                    trailing = self.trailing(&s)
                 case "closed_reason":
                     guard seen.insert(19) else { return nil }
                     if !s.null() {
@@ -332,30 +387,56 @@ enum FastPlanJSON {
     private static func leg(_ s: inout JSONScanner) -> ExitLeg? {
         guard s.open("{") else { return nil }
         var seen = KeySet()
-        var index: Int?, kind: LegKind?, triggerPct: Double?, triggerPrice: Double?, sizePct: Double?
-        var quantity: Double?, status: LegStatus?, orderId: String?, filledPrice: Double?, filledAt: Date?
+        var index: Int?
+        var kind: LegKind?
+        var triggerPct: Double?
+        var triggerPrice: Double?
+        var sizePct: Double?
+        var quantity: Double?
+        var status: LegStatus?
+        var orderId: String?
+        var filledPrice: Double?
+        var filledAt: Date?
         var first = true
         while true {
             switch s.next(&first) {
             case .fail: return nil
             case .end:
                 guard let index, let kind, let triggerPct, let triggerPrice, let sizePct, let quantity, let status,
-                      let orderId else { return nil }
-                let leg = ExitLeg(index: index, kind: kind, triggerPct: triggerPct, triggerPrice: triggerPrice, sizePct: sizePct,
-                                  quantity: quantity, status: status, clientOrderId: orderId, filledPrice: filledPrice,
-                                  filledAt: filledAt)
+                    let orderId
+                else { return nil }
+                let leg = ExitLeg(
+                    index: index, kind: kind, triggerPct: triggerPct, triggerPrice: triggerPrice, sizePct: sizePct,
+                    quantity: quantity, status: status, clientOrderId: orderId, filledPrice: filledPrice,
+                    filledAt: filledAt)
                 do { try leg.validate(path: "leg") } catch { return nil }
                 return leg
             case .key(let key):
                 switch key {
-                case "index": guard seen.insert(0) else { return nil }; index = s.int()
-                case "kind": guard seen.insert(1) else { return nil }; kind = s.word()
-                case "trigger_pct": guard seen.insert(2) else { return nil }; triggerPct = s.number()
-                case "trigger_price": guard seen.insert(3) else { return nil }; triggerPrice = s.number()
-                case "size_pct": guard seen.insert(4) else { return nil }; sizePct = s.number()
-                case "quantity": guard seen.insert(5) else { return nil }; quantity = s.number()
-                case "status": guard seen.insert(6) else { return nil }; status = s.word()
-                case "client_order_id": guard seen.insert(7) else { return nil }; orderId = s.string()
+                case "index":
+                    guard seen.insert(0) else { return nil }
+                    index = s.int()
+                case "kind":
+                    guard seen.insert(1) else { return nil }
+                    kind = s.word()
+                case "trigger_pct":
+                    guard seen.insert(2) else { return nil }
+                    triggerPct = s.number()
+                case "trigger_price":
+                    guard seen.insert(3) else { return nil }
+                    triggerPrice = s.number()
+                case "size_pct":
+                    guard seen.insert(4) else { return nil }
+                    sizePct = s.number()
+                case "quantity":
+                    guard seen.insert(5) else { return nil }
+                    quantity = s.number()
+                case "status":
+                    guard seen.insert(6) else { return nil }
+                    status = s.word()
+                case "client_order_id":
+                    guard seen.insert(7) else { return nil }
+                    orderId = s.string()
                 case "filled_price":
                     guard seen.insert(8) else { return nil }
                     if !s.null() {
@@ -378,24 +459,39 @@ enum FastPlanJSON {
     private static func trailing(_ s: inout JSONScanner) -> TrailingState? {
         guard s.open("{") else { return nil }
         var seen = KeySet()
-        var enabled: Bool?, callback: Double?, activation: Double?, best: Double?, stop: Double?
+        var enabled: Bool?
+        var callback: Double?
+        var activation: Double?
+        var best: Double?
+        var stop: Double?
         var first = true
         while true {
             switch s.next(&first) {
             case .fail: return nil
             case .end:
                 guard let enabled, let callback else { return nil }
-                let state = TrailingState(enabled: enabled, callbackPct: callback, activationPrice: activation,
-                                          bestPrice: best, stopPrice: stop)
+                let state = TrailingState(
+                    enabled: enabled, callbackPct: callback, activationPrice: activation,
+                    bestPrice: best, stopPrice: stop)
                 do { try state.validate(path: "trailing") } catch { return nil }
                 return state
             case .key(let key):
                 switch key {
-                case "enabled": guard seen.insert(0) else { return nil }; enabled = s.bool()
-                case "callback_pct": guard seen.insert(1) else { return nil }; callback = s.number()
-                case "activation_price": guard seen.insert(2) else { return nil }; activation = s.optionalNumber()
-                case "best_price": guard seen.insert(3) else { return nil }; best = s.optionalNumber()
-                case "stop_price": guard seen.insert(4) else { return nil }; stop = s.optionalNumber()
+                case "enabled":
+                    guard seen.insert(0) else { return nil }
+                    enabled = s.bool()
+                case "callback_pct":
+                    guard seen.insert(1) else { return nil }
+                    callback = s.number()
+                case "activation_price":
+                    guard seen.insert(2) else { return nil }
+                    activation = s.optionalNumber()
+                case "best_price":
+                    guard seen.insert(3) else { return nil }
+                    best = s.optionalNumber()
+                case "stop_price":
+                    guard seen.insert(4) else { return nil }
+                    stop = s.optionalNumber()
                 default: return nil
                 }
                 guard !s.failed else { return nil }
@@ -452,10 +548,18 @@ enum FastPlanJSON {
             case .end: return hints
             case .key(let key):
                 switch key {
-                case "tp_target_pct": guard seen.insert(0) else { return nil }; hints.tpTargetPct = s.optionalNumber()
-                case "sl_target_pct": guard seen.insert(1) else { return nil }; hints.slTargetPct = s.optionalNumber()
-                case "trail_callback_pct": guard seen.insert(2) else { return nil }; hints.trailCallbackPct = s.optionalNumber()
-                case "confidence": guard seen.insert(3) else { return nil }; hints.confidence = s.optionalNumber()
+                case "tp_target_pct":
+                    guard seen.insert(0) else { return nil }
+                    hints.tpTargetPct = s.optionalNumber()
+                case "sl_target_pct":
+                    guard seen.insert(1) else { return nil }
+                    hints.slTargetPct = s.optionalNumber()
+                case "trail_callback_pct":
+                    guard seen.insert(2) else { return nil }
+                    hints.trailCallbackPct = s.optionalNumber()
+                case "confidence":
+                    guard seen.insert(3) else { return nil }
+                    hints.confidence = s.optionalNumber()
                 default: return nil
                 }
                 guard !s.failed else { return nil }
@@ -480,7 +584,9 @@ enum FastPlanJSON {
                         guard let mode: RiskMode = s.word() else { return nil }
                         risk.riskMode = mode
                     }
-                case "max_loss_pct": guard seen.insert(1) else { return nil }; risk.maxLossPct = s.optionalNumber()
+                case "max_loss_pct":
+                    guard seen.insert(1) else { return nil }
+                    risk.maxLossPct = s.optionalNumber()
                 default: return nil
                 }
                 guard !s.failed else { return nil }
@@ -499,15 +605,21 @@ enum FastPlanJSON {
             case .end: return market
             case .key(let key):
                 switch key {
-                case "volatility": guard seen.insert(0) else { return nil }; market.volatility = s.optionalNumber()
-                case "trend_strength": guard seen.insert(1) else { return nil }; market.trendStrength = s.optionalNumber()
+                case "volatility":
+                    guard seen.insert(0) else { return nil }
+                    market.volatility = s.optionalNumber()
+                case "trend_strength":
+                    guard seen.insert(1) else { return nil }
+                    market.trendStrength = s.optionalNumber()
                 case "regime":
                     guard seen.insert(2) else { return nil }
                     if !s.null() {
                         guard let regime: MarketRegime = s.word() else { return nil }
                         market.regime = regime
                     }
-                case "atr_pct": guard seen.insert(3) else { return nil }; market.atrPct = s.optionalNumber()
+                case "atr_pct":
+                    guard seen.insert(3) else { return nil }
+                    market.atrPct = s.optionalNumber()
                 default: return nil
                 }
                 guard !s.failed else { return nil }
@@ -520,8 +632,15 @@ enum FastPlanJSON {
     private static func snapshot(_ s: inout JSONScanner) -> PositionSnapshot? {
         guard s.open("{") else { return nil }
         var seen = KeySet()
-        var symbol: String?, side: PositionSide?, quantity: Double?, entry: Double?, mark: Double?
-        var leverage: Double?, pnl: Double?, opened: Date?, updated: Date?
+        var symbol: String?
+        var side: PositionSide?
+        var quantity: Double?
+        var entry: Double?
+        var mark: Double?
+        var leverage: Double?
+        var pnl: Double?
+        var opened: Date?
+        var updated: Date?
         var first = true
         while true {
             switch s.next(&first) {
@@ -537,13 +656,27 @@ enum FastPlanJSON {
                 return snapshot
             case .key(let key):
                 switch key {
-                case "symbol": guard seen.insert(0) else { return nil }; symbol = s.string()
-                case "side": guard seen.insert(1) else { return nil }; side = s.word()
-                case "quantity": guard seen.insert(2) else { return nil }; quantity = s.number()
-                case "entry_price": guard seen.insert(3) else { return nil }; entry = s.number()
-                case "mark_price": guard seen.insert(4) else { return nil }; mark = s.number()
-                case "leverage": guard seen.insert(5) else { return nil }; leverage = s.number()
-                case "unrealized_pnl": guard seen.insert(6) else { return nil }; pnl = s.number()
+                case "symbol":
+                    guard seen.insert(0) else { return nil }
+                    symbol = s.string()
+                case "side":
+                    guard seen.insert(1) else { return nil }
+                    side = s.word()
+                case "quantity":
+                    guard seen.insert(2) else { return nil }
+                    quantity = s.number()
+                case "entry_price":
+                    guard seen.insert(3) else { return nil }
+                    entry = s.number()
+                case "mark_price":
+                    guard seen.insert(4) else { return nil }
+                    mark = s.number()
+                case "leverage":
+                    guard seen.insert(5) else { return nil }
+                    leverage = s.number()
+                case "unrealized_pnl":
+                    guard seen.insert(6) else { return nil }
+                    pnl = s.number()
                 case "opened_at":
                     guard seen.insert(7) else { return nil }
                     if !s.null() {
@@ -676,7 +809,8 @@ struct JSONScanner {
     mutating func null() -> Bool {
         skipSpace()
         guard i + 4 <= bytes.count, bytes[i] == UInt8(ascii: "n"), bytes[i + 1] == UInt8(ascii: "u"),
-              bytes[i + 2] == UInt8(ascii: "l"), bytes[i + 3] == UInt8(ascii: "l") else { return false }
+            bytes[i + 2] == UInt8(ascii: "l"), bytes[i + 3] == UInt8(ascii: "l")
+        else { return false }
         i += 4
         return true
     }
@@ -684,12 +818,14 @@ struct JSONScanner {
     mutating func bool() -> Bool? {
         skipSpace()
         if i + 4 <= bytes.count, bytes[i] == UInt8(ascii: "t"), bytes[i + 1] == UInt8(ascii: "r"),
-           bytes[i + 2] == UInt8(ascii: "u"), bytes[i + 3] == UInt8(ascii: "e") {
+            bytes[i + 2] == UInt8(ascii: "u"), bytes[i + 3] == UInt8(ascii: "e")
+        {
             i += 4
             return true
         }
         if i + 5 <= bytes.count, bytes[i] == UInt8(ascii: "f"), bytes[i + 1] == UInt8(ascii: "a"),
-           bytes[i + 2] == UInt8(ascii: "l"), bytes[i + 3] == UInt8(ascii: "s"), bytes[i + 4] == UInt8(ascii: "e") {
+            bytes[i + 2] == UInt8(ascii: "l"), bytes[i + 3] == UInt8(ascii: "s"), bytes[i + 4] == UInt8(ascii: "e")
+        {
             i += 5
             return false
         }
@@ -731,7 +867,8 @@ struct JSONScanner {
         // The text is a JSON number by now; the standard library's parser is locale-independent
         // (strtod would read "1.5" as 1 under a locale with a decimal comma).
         guard let value = Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<j]), as: UTF8.self)),
-              value.isFinite else { return fail() }
+            value.isFinite
+        else { return fail() }
         i = j
         return value
     }

@@ -61,7 +61,7 @@ enum JSONNode {
     static func writeString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: text.utf8) // nothing to escape: one copy
+            out.append(contentsOf: text.utf8)  // nothing to escape: one copy
             out.append(UInt8(ascii: "\""))
             return
         }

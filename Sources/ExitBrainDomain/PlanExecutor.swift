@@ -126,7 +126,8 @@ struct ExecutionStep {
         }
         if fires { return true }
         if let timeStopAt = plan.timeStopAt, firstTakeProfitPending == true, hasCloser,
-           Timestamp.normalize(now) >= timeStopAt {
+            Timestamp.normalize(now) >= timeStopAt
+        {
             return true
         }
         let trailing = plan.trailing
@@ -170,7 +171,8 @@ struct ExecutionStep {
         }
         if fillCrossedTakeProfits() { return }
         if let timeStopAt = plan.timeStopAt, now >= timeStopAt, firstTakeProfitPending,
-           let vehicle = stopIndex ?? pendingIndex(.trail) {
+            let vehicle = stopIndex ?? pendingIndex(.trail)
+        {
             closeAll(via: vehicle, reason: .timeStop)
             return
         }
@@ -187,11 +189,12 @@ struct ExecutionStep {
 
     private mutating func decide(_ index: Int, quantity: Double, reason: ClosedReason?) {
         let leg = plan.legs[index]
-        decisions.append(ExitDecision(
-            key: plan.key, planId: plan.planId, legIndex: index, kind: leg.kind,
-            orderSide: plan.side.exitOrderSide, quantity: quantity, triggerPrice: leg.triggerPrice,
-            price: price, clientOrderId: leg.clientOrderId, reduceOnly: true, shadow: shadow, reason: reason
-        ))
+        decisions.append(
+            ExitDecision(
+                key: plan.key, planId: plan.planId, legIndex: index, kind: leg.kind,
+                orderSide: plan.side.exitOrderSide, quantity: quantity, triggerPrice: leg.triggerPrice,
+                price: price, clientOrderId: leg.clientOrderId, reduceOnly: true, shadow: shadow, reason: reason
+            ))
     }
 
     private mutating func markFilled(_ index: Int, quantity: Double) {

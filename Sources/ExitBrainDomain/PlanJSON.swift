@@ -6,7 +6,7 @@ public enum PlanJSON {
     /// Encodes a plan as UTF-8 JSON bytes.
     public static func encode(_ plan: ExitPlan) throws(DomainError) -> [UInt8] {
         if let bytes = FastPlanJSON.encode(plan) { return bytes }
-        return try codableEncode(plan) // throws the error with its path
+        return try codableEncode(plan)  // throws the error with its path
     }
 
     /// Encodes a plan as a JSON string (what `redis-cli HGET` shows).
@@ -16,10 +16,11 @@ public enum PlanJSON {
 
     /// Decodes and validates a plan.
     public static func decode(_ bytes: some Collection<UInt8>) throws(DomainError) -> ExitPlan {
-        let fast = bytes.withContiguousStorageIfAvailable { FastPlanJSON.decodePlan($0) }
+        let fast =
+            bytes.withContiguousStorageIfAvailable { FastPlanJSON.decodePlan($0) }
             ?? Array(bytes).withUnsafeBufferPointer { FastPlanJSON.decodePlan($0) }
         if let fast { return fast }
-        return try codableDecode(ExitPlan.self, from: bytes) // accepts the rest, or says what is wrong
+        return try codableDecode(ExitPlan.self, from: bytes)  // accepts the rest, or says what is wrong
     }
 
     /// Decodes and validates a plan from a JSON string.
@@ -51,7 +52,8 @@ public enum PlanJSON {
     public static func decodeValue<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws(DomainError) -> T {
         if T.self == ExitPlan.self, let plan = try decode(bytes) as? T { return plan }
         if T.self == PositionSnapshot.self {
-            let fast = bytes.withContiguousStorageIfAvailable { FastPlanJSON.decodeSnapshot($0) }
+            let fast =
+                bytes.withContiguousStorageIfAvailable { FastPlanJSON.decodeSnapshot($0) }
                 ?? Array(bytes).withUnsafeBufferPointer { FastPlanJSON.decodeSnapshot($0) }
             if let snapshot = fast as? T { return snapshot }
         }

@@ -36,11 +36,12 @@ struct Draft {
     mutating func add(_ kind: LegKind, pct: Double, size: Double, quantity: Double, triggerPrice: Double? = nil) {
         let index = legs.count
         let pct = Rounding.fraction(pct)
-        legs.append(ExitLeg(
-            index: index, kind: kind, triggerPct: pct, triggerPrice: triggerPrice ?? price(at: pct),
-            sizePct: size, quantity: max(0, Rounding.quantity(quantity)), status: .pending,
-            clientOrderId: ClientOrderID.make(stem: idStem, legIndex: index, version: version)
-        ))
+        legs.append(
+            ExitLeg(
+                index: index, kind: kind, triggerPct: pct, triggerPrice: triggerPrice ?? price(at: pct),
+                sizePct: size, quantity: max(0, Rounding.quantity(quantity)), status: .pending,
+                clientOrderId: ClientOrderID.make(stem: idStem, legIndex: index, version: version)
+            ))
     }
 
     /// Take-profit legs of `sizes` of the initial quantity; the last takes what the others leave,

@@ -16,8 +16,8 @@ public enum RandomUUID {
 
     /// Formats 128 bits as a version 4, RFC 4122 variant UUID (the version and variant bits are set here).
     static func format(high: UInt64, low: UInt64) -> String {
-        let high = (high & ~0xF000) | 0x4000 // version 4 in bits 12-15 of time_hi
-        let low = (low & ~(0xC << 60)) | (0x8 << 60) // variant 10xx
+        let high = (high & ~0xF000) | 0x4000  // version 4 in bits 12-15 of time_hi
+        let low = (low & ~(0xC << 60)) | (0x8 << 60)  // variant 10xx
         let hex: [UInt8] = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 36) { buffer in
             var i = 0

@@ -76,7 +76,8 @@ public enum Timestamp {
             let second = number(&utf8, 2)
         else { return nil }
         guard (1...12).contains(month), day >= 1, day <= daysInMonth(year, month),
-              hour <= 23, minute <= 59, second <= 59 else { return nil }
+            hour <= 23, minute <= 59, second <= 59
+        else { return nil }
         var milli = 0
         if take(&utf8, ".") || take(&utf8, ",") {
             var digits = 0

@@ -49,8 +49,9 @@ public struct CommonConfiguration: Sendable {
         do {
             redis = try RedisConfiguration(url: url)
         } catch {
-            throw ConfigurationError(variable: "REDIS_URL", value: RedisConfiguration.mask(url),
-                                     allowed: "redis://[user:password@]host:port/db (\(error.message))")
+            throw ConfigurationError(
+                variable: "REDIS_URL", value: RedisConfiguration.mask(url),
+                allowed: "redis://[user:password@]host:port/db (\(error.message))")
         }
         let ns = env.string("REDIS_NAMESPACE", default: "quantum")
         do {

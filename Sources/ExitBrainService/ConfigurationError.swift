@@ -1,3 +1,5 @@
+import Foundation
+
 /// A configuration value that is not allowed: the process stops with exit code 78 and this
 /// one line, before it does anything.
 public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -79,5 +81,3 @@ public struct EnvironmentReader: Sendable {
         return v
     }
 }
-
-import Foundation

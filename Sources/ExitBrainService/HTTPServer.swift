@@ -26,8 +26,9 @@ public enum HTTPEndpoints {
         }
         router.get("/metrics") { _, _ -> Response in
             _ = await source.healthReport()
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: MetricsSetup.render())))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: MetricsSetup.render())))
         }
         router.get("/plans") { _, _ -> Response in
             await plans(source.planStore, symbol: nil)
@@ -44,8 +45,9 @@ public enum HTTPEndpoints {
         for path in ["/health", "/health/live", "/metrics", "/plans", "/plans/:symbol"] {
             for method in [HTTPRequest.Method.post, .put, .patch, .delete] {
                 router.on(RouterPath(path), method: method) { _, _ -> Response in
-                    Response(status: .methodNotAllowed, headers: [.contentType: "application/json", .allow: "GET"],
-                             body: .init(byteBuffer: ByteBuffer(string: #"{"error":"read-only endpoint: use GET"}"#)))
+                    Response(
+                        status: .methodNotAllowed, headers: [.contentType: "application/json", .allow: "GET"],
+                        body: .init(byteBuffer: ByteBuffer(string: #"{"error":"read-only endpoint: use GET"}"#)))
                 }
             }
         }

@@ -1,4 +1,5 @@
 import ExitBrainCoordination
+import ExitBrainDomain
 import Foundation
 import Logging
 
@@ -41,22 +42,15 @@ public struct JSONLogHandler: LogHandler {
     }
 
     /// Writes one line.
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
+    public func log(event: LogEvent) {
         var fields: [(String, String)] = [
-            ("ts", Self.iso(Date())), ("level", level.rawValue), ("label", label), ("message", message.description),
+            ("ts", Timestamp.format(Date())), ("level", event.level.rawValue), ("label", label), ("message", event.message.description),
         ]
-        let merged = metadata.merging(explicit ?? [:]) { $1 }
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         for (k, v) in merged.sorted(by: { $0.key < $1.key }) { fields.append((k, "\(v)")) }
         let line = "{" + fields.map { "\(JSONText.quoted($0.0)):\(JSONText.quoted($0.1))" }.joined(separator: ",") + "}\n"
         Self.lock.lock()
         FileHandle.standardError.write(Data(line.utf8))
         Self.lock.unlock()
-    }
-
-    private static func iso(_ d: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: d)
     }
 }

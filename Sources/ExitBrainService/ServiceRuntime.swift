@@ -83,10 +83,12 @@ public final class ServiceRuntime: Sendable {
         instance = String(RandomUUID.string().prefix(8)).lowercased()
         redis = RedisConnection(configuration: common.redis, name: identity.connectionName)
         let bus = EventBus(redis: redis, namespace: common.namespace, source: identity.name)
-        book = RedisBook(plans: PlanStore(redis: redis, namespace: common.namespace, bus: bus),
-                         positions: PositionStore(redis: redis, namespace: common.namespace), bus: bus)
-        subscription = EventSubscription(configuration: common.redis, namespace: common.namespace, types: types,
-                                         pingChannel: common.namespace.ping(service: identity.name, instance: instance), bus: bus, logger: logger)
+        book = RedisBook(
+            plans: PlanStore(redis: redis, namespace: common.namespace, bus: bus),
+            positions: PositionStore(redis: redis, namespace: common.namespace), bus: bus)
+        subscription = EventSubscription(
+            configuration: common.redis, namespace: common.namespace, types: types,
+            pingChannel: common.namespace.ping(service: identity.name, instance: instance), bus: bus, logger: logger)
         heartbeat = HeartbeatPublisher(bus: bus, service: identity.name, instance: instance, version: version, interval: common.heartbeatInterval)
         peers = PeerWatcher(redis: redis, namespace: common.namespace, interval: common.heartbeatInterval)
         probe = HealthProbe(redis: redis, subscription: subscription)

@@ -80,9 +80,11 @@ final class AlertDelivery: Sendable {
                 case .failure(let error): why = target.redact("\(error)")
                 }
                 Counter(label: "exitbrain_alert_deliveries_total", dimensions: [("sink", target.name), ("outcome", "failed")]).increment()
-                logger.warning("alert delivery failed; retrying", metadata: [
-                    "sink": "\(target.name)", "url": "\(target.description)", "error": "\(why)", "retry_in_s": "\(backoff)",
-                ])
+                logger.warning(
+                    "alert delivery failed; retrying",
+                    metadata: [
+                        "sink": "\(target.name)", "url": "\(target.description)", "error": "\(why)", "retry_in_s": "\(backoff)",
+                    ])
                 try? await Task.sleep(for: .milliseconds(Int(backoff * 1000)))
                 backoff = min(backoff * 2, 30)
             }
@@ -110,8 +112,9 @@ final class AlertDelivery: Sendable {
     static func makeClient(caFile: String?) -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let caFile { tls.additionalTrustRoots = [.file(caFile)] }
-        let configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
-                                                     timeout: .init(connect: .seconds(5), read: .seconds(5)))
+        let configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(5), read: .seconds(5)))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 }

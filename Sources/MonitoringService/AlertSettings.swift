@@ -44,10 +44,12 @@ public struct AlertSettings: Sendable {
             telegram = nil
         case (let token?, let chat?):
             guard token.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == ":" || $0 == "_" || $0 == "-") }) else {
-                throw ConfigurationError(variable: "ALERT_TELEGRAM_BOT_TOKEN", value: "****", allowed: "a bot token (digits, a colon, letters, digits, _ and -)")
+                throw ConfigurationError(
+                    variable: "ALERT_TELEGRAM_BOT_TOKEN", value: "****", allowed: "a bot token (digits, a colon, letters, digits, _ and -)")
             }
             guard TelegramTarget.isChatId(chat) else {
-                throw ConfigurationError(variable: "ALERT_TELEGRAM_CHAT_ID", value: chat, allowed: "a numeric chat id (e.g. -1001234567890) or @channelname")
+                throw ConfigurationError(
+                    variable: "ALERT_TELEGRAM_CHAT_ID", value: chat, allowed: "a numeric chat id (e.g. -1001234567890) or @channelname")
             }
             let api = try Self.url(env, "ALERT_TELEGRAM_API_URL") ?? TelegramTarget.defaultAPI
             telegram = TelegramTarget(token: token, chatId: chat, api: api)

@@ -64,7 +64,9 @@ public final class AlertSink: Sendable {
             for delivery in deliveries { delivery.enqueue(text) }
             Counter(label: "exitbrain_alerts_total", dimensions: [("severity", alert.severity), ("code", alert.code)]).increment()
             let level: Logger.Level = alert.severity == "critical" ? .critical : alert.severity == "warning" ? .warning : .info
-            logger.log(level: level, "alert", metadata: ["code": "\(alert.code)", "severity": "\(alert.severity)", "key": "\(alert.key ?? "")", "message": "\(alert.message)"])
+            logger.log(
+                level: level, "alert",
+                metadata: ["code": "\(alert.code)", "severity": "\(alert.severity)", "key": "\(alert.key ?? "")", "message": "\(alert.message)"])
             do { try writes.publish(.alert, alert, now: Date()) } catch { logger.debug("alert not encoded", metadata: ["error": "\(error)"]) }
         }
         if !writes.isEmpty {

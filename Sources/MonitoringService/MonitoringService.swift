@@ -10,7 +10,8 @@ import ServiceLifecycle
 /// its own heartbeat and health.
 public final class MonitoringService: RunnableService {
     /// Who it is: `monitoring-service`, watching `execution-service`.
-    public static let identity = ServiceRuntime.Identity(name: "monitoring-service", peer: "execution-service", logLabel: "exitbrain.monitor", connectionName: "monitor-redis")
+    public static let identity = ServiceRuntime.Identity(
+        name: "monitoring-service", peer: "execution-service", logLabel: "exitbrain.monitor", connectionName: "monitor-redis")
 
     /// The configuration.
     public let config: MonitorConfiguration
@@ -28,8 +29,9 @@ public final class MonitoringService: RunnableService {
         self.config = config
         runtime = ServiceRuntime(identity: Self.identity, subscribing: [.heartbeat], common: config.common, version: version, logger: logger)
         alerts = AlertSink(bus: runtime.book, settings: config.alerts, logger: logger)
-        reconciler = Reconciler(book: runtime.book, alerts: alerts, profile: config.common.profile,
-                                grace: config.interval, enabled: config.common.exitBrainEnabled, feeRate: config.common.feeRate, logger: logger)
+        reconciler = Reconciler(
+            book: runtime.book, alerts: alerts, profile: config.common.profile,
+            grace: config.interval, enabled: config.common.exitBrainEnabled, feeRate: config.common.feeRate, logger: logger)
         changes = ChangeFeed(configuration: config.common.redis, namespace: config.common.namespace, reconciler: reconciler)
         // Every series from the start, at zero (dashboards show 0 instead of "no data").
         _ = Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "RETROACTIVE")])
@@ -40,10 +42,12 @@ public final class MonitoringService: RunnableService {
 
     /// Runs until graceful shutdown or cancellation.
     public func run() async throws {
-        runtime.logger.info("monitoring service starting", metadata: [
-            "redis": "\(config.common.redis)", "namespace": "\(config.common.namespace)",
-            "interval_s": "\(config.interval.secondsValue)", "alert_sinks": "\(alerts.targets.joined(separator: ", "))",
-        ])
+        runtime.logger.info(
+            "monitoring service starting",
+            metadata: [
+                "redis": "\(config.common.redis)", "namespace": "\(config.common.namespace)",
+                "interval_s": "\(config.interval.secondsValue)", "alert_sinks": "\(alerts.targets.joined(separator: ", "))",
+            ])
         runtime.subscription.start()
         await changes.start()
         var loops: [@Sendable () async -> Void] = [
@@ -63,10 +67,12 @@ public final class MonitoringService: RunnableService {
             do {
                 await changes.checkIntact()
                 let r = try await reconciler.pass()
-                runtime.logger.debug("reconcile pass", metadata: [
-                    "positions": "\(r.positions)", "plans": "\(r.plans)", "created": "\(r.created)",
-                    "closed": "\(r.closed)", "ms": "\(r.seconds * 1000)",
-                ])
+                runtime.logger.debug(
+                    "reconcile pass",
+                    metadata: [
+                        "positions": "\(r.positions)", "plans": "\(r.plans)", "created": "\(r.created)",
+                        "closed": "\(r.closed)", "ms": "\(r.seconds * 1000)",
+                    ])
             } catch {
                 runtime.logger.warning("reconcile pass failed", metadata: ["error": "\(error)"])
             }
@@ -83,7 +89,9 @@ public final class MonitoringService: RunnableService {
             if peer.status == .ok {
                 if peerDown {
                     alerts.clear(code: "PEER_DOWN", key: Self.identity.peer)
-                    await alerts.raise(AlertEvent(severity: "info", code: "PEER_BACK", message: "\(Self.identity.peer) heartbeats are back", key: Self.identity.peer))
+                    await alerts.raise(
+                        AlertEvent(severity: "info", code: "PEER_BACK", message: "\(Self.identity.peer) heartbeats are back", key: Self.identity.peer)
+                    )
                 }
                 alerts.clear(code: "PEER_BACK", key: Self.identity.peer)
                 peerDown = false
@@ -91,7 +99,10 @@ public final class MonitoringService: RunnableService {
             } else if !peerDown && (seenPeer || runtime.uptime > (config.common.heartbeatInterval * 3).secondsValue) {
                 peerDown = true
                 let age = peer.age.map { String(format: "%.1f s ago", $0) } ?? "never seen"
-                await alerts.raise(AlertEvent(severity: "critical", code: "PEER_DOWN", message: "\(Self.identity.peer) missed 3 heartbeats (last \(age))", key: Self.identity.peer))
+                await alerts.raise(
+                    AlertEvent(
+                        severity: "critical", code: "PEER_DOWN", message: "\(Self.identity.peer) missed 3 heartbeats (last \(age))",
+                        key: Self.identity.peer))
             }
             try? await Task.sleep(for: config.common.heartbeatInterval)
         }

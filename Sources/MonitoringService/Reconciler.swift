@@ -55,8 +55,10 @@ public actor Reconciler: ChangeListener {
     /// A reconciler over `book`; `grace` is how long a plan may stand without its position (one
     /// interval); `feeRate` (`PAPER_FEE_RATE`) is the fee its plans and realized PnL use, as in
     /// the execution service. With a change feed, a pass reads every record every `fullReadEvery`.
-    public init(book: any BookStore, alerts: AlertSink, profile: ExitProfile, grace: Duration, enabled: Bool = true,
-                feeRate: Double, fullReadEvery: Duration = .seconds(60), logger: Logger) {
+    public init(
+        book: any BookStore, alerts: AlertSink, profile: ExitProfile, grace: Duration, enabled: Bool = true,
+        feeRate: Double, fullReadEvery: Duration = .seconds(60), logger: Logger
+    ) {
         self.book = book
         mirror = BookMirror(book: book, hashes: [.positions, .plans], fullReadEvery: fullReadEvery)
         planner = Planner(feeRate: feeRate)
@@ -126,10 +128,13 @@ public actor Reconciler: ChangeListener {
             var candidates: [ExitPlan] = []
             for key in scope {
                 guard let position = book[key], planBook[key] == nil else { continue }
-                logger.warning("no exit plan found, creating retroactively", metadata: ["key": "\(key)", "quantity": "\(position.quantity)", "entry_price": "\(position.entryPrice)"])
-                let input = PlannerInput.retroactive(symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
-                                                     leverage: position.leverage, markPrice: position.markPrice, profile: profile,
-                                                     planId: RandomUUID.string(), now: now, feeRate: feeRate)
+                logger.warning(
+                    "no exit plan found, creating retroactively",
+                    metadata: ["key": "\(key)", "quantity": "\(position.quantity)", "entry_price": "\(position.entryPrice)"])
+                let input = PlannerInput.retroactive(
+                    symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
+                    leverage: position.leverage, markPrice: position.markPrice, profile: profile,
+                    planId: RandomUUID.string(), now: now, feeRate: feeRate)
                 do {
                     candidates.append(try planner.makePlan(input))
                 } catch {
@@ -156,13 +161,18 @@ public actor Reconciler: ChangeListener {
             // One info alert per position, up to a handful a pass; beyond that one summary, so a
             // book imported without plans does not flood the alert channel.
             var notices = createdKeys.prefix(Self.individualAlerts).map { key, planId in
-                AlertEvent(severity: "info", code: "PLAN_CREATED_RETROACTIVELY", message: "position had no exit plan; created \(planId)", key: key.description)
+                AlertEvent(
+                    severity: "info", code: "PLAN_CREATED_RETROACTIVELY", message: "position had no exit plan; created \(planId)",
+                    key: key.description)
             }
             if createdKeys.count > Self.individualAlerts {
                 let rest = createdKeys.count - Self.individualAlerts
-                notices.append(AlertEvent(severity: "info", code: "PLANS_CREATED_RETROACTIVELY",
-                                          message: "\(createdKeys.count) positions had no exit plan; plans created for all (\(rest) not alerted one by one, see exit_plan.created events)",
-                                          key: nil))
+                notices.append(
+                    AlertEvent(
+                        severity: "info", code: "PLANS_CREATED_RETROACTIVELY",
+                        message:
+                            "\(createdKeys.count) positions had no exit plan; plans created for all (\(rest) not alerted one by one, see exit_plan.created events)",
+                        key: nil))
             }
             await alerts.raise(notices)
         }
@@ -176,8 +186,9 @@ public actor Reconciler: ChangeListener {
             }
             guard clock.now - since >= grace else { continue }
             let closed = executor.close(plan: plan, reason: .positionClosed, now: now)
-            let outcome = try await self.book.close(closed, expectedVersion: plan.version, realizedPnl: executor.realizedPnl(plan: closed),
-                                                    position: .keep, orders: [], now: now)
+            let outcome = try await self.book.close(
+                closed, expectedVersion: plan.version, realizedPnl: executor.realizedPnl(plan: closed),
+                position: .keep, orders: [], now: now)
             missingSince[key] = nil
             if outcome == .written || outcome == .missing {
                 mirror.forgetPlan(key)
@@ -203,14 +214,20 @@ public actor Reconciler: ChangeListener {
                 nowSuspect.insert(key)
                 continue
             }
-            let why = qtyOff ? "plan quantity \(plan.remainingQuantity) differs from position \(position.quantity)" : "plan has no pending stop-loss leg"
-            await alerts.raise(AlertEvent(severity: "warning", code: qtyOff ? "PLAN_QUANTITY_MISMATCH" : "PLAN_WITHOUT_SL", message: why + "; re-planning", key: key.description))
+            let why =
+                qtyOff ? "plan quantity \(plan.remainingQuantity) differs from position \(position.quantity)" : "plan has no pending stop-loss leg"
+            await alerts.raise(
+                AlertEvent(
+                    severity: "warning", code: qtyOff ? "PLAN_QUANTITY_MISMATCH" : "PLAN_WITHOUT_SL", message: why + "; re-planning",
+                    key: key.description))
             do {
-                let input = PlannerInput.retroactive(symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
-                                                     leverage: position.leverage, markPrice: position.markPrice, context: plan.context, profile: profile,
-                                                     planId: plan.planId, now: now, feeRate: feeRate)
+                let input = PlannerInput.retroactive(
+                    symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
+                    leverage: position.leverage, markPrice: position.markPrice, context: plan.context, profile: profile,
+                    planId: plan.planId, now: now, feeRate: feeRate)
                 let repaired = try planner.replan(existing: plan, input: input)
-                let event = PlanUpdatedEvent(key: key.description, planId: plan.planId, version: repaired.version, change: "REPAIRED", changes: ["REPAIRED"])
+                let event = PlanUpdatedEvent(
+                    key: key.description, planId: plan.planId, version: repaired.version, change: "REPAIRED", changes: ["REPAIRED"])
                 switch try await self.book.update(repaired, expectedVersion: plan.version, event: event, position: nil, orders: [], now: now) {
                 case .written:
                     result.repaired += 1
@@ -219,7 +236,7 @@ public actor Reconciler: ChangeListener {
                     mirror.forgetPlan(key)
                     planBook[key] = nil
                 case .conflict:
-                    mirror.requireFullRead() // it changed under us; read it again rather than trust the book
+                    mirror.requireFullRead()  // it changed under us; read it again rather than trust the book
                 }
             } catch let error as DomainError {
                 await alerts.raise(AlertEvent(severity: "critical", code: "PLAN_NOT_POSSIBLE", message: error.message, key: key.description))

@@ -11,7 +11,7 @@ extension Array where Element == [UInt8] {
             flat.append(contentsOf: a)
             lengths.append(a.count)
         }
-        flat.append(0) // never empty, so the base address exists
+        flat.append(0)  // never empty, so the base address exists
         return flat.withUnsafeBufferPointer { buffer in
             let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
             var argv = [UnsafePointer<CChar>?]()

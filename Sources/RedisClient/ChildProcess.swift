@@ -15,8 +15,10 @@ public enum ChildProcess {
     /// Starts `executable` (a path) with `arguments`; `environment` nil inherits this process's.
     /// With `ownProcessGroup`, the child leads a new process group (so all it starts can be
     /// signalled at once). Returns its pid.
-    public static func spawn(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                             output: String = "/dev/null", ownProcessGroup: Bool = false) throws(Failure) -> pid_t {
+    public static func spawn(
+        _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+        output: String = "/dev/null", ownProcessGroup: Bool = false
+    ) throws(Failure) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

@@ -9,13 +9,16 @@ struct RESPWriter {
         let args = command.arguments
         bytes.append(UInt8(ascii: "*"))
         appendDecimal(args.count)
-        bytes.append(13); bytes.append(10)
+        bytes.append(13)
+        bytes.append(10)
         for a in args {
             bytes.append(UInt8(ascii: "$"))
             appendDecimal(a.count)
-            bytes.append(13); bytes.append(10)
+            bytes.append(13)
+            bytes.append(10)
             bytes.append(contentsOf: a)
-            bytes.append(13); bytes.append(10)
+            bytes.append(13)
+            bytes.append(10)
         }
     }
 
@@ -26,9 +29,12 @@ struct RESPWriter {
             bytes.append(UInt8(48 + value))
             return
         }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var n = value
         var count = 0
         withUnsafeMutableBytes(of: &digits) { d in

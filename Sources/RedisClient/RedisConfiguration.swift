@@ -125,7 +125,8 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
     /// Masks whatever stands between `//` and `@` in a URL-ish string that failed to parse.
     public static func mask(_ url: String) -> String {
         guard let scheme = url.range(of: "://"), let at = url.range(of: "@", options: .backwards),
-              scheme.upperBound <= at.lowerBound else { return url }
+            scheme.upperBound <= at.lowerBound
+        else { return url }
         return url[..<scheme.upperBound] + "****" + url[at.lowerBound...]
     }
 }

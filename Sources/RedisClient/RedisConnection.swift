@@ -120,7 +120,8 @@ public actor RedisConnection {
     /// Runs a script once per call, all calls pipelined in one write: one round trip (two the
     /// first time, to load the script). Replies come back in call order, error replies in place;
     /// calls the server did not run (NOSCRIPT after a restart) are run again once loaded.
-    public func evaluateAll(_ script: RedisScript, calls: [(keys: [any RedisArgument], args: [any RedisArgument])]) throws(RedisError) -> [RedisReply] {
+    public func evaluateAll(_ script: RedisScript, calls: [(keys: [any RedisArgument], args: [any RedisArgument])]) throws(RedisError) -> [RedisReply]
+    {
         if calls.isEmpty { return [] }
         func commands(_ sha: String, _ indices: [Int]) -> [RedisCommand] {
             indices.map { i in RedisCommand(["EVALSHA", sha, calls[i].keys.count] + calls[i].keys + calls[i].args) }
@@ -143,8 +144,10 @@ public actor RedisConnection {
     /// Sends `commands` and then one script call in a single write: one round trip (two the
     /// first time, to load the script). The commands' replies come back in order, error
     /// replies in place; the script's error reply is thrown, as in `evaluate`.
-    public func pipeline(_ commands: [RedisCommand], then script: RedisScript, keys: [any RedisArgument],
-                         args: [any RedisArgument]) throws(RedisError) -> (replies: [RedisReply], script: RedisReply) {
+    public func pipeline(
+        _ commands: [RedisCommand], then script: RedisScript, keys: [any RedisArgument],
+        args: [any RedisArgument]
+    ) throws(RedisError) -> (replies: [RedisReply], script: RedisReply) {
         var sha: String
         if let known = scriptHashes[script.source] { sha = known } else { sha = try load(script) }
         var replies = try pipeline(commands + [RedisCommand(["EVALSHA", sha, keys.count] + keys + args)])

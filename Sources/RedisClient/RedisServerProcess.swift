@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,8 +37,11 @@ public final class RedisServerProcess: @unchecked Sendable {
             defer { lock.unlock() }
             guard pid == 0 else { return }
             let exe = try Self.executablePath()
-            let args = ["--port", String(port), "--bind", "127.0.0.1", "--dir", directory,
-                        "--daemonize", "no", "--loglevel", "warning", "--logfile", ""] + arguments
+            let args =
+                [
+                    "--port", String(port), "--bind", "127.0.0.1", "--dir", directory,
+                    "--daemonize", "no", "--loglevel", "warning", "--logfile", "",
+                ] + arguments
             do { pid = try ChildProcess.spawn(exe, args) } catch { throw RedisError(.io, error.description) }
         }
         let clock = ContinuousClock()

@@ -1,9 +1,10 @@
 import CHiredis
 import Foundation
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 
 /// One message received on a subscribed channel or pattern.
 public struct RedisPubSubMessage: Sendable, Equatable {

@@ -56,12 +56,16 @@ enum RedisBench {
     static func report(_ name: String, ours: Double, baseline: Double?, baselineName: String) {
         let base = baseline.map { String(format: "%10.0f ops/s", $0) } ?? "   (redis-benchmark not found)"
         let ratio = baseline.map { String(format: "ratio %.2f", ours / $0) } ?? ""
-        print(String(format: "  %-24@ %10.0f ops/s   %@: %@   %@", name as NSString, ours, baselineName as NSString, base as NSString, ratio as NSString))
+        print(
+            String(
+                format: "  %-24@ %10.0f ops/s   %@: %@   %@", name as NSString, ours, baselineName as NSString, base as NSString, ratio as NSString))
     }
 
     /// Runs redis-benchmark for SET and GET and returns their mean ops/s.
     static func redisBenchmark(port: Int, password: String?, pipeline: Int, requests: Int) -> Double? {
-        var args = ["-h", "127.0.0.1", "-p", String(port), "-c", "1", "-P", String(pipeline), "-n", String(requests), "-d", "3", "-t", "set,get", "--csv"]
+        var args = [
+            "-h", "127.0.0.1", "-p", String(port), "-c", "1", "-P", String(pipeline), "-n", String(requests), "-d", "3", "-t", "set,get", "--csv",
+        ]
         if let password { args += ["-a", password, "--no-auth-warning"] }
         guard let out = Shell.run("redis-benchmark", args) else { return nil }
         // CSV lines: "SET","17211.70",... (the second column is requests per second).

@@ -3,6 +3,7 @@ import ExitBrainDomain
 import Foundation
 import RedisClient
 import Support
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,7 +45,10 @@ enum ServiceBench {
                 }
             }
         }
-        defer { reader.cancel(); subscriber.close() }
+        defer {
+            reader.cancel()
+            subscriber.close()
+        }
 
         // 1. Signal → plan stored and exit_plan.created seen by this outside subscriber.
         var ping: [Double] = []
@@ -57,7 +61,8 @@ enum ServiceBench {
         for i in 0..<signalCount {
             let symbol = "SIG\(i)USDT"
             let t = clock.now
-            try await bus.publish(.tradeSignal, TradeSignal(symbol: symbol, side: i % 2 == 0 ? .buy : .sell, quantity: 0.01, leverage: 10, price: 50_000))
+            try await bus.publish(
+                .tradeSignal, TradeSignal(symbol: symbol, side: i % 2 == 0 ? .buy : .sell, quantity: 0.01, leverage: 10, price: 50_000))
             guard let at = await created.wait(for: symbol, timeout: .seconds(5)) else { throw BenchError("no exit_plan.created for \(symbol)") }
             latency.append((at - t).secondsValue * 1e6)
         }
@@ -65,10 +70,13 @@ enum ServiceBench {
         let pingP99 = percentile(ping, 0.99)
         print("execution service (the exitbrain binary, paper, LIVE) on port \(port)")
         print(String(format: "  PING                        p50 %7.1f µs  p99 %7.1f µs", percentile(ping, 0.5), pingP99))
-        print(String(format: "  signal → plan + event seen  p50 %7.1f µs  p99 %7.1f µs  over %d signals (%d plans stored); p50 %.1f× PING p50, p99 %.1f× PING p99; p99 target 3×PING p99 + 1 ms = %.0f µs: %@",
-                     percentile(latency, 0.5), percentile(latency, 0.99), signalCount, stored,
-                     percentile(latency, 0.5) / percentile(ping, 0.5), percentile(latency, 0.99) / pingP99, 3 * pingP99 + 1000,
-                     percentile(latency, 0.99) <= 3 * pingP99 + 1000 ? "met" : "NOT met"))
+        print(
+            String(
+                format:
+                    "  signal → plan + event seen  p50 %7.1f µs  p99 %7.1f µs  over %d signals (%d plans stored); p50 %.1f× PING p50, p99 %.1f× PING p99; p99 target 3×PING p99 + 1 ms = %.0f µs: %@",
+                percentile(latency, 0.5), percentile(latency, 0.99), signalCount, stored,
+                percentile(latency, 0.5) / percentile(ping, 0.5), percentile(latency, 0.99) / pingP99, 3 * pingP99 + 1000,
+                percentile(latency, 0.99) <= 3 * pingP99 + 1000 ? "met" : "NOT met"))
 
         // 2. Ticks: 100 symbols with plans, 20 000 ticks/s for `tickSeconds`.
         for i in 0..<100 {
@@ -94,7 +102,10 @@ enum ServiceBench {
                 let s = published % 100
                 rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 price[s] = Rounding.price(price[s] * (1 + (Double(rng >> 11) / Double(1 << 53) - 0.5) * 0.0004))
-                commands.append(RedisCommand(["PUBLISH", ns.channel(.marketTick), try bus.envelope(.marketTick, MarketTick(symbol: "TICK\(s)USDT", price: price[s]))]))
+                commands.append(
+                    RedisCommand([
+                        "PUBLISH", ns.channel(.marketTick), try bus.envelope(.marketTick, MarketTick(symbol: "TICK\(s)USDT", price: price[s])),
+                    ]))
                 published += 1
             }
             _ = try await conn.pipeline(commands)
@@ -116,16 +127,23 @@ enum ServiceBench {
             try await Task.sleep(for: .milliseconds(20))
         }
         let drain = clock.now - drainStart
-        print(String(format: "  ticks: %d published over 100 symbols in %.1f s (%.0f/s); handled %d (%@); backlog each second: %@; drained %.0f ms after the last",
-                     published, sent.secondsValue, Double(published) / sent.secondsValue, handled, handled == published ? "none lost" : "\(published - handled) LOST",
-                     samples.map { String($0.backlog) }.joined(separator: " "), drain.secondsValue * 1e3))
+        print(
+            String(
+                format:
+                    "  ticks: %d published over 100 symbols in %.1f s (%.0f/s); handled %d (%@); backlog each second: %@; drained %.0f ms after the last",
+                published, sent.secondsValue, Double(published) / sent.secondsValue, handled,
+                handled == published ? "none lost" : "\(published - handled) LOST",
+                samples.map { String($0.backlog) }.joined(separator: " "), drain.secondsValue * 1e3))
 
         // 3. Memory with 10 000 active plans.
         let have = Int(try await conn.send("HLEN", ns.plans).int ?? 0)
         var more: [RedisCommand] = []
         for i in have..<10_000 {
-            more.append(RedisCommand(["PUBLISH", ns.channel(.tradeSignal),
-                                      try bus.envelope(.tradeSignal, TradeSignal(symbol: "MEM\(i)USDT", side: .buy, quantity: 0.01, leverage: 10, price: 100))]))
+            more.append(
+                RedisCommand([
+                    "PUBLISH", ns.channel(.tradeSignal),
+                    try bus.envelope(.tradeSignal, TradeSignal(symbol: "MEM\(i)USDT", side: .buy, quantity: 0.01, leverage: 10, price: 100)),
+                ]))
         }
         for chunk in stride(from: 0, to: more.count, by: 500) {
             _ = try await conn.pipeline(Array(more[chunk..<min(chunk + 500, more.count)]))
@@ -138,7 +156,7 @@ enum ServiceBench {
             if count >= 10_000 { break }
             try await Task.sleep(for: .milliseconds(200))
         }
-        try await Task.sleep(for: .seconds(3)) // a resync and a housekeeping round with the full book
+        try await Task.sleep(for: .seconds(3))  // a resync and a housekeeping round with the full book
         let rss = service.rssMB
         print(String(format: "  memory: %d active plans, RSS %.1f MB (target ≤ 64 MB)", count, rss))
 
@@ -156,8 +174,10 @@ enum ServiceBench {
         for i in 0..<10_000 {
             let key = PositionKey(symbol: "S\(i % 100)USDT", side: i % 2 == 0 ? .long : .short)
             if cache[key] != nil { continue }
-            cache[key] = try planner.makePlan(PlannerInput(symbol: key.symbol, side: key.side, entryPrice: 1000, quantity: 1, leverage: 10,
-                                                          planId: UUID().uuidString.lowercased(), now: now))
+            cache[key] = try planner.makePlan(
+                PlannerInput(
+                    symbol: key.symbol, side: key.side, entryPrice: 1000, quantity: 1, leverage: 10,
+                    planId: UUID().uuidString.lowercased(), now: now))
         }
         var price = [Double](repeating: 1000, count: 100)
         var rng = UInt64(42)
@@ -179,8 +199,11 @@ enum ServiceBench {
             }
             times.append((clock.now - t).secondsValue * 1e6)
         }
-        print(String(format: "tick → exit decision in process (plan lookup + state machine, 1 000 000 ticks over 100 symbols, %d decisions): p50 %.2f µs  p99 %.2f µs  max %.1f µs (target p99 ≤ 50 µs)",
-                     decisions, percentile(times, 0.5), percentile(times, 0.99), times.max() ?? 0))
+        print(
+            String(
+                format:
+                    "tick → exit decision in process (plan lookup + state machine, 1 000 000 ticks over 100 symbols, %d decisions): p50 %.2f µs  p99 %.2f µs  max %.1f µs (target p99 ≤ 50 µs)",
+                decisions, percentile(times, 0.5), percentile(times, 0.99), times.max() ?? 0))
     }
 
     static func percentile(_ values: [Double], _ p: Double) -> Double {

@@ -13,10 +13,12 @@ enum StoreBench {
         let planner = Planner()
         let now = Date()
         func plan(_ i: Int) throws -> ExitPlan {
-            try planner.makePlan(PlannerInput(symbol: "B\(i)USDT", side: .long, entryPrice: 50_000, quantity: 0.01, leverage: 10,
-                                              planId: UUID().uuidString.lowercased(), now: now))
+            try planner.makePlan(
+                PlannerInput(
+                    symbol: "B\(i)USDT", side: .long, entryPrice: 50_000, quantity: 0.01, leverage: 10,
+                    planId: UUID().uuidString.lowercased(), now: now))
         }
-        _ = try await store.getOrCreate(try plan(-1), retroactive: false) // loads the scripts
+        _ = try await store.getOrCreate(try plan(-1), retroactive: false)  // loads the scripts
         var stored = try await store.get(PositionKey(symbol: "B-1USDT", side: .long))
         if var p = stored {
             p.version += 1
@@ -35,8 +37,14 @@ enum StoreBench {
             let f = pinned ? try await withTaskExecutorPreference(conn.taskExecutor, operation: run) : try await run()
             print(pinned ? "  calling task pinned to the connection thread:" : "  calling from any task:")
             print(String(format: "    PING                 p50 %7.1f µs  p99 %7.1f µs", p50(f.ping), p99(f.ping)))
-            print(String(format: "    get-or-create        p50 %7.1f µs  p99 %7.1f µs  %.2f round trips/op  p50 ratio to PING %.2f", p50(f.create), p99(f.create), f.createTrips, p50(f.create) / p50(f.ping)))
-            print(String(format: "    compare-and-set      p50 %7.1f µs  p99 %7.1f µs  %.2f round trips/op  p50 ratio to PING %.2f", p50(f.update), p99(f.update), f.updateTrips, p50(f.update) / p50(f.ping)))
+            print(
+                String(
+                    format: "    get-or-create        p50 %7.1f µs  p99 %7.1f µs  %.2f round trips/op  p50 ratio to PING %.2f", p50(f.create),
+                    p99(f.create), f.createTrips, p50(f.create) / p50(f.ping)))
+            print(
+                String(
+                    format: "    compare-and-set      p50 %7.1f µs  p99 %7.1f µs  %.2f round trips/op  p50 ratio to PING %.2f", p50(f.update),
+                    p99(f.update), f.updateTrips, p50(f.update) / p50(f.ping)))
         }
         let sample = try (0..<operations).map(plan)
         let clock = ContinuousClock()
@@ -49,8 +57,10 @@ enum StoreBench {
             let json = try PlanJSON.encode(p)
             let head = EventEnvelope.head(type: .planCreated, source: "bench", now: Date()) + EventEnvelope.planCreatedHead
             let tail = EventEnvelope.planCreatedTail(retroactive: false, closeEnvelope: true)
-            let command = RedisCommand(["EVALSHA", String(repeating: "0", count: 40), 1, ns.plans, p.key.description, json,
-                                        ns.channel(.planCreated), head, tail])
+            let command = RedisCommand([
+                "EVALSHA", String(repeating: "0", count: 40), 1, ns.plans, p.key.description, json,
+                ns.channel(.planCreated), head, tail,
+            ])
             bytes += command.arguments.reduce(0) { $0 + $1.count }
         }
         let workUs = (clock.now - workStart).secondsValue * 1e6 / Double(operations)
@@ -69,9 +79,17 @@ enum StoreBench {
             time("envelope tail") { _ = EventEnvelope.planCreatedTail(retroactive: false, closeEnvelope: true) }
             time("key + channel") { _ = (p.key.description, ns.channel(.planCreated)) }
             let head = EventEnvelope.head(type: .planCreated, source: "bench", now: Date())
-            time("command") { _ = RedisCommand(["EVALSHA", "0000000000000000000000000000000000000000", 1, ns.plans, p.key.description, json, ns.channel(.planCreated), head, head]) }
+            time("command") {
+                _ = RedisCommand([
+                    "EVALSHA", "0000000000000000000000000000000000000000", 1, ns.plans, p.key.description, json, ns.channel(.planCreated), head, head,
+                ])
+            }
         }
-        print(String(format: "  plan JSON encoding in Swift: %.1f µs per plan; all client work of a get-or-create (plan, envelope, command): %.1f µs, %d bytes", encodeUs, workUs, bytes / operations))
+        print(
+            String(
+                format:
+                    "  plan JSON encoding in Swift: %.1f µs per plan; all client work of a get-or-create (plan, envelope, command): %.1f µs, %d bytes",
+                encodeUs, workUs, bytes / operations))
         try await BenchSupport.deleteNamespace(ns, on: conn)
     }
 

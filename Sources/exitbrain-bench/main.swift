@@ -47,7 +47,8 @@ if wants("decision") {
     try ServiceBench.tickDecision()
 }
 if wants("service") {
-    let seconds = args.firstIndex(of: "--tick-seconds").flatMap { i in args.index(after: i) < args.endIndex ? Int(args[args.index(after: i)]) : nil } ?? 10
+    let seconds =
+        args.firstIndex(of: "--tick-seconds").flatMap { i in args.index(after: i) < args.endIndex ? Int(args[args.index(after: i)]) : nil } ?? 10
     try await ServiceBench.run(config: config, signals: min(ops, 1000), tickSeconds: seconds)
 }
 server?.stop()

@@ -41,8 +41,10 @@ struct DemoCommand: AsyncParsableCommand {
             env["REDIS_URL"] = "redis://127.0.0.1:\(s.port)/0"
         }
         // The reference deployment's values (docs/contract.md §2), unless set in the environment.
-        for (k, v) in ["EXIT_MODE": "EXIT_BRAIN_V3", "EXIT_EXECUTOR_MODE": "LIVE", "EXIT_BRAIN_V3_LIVE_ROLLOUT": "ENABLED",
-                       "EXIT_BRAIN_PROFILE": "DEFAULT", "EXCHANGE": "paper", "MONITOR_INTERVAL_S": "2"] where env[k] == nil {
+        for (k, v) in [
+            "EXIT_MODE": "EXIT_BRAIN_V3", "EXIT_EXECUTOR_MODE": "LIVE", "EXIT_BRAIN_V3_LIVE_ROLLOUT": "ENABLED",
+            "EXIT_BRAIN_PROFILE": "DEFAULT", "EXCHANGE": "paper", "MONITOR_INTERVAL_S": "2",
+        ] where env[k] == nil {
             env[k] = v
         }
         defer {
@@ -59,19 +61,24 @@ struct DemoCommand: AsyncParsableCommand {
         let logger = Logger(label: "exitbrain.demo")
         let (execution, executionHTTP) = ServiceRunner.parts(ExecutionService.self, config: execConfig, port: executionPort)
         let (monitor, monitorHTTP) = ServiceRunner.parts(MonitoringService.self, config: monConfig, port: monitorPort)
-        let feed = FeedService(redis: execConfig.common.redis, namespace: execConfig.common.namespace, symbols: demoSymbols, interval: .milliseconds(500),
-                               signalEvery: .milliseconds(Int(max(0.5, signalEvery) * 1000)), seed: seed, logger: Logger(label: "exitbrain.feed"))
-        let summary = SummaryService(execution: execution, monitor: monitor, redis: execConfig.common.redis, namespace: execConfig.common.namespace,
-                                     every: .milliseconds(Int(max(0.5, summaryEvery) * 1000)), duration: duration.map { .milliseconds(Int($0 * 1000)) }, feeRate: execConfig.common.feeRate)
+        let feed = FeedService(
+            redis: execConfig.common.redis, namespace: execConfig.common.namespace, symbols: demoSymbols, interval: .milliseconds(500),
+            signalEvery: .milliseconds(Int(max(0.5, signalEvery) * 1000)), seed: seed, logger: Logger(label: "exitbrain.feed"))
+        let summary = SummaryService(
+            execution: execution, monitor: monitor, redis: execConfig.common.redis, namespace: execConfig.common.namespace,
+            every: .milliseconds(Int(max(0.5, summaryEvery) * 1000)), duration: duration.map { .milliseconds(Int($0 * 1000)) },
+            feeRate: execConfig.common.feeRate)
         let host = execConfig.common.httpHost
-        FileHandle.standardOutput.write(Data("""
-            ExitBrain demo: redis \(execConfig.common.redis) namespace \(execConfig.common.namespace), mode \(execConfig.modeWord)
-              health:   curl -s http://\(host):\(executionPort)/health   curl -s http://\(host):\(monitorPort)/health
-              plans:    redis-cli -h \(execConfig.common.redis.host) -p \(execConfig.common.redis.port) HGETALL \(execConfig.common.namespace.plans)
-              events:   redis-cli -h \(execConfig.common.redis.host) -p \(execConfig.common.redis.port) PSUBSCRIBE '\(execConfig.common.namespace.allEvents)'
-              stop:     Ctrl-C\(duration.map { " (or wait \(Int($0)) s)" } ?? "")
+        FileHandle.standardOutput.write(
+            Data(
+                """
+                ExitBrain demo: redis \(execConfig.common.redis) namespace \(execConfig.common.namespace), mode \(execConfig.modeWord)
+                  health:   curl -s http://\(host):\(executionPort)/health   curl -s http://\(host):\(monitorPort)/health
+                  plans:    redis-cli -h \(execConfig.common.redis.host) -p \(execConfig.common.redis.port) HGETALL \(execConfig.common.namespace.plans)
+                  events:   redis-cli -h \(execConfig.common.redis.host) -p \(execConfig.common.redis.port) PSUBSCRIBE '\(execConfig.common.namespace.allEvents)'
+                  stop:     Ctrl-C\(duration.map { " (or wait \(Int($0)) s)" } ?? "")
 
-            """.utf8))
+                """.utf8))
         try await ServiceRunner.runGroup([execution, executionHTTP, monitor, monitorHTTP, feed, summary], logger: logger)
         print("demo stopped")
     }
@@ -90,8 +97,9 @@ struct SummaryService: Service {
     func run() async throws {
         let conn = RedisConnection(configuration: redis, name: "summary")
         let bus = EventBus(redis: conn, namespace: namespace, source: "demo")
-        let redisBook = RedisBook(plans: PlanStore(redis: conn, namespace: namespace, bus: bus),
-                                  positions: PositionStore(redis: conn, namespace: namespace), bus: bus)
+        let redisBook = RedisBook(
+            plans: PlanStore(redis: conn, namespace: namespace, bus: bus),
+            positions: PositionStore(redis: conn, namespace: namespace), bus: bus)
         let store = redisBook.plans
         let positions = redisBook.positions
         let executor = PlanExecutor(feeRate: feeRate)
@@ -107,11 +115,14 @@ struct SummaryService: Service {
             let fills = (try? await redisBook.paperOrderCount()) ?? 0
             let eh = await execution.healthReport().status.rawValue
             let mh = await monitor.healthReport().status.rawValue
-            var out = "\n── \(Timestamp.format(Date()))  positions \(book.count)  plans \(plans.count)  closed \(history.count)  orders \(fills)  realized PnL \(String(format: "%.4f", pnl))  health: execution \(eh), monitor \(mh)\n"
+            var out =
+                "\n── \(Timestamp.format(Date()))  positions \(book.count)  plans \(plans.count)  closed \(history.count)  orders \(fills)  realized PnL \(String(format: "%.4f", pnl))  health: execution \(eh), monitor \(mh)\n"
             for p in plans.values.sorted(by: { $0.key.description < $1.key.description }) {
-                let legs = p.legs.map { "\($0.kind.rawValue)\($0.index)@\(PlanTable.fmt($0.triggerPrice))\($0.status == .filled ? "✓" : "")" }.joined(separator: " ")
+                let legs = p.legs.map { "\($0.kind.rawValue)\($0.index)@\(PlanTable.fmt($0.triggerPrice))\($0.status == .filled ? "✓" : "")" }.joined(
+                    separator: " ")
                 let mark = book[p.key].map { PlanTable.fmt($0.markPrice) } ?? "-"
-                out += "   \(p.key.description.padding(toLength: 14, withPad: " ", startingAt: 0)) v\(p.version) qty \(PlanTable.fmt(p.remainingQuantity)) entry \(PlanTable.fmt(p.entryPrice)) mark \(mark)  \(legs)\n"
+                out +=
+                    "   \(p.key.description.padding(toLength: 14, withPad: " ", startingAt: 0)) v\(p.version) qty \(PlanTable.fmt(p.remainingQuantity)) entry \(PlanTable.fmt(p.entryPrice)) mark \(mark)  \(legs)\n"
             }
             FileHandle.standardOutput.write(Data(out.utf8))
             if let end, clock.now >= end { break }

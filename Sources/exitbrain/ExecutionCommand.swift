@@ -26,7 +26,9 @@ struct ExecutionCommand: ServiceCommand {
     var exchange: String?
 
     var overrides: [String: String?] {
-        ["EXIT_MODE": exitMode, "EXIT_EXECUTOR_MODE": executorMode, "EXIT_BRAIN_V3_LIVE_ROLLOUT": rollout,
-         "EXIT_LIVE_ROLLOUT_PCT": rolloutPct, "EXIT_EXECUTOR_KILL_SWITCH": killSwitch, "EXCHANGE": exchange]
+        [
+            "EXIT_MODE": exitMode, "EXIT_EXECUTOR_MODE": executorMode, "EXIT_BRAIN_V3_LIVE_ROLLOUT": rollout,
+            "EXIT_LIVE_ROLLOUT_PCT": rolloutPct, "EXIT_EXECUTOR_KILL_SWITCH": killSwitch, "EXCHANGE": exchange,
+        ]
     }
 }

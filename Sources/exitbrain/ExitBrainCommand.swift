@@ -7,7 +7,10 @@ struct ExitBrainCommand: AsyncParsableCommand {
         commandName: "exitbrain",
         abstract: "Exit management for crypto-futures positions: plans in Redis, two cooperating services.",
         version: ExitBrainVersion.current,
-        subcommands: [ExecutionCommand.self, MonitorCommand.self, DemoCommand.self, PlansCommand.self, SignalCommand.self, FeedCommand.self, RedisCheckCommand.self]
+        subcommands: [
+            ExecutionCommand.self, MonitorCommand.self, DemoCommand.self, PlansCommand.self, SignalCommand.self, FeedCommand.self,
+            RedisCheckCommand.self,
+        ]
     )
 }
 

@@ -14,7 +14,9 @@ struct MonitorCommand: ServiceCommand {
     @OptionGroup var common: CommonOptions
     @Option(name: .customLong("monitor-interval-s"), help: "MONITOR_INTERVAL_S: reconcile period in seconds (default 5).")
     var interval: String?
-    @Option(name: .customLong("alert-webhook-url"), help: "ALERT_WEBHOOK_URL: http:// or https:// URL that receives alerts as {\"text\": …} (default unset).")
+    @Option(
+        name: .customLong("alert-webhook-url"),
+        help: "ALERT_WEBHOOK_URL: http:// or https:// URL that receives alerts as {\"text\": …} (default unset).")
     var webhook: String?
 
     var overrides: [String: String?] { ["MONITOR_INTERVAL_S": interval, "ALERT_WEBHOOK_URL": webhook] }

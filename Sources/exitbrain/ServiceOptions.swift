@@ -13,7 +13,8 @@ struct CommonOptions: ParsableArguments {
     var httpHost: String?
     @Option(name: .customLong("http-port"), help: "HTTP_PORT: health and metrics port (execution 8002, monitor 8003).")
     var httpPort: String?
-    @Option(name: .customLong("heartbeat-interval-s"), help: "HEARTBEAT_INTERVAL_S: heartbeat period; a peer is DOWN after 3 missed beats (default 2).")
+    @Option(
+        name: .customLong("heartbeat-interval-s"), help: "HEARTBEAT_INTERVAL_S: heartbeat period; a peer is DOWN after 3 missed beats (default 2).")
     var heartbeatInterval: String?
     @Option(name: .customLong("log-level"), help: "LOG_LEVEL: trace, debug, info, notice, warning, error, critical (default info).")
     var logLevel: String?
@@ -27,9 +28,11 @@ struct CommonOptions: ParsableArguments {
     var feeRate: String?
 
     var overrides: [String: String?] {
-        ["REDIS_URL": redisURL, "REDIS_NAMESPACE": namespace, "HTTP_HOST": httpHost, "HTTP_PORT": httpPort,
-         "HEARTBEAT_INTERVAL_S": heartbeatInterval, "LOG_LEVEL": logLevel, "LOG_FORMAT": logFormat,
-         "EXIT_BRAIN_PROFILE": profile, "EXIT_BRAIN_V3_ENABLED": enabled, "PAPER_FEE_RATE": feeRate]
+        [
+            "REDIS_URL": redisURL, "REDIS_NAMESPACE": namespace, "HTTP_HOST": httpHost, "HTTP_PORT": httpPort,
+            "HEARTBEAT_INTERVAL_S": heartbeatInterval, "LOG_LEVEL": logLevel, "LOG_FORMAT": logFormat,
+            "EXIT_BRAIN_PROFILE": profile, "EXIT_BRAIN_V3_ENABLED": enabled, "PAPER_FEE_RATE": feeRate,
+        ]
     }
 }
 

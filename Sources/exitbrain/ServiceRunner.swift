@@ -44,8 +44,9 @@ enum ServiceRunner {
     /// A service and its HTTP endpoints (on `port`, or the configured one).
     static func parts<S: RunnableService>(_ type: S.Type, config: S.Configuration, port: Int? = nil) -> (service: S, http: any Service) {
         let service = S(config: config, version: ExitBrainVersion.current, logger: Logger(label: S.identity.logLabel))
-        let http = HTTPEndpoints.application(source: service, host: config.common.httpHost, port: port ?? config.common.httpPort,
-                                             logger: Logger(label: S.identity.logLabel + ".http"))
+        let http = HTTPEndpoints.application(
+            source: service, host: config.common.httpHost, port: port ?? config.common.httpPort,
+            logger: Logger(label: S.identity.logLabel + ".http"))
         return (service, http)
     }
 
@@ -60,13 +61,14 @@ enum ServiceRunner {
     /// Runs services in one group: any of them ending shuts the group down gracefully, and so
     /// do SIGTERM and SIGINT.
     static func runGroup(_ services: [any Service], logger: Logger) async throws {
-        let group = ServiceGroup(configuration: .init(
-            services: services.map {
-                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
-            },
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services.map {
+                    .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
+                },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            ))
         try await group.run()
     }
 }

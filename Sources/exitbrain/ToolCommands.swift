@@ -15,7 +15,8 @@ struct RedisOptions: ParsableArguments {
 
     func resolve() -> CommonConfiguration {
         do {
-            return try CommonConfiguration(environment: EnvironmentReader(environment(["REDIS_URL": redisURL, "REDIS_NAMESPACE": namespace])), defaultPort: 0)
+            return try CommonConfiguration(
+                environment: EnvironmentReader(environment(["REDIS_URL": redisURL, "REDIS_NAMESPACE": namespace])), defaultPort: 0)
         } catch {
             exitWithConfigurationError(error)
         }
@@ -44,7 +45,9 @@ struct SignalCommand: AsyncParsableCommand {
         let signal = TradeSignal(symbol: symbol.uppercased(), side: orderSide, quantity: quantity, leverage: leverage, price: price, action: act)
         do {
             let receivers = try await bus.publish(.tradeSignal, signal)
-            print("published trade.signal \(orderSide.rawValue) \(quantity) \(signal.symbol) on \(common.namespace.channel(.tradeSignal)) (\(receivers) receiver\(receivers == 1 ? "" : "s"))")
+            print(
+                "published trade.signal \(orderSide.rawValue) \(quantity) \(signal.symbol) on \(common.namespace.channel(.tradeSignal)) (\(receivers) receiver\(receivers == 1 ? "" : "s"))"
+            )
         } catch {
             FileHandle.standardError.write(Data("exitbrain: \(error.message)\n".utf8))
             throw ExitCode(1)
@@ -62,10 +65,13 @@ struct PlansCommand: AsyncParsableCommand {
     func run() async throws {
         let common = redis.resolve()
         let conn = RedisConnection(configuration: common.redis)
-        let store = PlanStore(redis: conn, namespace: common.namespace, bus: EventBus(redis: conn, namespace: common.namespace, source: "exitbrain-cli"))
+        let store = PlanStore(
+            redis: conn, namespace: common.namespace, bus: EventBus(redis: conn, namespace: common.namespace, source: "exitbrain-cli"))
         do {
             let all = try await store.all()
-            let plans = all.plans.values.filter { symbol == nil || $0.symbol == symbol!.uppercased() }.sorted { $0.key.description < $1.key.description }
+            let plans = all.plans.values.filter { symbol == nil || $0.symbol == symbol!.uppercased() }.sorted {
+                $0.key.description < $1.key.description
+            }
             print(PlanTable.render(plans))
             for (field, why) in all.corrupt.sorted(by: { $0.key < $1.key }) { print("unreadable \(field): \(why)") }
         } catch {
@@ -81,14 +87,20 @@ enum PlanTable {
         if plans.isEmpty { return "no active plans" }
         var lines: [String] = []
         for p in plans {
-            lines.append("\(p.key)  plan \(p.planId.prefix(8))  v\(p.version)  \(p.strategyId.rawValue)  \(p.source.rawValue)  entry \(fmt(p.entryPrice))  remaining \(fmt(p.remainingQuantity))/\(fmt(p.initialQuantity))")
+            lines.append(
+                "\(p.key)  plan \(p.planId.prefix(8))  v\(p.version)  \(p.strategyId.rawValue)  \(p.source.rawValue)  entry \(fmt(p.entryPrice))  remaining \(fmt(p.remainingQuantity))/\(fmt(p.initialQuantity))"
+            )
             for leg in p.legs {
                 let pct = String(format: "%+.2f%%", leg.triggerPct * 100)
                 let fill = leg.filledPrice.map { " @ \(fmt($0))" } ?? ""
-                lines.append("    \(leg.index)  \(leg.kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(pct.padding(toLength: 8, withPad: " ", startingAt: 0)) \(fmt(leg.triggerPrice).padding(toLength: 12, withPad: " ", startingAt: 0)) size \(String(format: "%3.0f%%", leg.sizePct * 100))  qty \(fmt(leg.quantity).padding(toLength: 10, withPad: " ", startingAt: 0)) \(leg.status.rawValue)\(fill)")
+                lines.append(
+                    "    \(leg.index)  \(leg.kind.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(pct.padding(toLength: 8, withPad: " ", startingAt: 0)) \(fmt(leg.triggerPrice).padding(toLength: 12, withPad: " ", startingAt: 0)) size \(String(format: "%3.0f%%", leg.sizePct * 100))  qty \(fmt(leg.quantity).padding(toLength: 10, withPad: " ", startingAt: 0)) \(leg.status.rawValue)\(fill)"
+                )
             }
             if p.trailing.enabled {
-                lines.append("    trailing callback \(String(format: "%.2f%%", p.trailing.callbackPct * 100)) activation \(p.trailing.activationPrice.map(fmt) ?? "-") stop \(p.trailing.stopPrice.map(fmt) ?? "-")")
+                lines.append(
+                    "    trailing callback \(String(format: "%.2f%%", p.trailing.callbackPct * 100)) activation \(p.trailing.activationPrice.map(fmt) ?? "-") stop \(p.trailing.stopPrice.map(fmt) ?? "-")"
+                )
             }
         }
         return lines.joined(separator: "\n")
@@ -115,8 +127,9 @@ struct FeedCommand: AsyncParsableCommand {
         let names = symbols.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }.filter { !$0.isEmpty }
         var start: [String: Double] = [:]
         for n in names { start[n] = demoSymbols[n] ?? 100 }
-        let feed = FeedService(redis: common.redis, namespace: common.namespace, symbols: start, interval: .milliseconds(max(10, intervalMs)),
-                               signalEvery: .milliseconds(Int(max(0.1, signalEvery) * 1000)), seed: seed, logger: Logger(label: "exitbrain.feed"))
+        let feed = FeedService(
+            redis: common.redis, namespace: common.namespace, symbols: start, interval: .milliseconds(max(10, intervalMs)),
+            signalEvery: .milliseconds(Int(max(0.1, signalEvery) * 1000)), seed: seed, logger: Logger(label: "exitbrain.feed"))
         try await ServiceRunner.runGroup([feed], logger: Logger(label: "exitbrain.feed"))
     }
 }

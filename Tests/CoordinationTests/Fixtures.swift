@@ -27,9 +27,13 @@ struct CoordinationFixture {
 
     static let now = Date(timeIntervalSince1970: 1_780_000_000)
 
-    static func plan(symbol: String, side: PositionSide = .long, entry: Double = 50_000, quantity: Double = 0.01, id: String = UUID().uuidString.lowercased()) throws -> ExitPlan {
-        try Planner().makePlan(PlannerInput(symbol: symbol, side: side, entryPrice: entry, quantity: quantity, leverage: 10,
-                                            context: PlanContext(), profile: .default, source: .execution, planId: id, now: now))
+    static func plan(
+        symbol: String, side: PositionSide = .long, entry: Double = 50_000, quantity: Double = 0.01, id: String = UUID().uuidString.lowercased()
+    ) throws -> ExitPlan {
+        try Planner().makePlan(
+            PlannerInput(
+                symbol: symbol, side: side, entryPrice: entry, quantity: quantity, leverage: 10,
+                context: PlanContext(), profile: .default, source: .execution, planId: id, now: now))
     }
 }
 

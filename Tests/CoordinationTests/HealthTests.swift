@@ -8,8 +8,9 @@ import Testing
 @Suite("Health model")
 struct HealthModelTests {
     func report(_ deps: [(String, HealthStatus)], stalled: Bool = false) -> HealthReport {
-        HealthReport(service: "execution-service", version: "1", timestamp: Date(timeIntervalSince1970: 0), uptimeSeconds: 1,
-                     dependencies: deps.map { ($0.0, DependencyHealth(status: $0.1)) }, loopStalled: stalled)
+        HealthReport(
+            service: "execution-service", version: "1", timestamp: Date(timeIntervalSince1970: 0), uptimeSeconds: 1,
+            dependencies: deps.map { ($0.0, DependencyHealth(status: $0.1)) }, loopStalled: stalled)
     }
 
     @Test func statusRules() {
@@ -26,10 +27,15 @@ struct HealthModelTests {
 
     @Test func jsonShape() {
         var r = report([("redis", .ok)])
-        r.dependencies = [("redis", DependencyHealth(status: .ok, latencyMs: 0.41)),
-                          ("eventbus", DependencyHealth(status: .ok, details: [("roundtrip_ms", .number(0.9))]))]
+        r.dependencies = [
+            ("redis", DependencyHealth(status: .ok, latencyMs: 0.41)),
+            ("eventbus", DependencyHealth(status: .ok, details: [("roundtrip_ms", .number(0.9))])),
+        ]
         r.metrics = [("loop_lag_ms", .number(1))]
-        #expect(r.json == #"{"service":"execution-service","status":"OK","version":"1","timestamp":"1970-01-01T00:00:00.000Z","uptime_seconds":1.0,"dependencies":{"redis":{"status":"OK","latency_ms":0.41},"eventbus":{"status":"OK","details":{"roundtrip_ms":0.9}}},"metrics":{"loop_lag_ms":1.0}}"#)
+        #expect(
+            r.json
+                == #"{"service":"execution-service","status":"OK","version":"1","timestamp":"1970-01-01T00:00:00.000Z","uptime_seconds":1.0,"dependencies":{"redis":{"status":"OK","latency_ms":0.41},"eventbus":{"status":"OK","details":{"roundtrip_ms":0.9}}},"metrics":{"loop_lag_ms":1.0}}"#
+        )
     }
 }
 
@@ -56,7 +62,9 @@ struct HeartbeatHealthTests {
         let ns = try Namespace("hlt")
         let redis = RedisConnection(configuration: config)
         let bus = EventBus(redis: redis, namespace: ns, source: "t")
-        let sub = EventSubscription(configuration: config, namespace: ns, types: [.tradeSignal], pingChannel: ns.ping(service: "t", instance: "1"), bus: bus, logger: testLogger)
+        let sub = EventSubscription(
+            configuration: config, namespace: ns, types: [.tradeSignal], pingChannel: ns.ping(service: "t", instance: "1"), bus: bus,
+            logger: testLogger)
         sub.start()
         #expect(await sub.subscriber.waitUntilSubscribed())
         let probe = HealthProbe(redis: redis, subscription: sub)

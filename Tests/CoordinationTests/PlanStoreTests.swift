@@ -10,7 +10,9 @@ struct PlanStoreTests {
     @Test func raceOfEightTasksOverTwoConnectionsGivesOnePlanPerPosition() async throws {
         let f = try CoordinationFixture(label: "race")
         let second = RedisConnection(configuration: f.config)
-        let stores = [f.plans, PlanStore(redis: second, namespace: f.namespace, bus: EventBus(redis: second, namespace: f.namespace, source: "other"))]
+        let stores = [
+            f.plans, PlanStore(redis: second, namespace: f.namespace, bus: EventBus(redis: second, namespace: f.namespace, source: "other")),
+        ]
         let listener = await Listener(config: f.config, pattern: f.namespace.channel(.planCreated))
         let symbols = (0..<100).map { "SYM\($0)USDT" }
         let results = try await withThrowingTaskGroup(of: [(String, ExitPlan, Bool)].self) { group in
@@ -64,7 +66,10 @@ struct PlanStoreTests {
         next.version += 1
         // A stale version: a conflict, and no order on the venue.
         let stale = try await f.plans.update(next, expectedVersion: plan.version + 5, event: nil, orders: [order])
-        guard case .conflict = stale else { Issue.record("expected a conflict, got \(stale)"); return }
+        guard case .conflict = stale else {
+            Issue.record("expected a conflict, got \(stale)")
+            return
+        }
         #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(0))
         // The right version: written, and the order recorded with it.
         #expect(try await f.plans.update(next, expectedVersion: plan.version, event: nil, orders: [order]) == .written)
@@ -112,7 +117,8 @@ struct PlanStoreTests {
         _ = try await f.plans.getOrCreate(other, retroactive: false)
         var impostor = try CoordinationFixture.plan(symbol: "ETHUSDT")
         impostor.version = 2
-        if case .conflict = try await f.plans.update(impostor, expectedVersion: 1, event: nil) {} else {
+        if case .conflict = try await f.plans.update(impostor, expectedVersion: 1, event: nil) {
+        } else {
             Issue.record("a different plan id must conflict")
         }
         #expect(try await f.plans.update(try CoordinationFixture.plan(symbol: "NOPEUSDT"), expectedVersion: 1, event: nil) == .missing)
@@ -123,15 +129,17 @@ struct PlanStoreTests {
         let f = try CoordinationFixture(label: "close")
         let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")
         _ = try await f.plans.getOrCreate(plan, retroactive: false)
-        let snapshot = PositionSnapshot(symbol: "BTCUSDT", side: .long, quantity: 0.01, entryPrice: 50_000, markPrice: 50_000, leverage: 10,
-                                        unrealizedPnl: 0, openedAt: CoordinationFixture.now, updatedAt: CoordinationFixture.now)
+        let snapshot = PositionSnapshot(
+            symbol: "BTCUSDT", side: .long, quantity: 0.01, entryPrice: 50_000, markPrice: 50_000, leverage: 10,
+            unrealizedPnl: 0, openedAt: CoordinationFixture.now, updatedAt: CoordinationFixture.now)
         try await f.positions.put(snapshot)
         let listener = await Listener(config: f.config, pattern: f.namespace.channel(.planClosed))
         var closed = PlanExecutor().close(plan: plan, reason: .positionClosed, now: CoordinationFixture.now)
         // A stale version changes nothing: plan stays, no history entry.
         var wrong = closed
         wrong.version = 99
-        if case .conflict = try await f.plans.close(wrong, expectedVersion: 7, realizedPnl: 0, position: .delete) {} else {
+        if case .conflict = try await f.plans.close(wrong, expectedVersion: 7, realizedPnl: 0, position: .delete) {
+        } else {
             Issue.record("a stale close must conflict")
         }
         #expect(try await f.redis.send("XLEN", f.namespace.history) == .integer(0))
@@ -175,10 +183,13 @@ struct PlanStoreTests {
     @Test func positionsBulkReadAndSeedStyle() async throws {
         let f = try CoordinationFixture(label: "pos")
         for i in 0..<5 {
-            try await f.positions.put(PositionSnapshot(symbol: "S\(i)USDT", side: i % 2 == 0 ? .long : .short, quantity: 1, entryPrice: 10, markPrice: 10,
-                                                       leverage: 5, unrealizedPnl: 0, openedAt: nil, updatedAt: nil))
+            try await f.positions.put(
+                PositionSnapshot(
+                    symbol: "S\(i)USDT", side: i % 2 == 0 ? .long : .short, quantity: 1, entryPrice: 10, markPrice: 10,
+                    leverage: 5, unrealizedPnl: 0, openedAt: nil, updatedAt: nil))
         }
-        try await f.redis.send("HSET", f.namespace.positions, "SEEDUSDT:SHORT", #"{"symbol":"SEEDUSDT","positionAmt":"-2.5","entryPrice":"100","markPrice":"101"}"#)
+        try await f.redis.send(
+            "HSET", f.namespace.positions, "SEEDUSDT:SHORT", #"{"symbol":"SEEDUSDT","positionAmt":"-2.5","entryPrice":"100","markPrice":"101"}"#)
         let all = try await f.positions.all()
         #expect(all.positions.count == 6)
         #expect(all.positions[PositionKey(symbol: "SEEDUSDT", side: .short)]?.quantity == 2.5)

@@ -20,14 +20,17 @@ enum Corpus {
         func add(_ s: String, _ r: RejectionReason) { out.append((.tradeSignal, Array(s.utf8), r)) }
         func addT(_ t: EventType, _ s: String, _ r: RejectionReason) { out.append((t, Array(s.utf8), r)) }
         // Not JSON.
-        for s in ["", "not json", "{", "[1,2", "{\"id\":", "nul", "{'single':'quotes'}", "\u{0}\u{1}", #"{"a":NaN}"#, String(goodSignal.dropLast(3))] {
+        for s in ["", "not json", "{", "[1,2", "{\"id\":", "nul", "{'single':'quotes'}", "\u{0}\u{1}", #"{"a":NaN}"#, String(goodSignal.dropLast(3))]
+        {
             add(s, .invalidJSON)
         }
         out.append((.tradeSignal, [0xFF, 0xFE, 0x7B], .invalidJSON))
         // Not an envelope.
-        for s in ["[]", "42", "\"text\"", "{}", #"{"type":"trade.signal"}"#, #"{"id":"1","type":"trade.signal","source":"x","ts":"t"}"#,
-                  #"{"id":1,"type":"trade.signal","source":"x","ts":"t","data":{}}"#, #"{"id":"1","type":"trade.signal","source":"x","ts":"t","data":[]}"#,
-                  #"{"id":"1","type":"trade.signal","source":"x","ts":"t","data":"s"}"#] {
+        for s in [
+            "[]", "42", "\"text\"", "{}", #"{"type":"trade.signal"}"#, #"{"id":"1","type":"trade.signal","source":"x","ts":"t"}"#,
+            #"{"id":1,"type":"trade.signal","source":"x","ts":"t","data":{}}"#, #"{"id":"1","type":"trade.signal","source":"x","ts":"t","data":[]}"#,
+            #"{"id":"1","type":"trade.signal","source":"x","ts":"t","data":"s"}"#,
+        ] {
             add(s, .invalidEnvelope)
         }
         // Wrong envelope type for the channel.
@@ -35,16 +38,21 @@ enum Corpus {
         add(envelope("alert", data: "{}"), .wrongEventType)
         addT(.marketTick, envelope("trade.signal", data: #"{"symbol":"BTCUSDT","price":1}"#), .wrongEventType)
         // Missing fields.
-        for d in [#"{"side":"BUY","quantity":1,"leverage":1}"#, #"{"symbol":"BTCUSDT","quantity":1,"leverage":1}"#,
-                  #"{"symbol":"BTCUSDT","side":"BUY","leverage":1}"#, #"{"symbol":"BTCUSDT","side":"BUY","quantity":1}"#] {
+        for d in [
+            #"{"side":"BUY","quantity":1,"leverage":1}"#, #"{"symbol":"BTCUSDT","quantity":1,"leverage":1}"#,
+            #"{"symbol":"BTCUSDT","side":"BUY","leverage":1}"#, #"{"symbol":"BTCUSDT","side":"BUY","quantity":1}"#,
+        ] {
             add(envelope(data: d), .missingField)
         }
         addT(.marketTick, envelope("market.tick", data: #"{"symbol":"BTCUSDT"}"#), .missingField)
         addT(.marketTick, envelope("market.tick", data: #"{"price":1}"#), .missingField)
         // Wrong types.
-        for d in [#"{"symbol":1,"side":"BUY","quantity":1,"leverage":1}"#, #"{"symbol":"BTCUSDT","side":"BUY","quantity":"1","leverage":1}"#,
-                  #"{"symbol":"BTCUSDT","side":"BUY","quantity":1,"leverage":true}"#, #"{"symbol":"BTCUSDT","side":2,"quantity":1,"leverage":1}"#,
-                  #"{"symbol":"BTCUSDT","side":"BUY","quantity":null,"leverage":1}"#, #"{"symbol":"BTCUSDT","side":"BUY","quantity":1,"leverage":1,"rl_hints":{"confidence":"high"}}"#] {
+        for d in [
+            #"{"symbol":1,"side":"BUY","quantity":1,"leverage":1}"#, #"{"symbol":"BTCUSDT","side":"BUY","quantity":"1","leverage":1}"#,
+            #"{"symbol":"BTCUSDT","side":"BUY","quantity":1,"leverage":true}"#, #"{"symbol":"BTCUSDT","side":2,"quantity":1,"leverage":1}"#,
+            #"{"symbol":"BTCUSDT","side":"BUY","quantity":null,"leverage":1}"#,
+            #"{"symbol":"BTCUSDT","side":"BUY","quantity":1,"leverage":1,"rl_hints":{"confidence":"high"}}"#,
+        ] {
             add(envelope(data: d), .wrongType)
         }
         addT(.marketTick, envelope("market.tick", data: #"{"symbol":"BTCUSDT","price":"50000"}"#), .wrongType)
@@ -80,7 +88,10 @@ enum Corpus {
         add(envelope(data: #"{"symbol":"BTCUSDT","side":"BUY","quantity":1,"leverage":1,"rl_hints":{"confidence":1.5}}"#), .invalidValue)
         add(envelope(data: #"{"symbol":"BTCUSDT","side":"BUY","quantity":1,"leverage":1,"risk_context":{"risk_mode":"YOLO"}}"#), .invalidValue)
         // Too large (100 KiB).
-        add(envelope(data: #"{"symbol":"BTCUSDT","side":"BUY","quantity":1,"leverage":1,"pad":""# + String(repeating: "x", count: 100 * 1024) + #""}"#), .tooLarge)
+        add(
+            envelope(
+                data: #"{"symbol":"BTCUSDT","side":"BUY","quantity":1,"leverage":1,"pad":""# + String(repeating: "x", count: 100 * 1024) + #""}"#),
+            .tooLarge)
         return out
     }
 }
@@ -110,7 +121,10 @@ struct InboundValidationTests {
         }
         #expect(s.symbol == "BTCUSDT" && s.side == .buy && s.quantity == 0.01 && s.price == 50_000 && s.action == .open)
         #expect(meta.source == "test")
-        let withHints = Corpus.envelope(data: #"{"symbol":"ethusdt","side":"sell","quantity":2,"leverage":5,"action":"CLOSE","rl_hints":{"tp_target_pct":0.04,"confidence":0.9},"risk_context":{"risk_mode":"CONSERVATIVE"},"market_data":{"volatility":0.03,"regime":"TRENDING"}}"#)
+        let withHints = Corpus.envelope(
+            data:
+                #"{"symbol":"ethusdt","side":"sell","quantity":2,"leverage":5,"action":"CLOSE","rl_hints":{"tp_target_pct":0.04,"confidence":0.9},"risk_context":{"risk_mode":"CONSERVATIVE"},"market_data":{"volatility":0.03,"regime":"TRENDING"}}"#
+        )
         guard case .success(.signal(let h, _)) = InboundEvent.decode(type: .tradeSignal, payload: Array(withHints.utf8)) else {
             Issue.record("signal with hints refused")
             return
@@ -125,8 +139,9 @@ struct InboundValidationTests {
 struct EventSubscriptionTests {
     @Test func rejectsCountsAnswersAndKeepsDelivering() async throws {
         let f = try CoordinationFixture(label: "sub")
-        let sub = EventSubscription(configuration: f.config, namespace: f.namespace, types: [.tradeSignal, .marketTick],
-                                    pingChannel: f.namespace.ping(service: "t", instance: "1"), bus: f.bus, logger: testLogger)
+        let sub = EventSubscription(
+            configuration: f.config, namespace: f.namespace, types: [.tradeSignal, .marketTick],
+            pingChannel: f.namespace.ping(service: "t", instance: "1"), bus: f.bus, logger: testLogger)
         sub.start()
         #expect(await sub.subscriber.waitUntilSubscribed())
         let answers = await Listener(config: f.config, pattern: f.namespace.channel(.eventRejected))
@@ -159,8 +174,9 @@ struct EventSubscriptionTests {
 
     @Test func roundTripOnOwnPingChannel() async throws {
         let f = try CoordinationFixture(label: "ping")
-        let sub = EventSubscription(configuration: f.config, namespace: f.namespace, types: [.tradeSignal],
-                                    pingChannel: f.namespace.ping(service: "t", instance: "2"), bus: f.bus, logger: testLogger)
+        let sub = EventSubscription(
+            configuration: f.config, namespace: f.namespace, types: [.tradeSignal],
+            pingChannel: f.namespace.ping(service: "t", instance: "2"), bus: f.bus, logger: testLogger)
         sub.start()
         #expect(await sub.subscriber.waitUntilSubscribed())
         let rt = await sub.roundTrip(timeout: .seconds(10))

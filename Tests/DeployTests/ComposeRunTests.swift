@@ -1,6 +1,7 @@
 import Foundation
 import Support
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,8 +34,11 @@ struct ComposeRunTests {
         return env
     }
 
-    @Test("execution and monitoring, started from the compose file, are healthy and cooperate",
-          .enabled(if: Tools.runnable("docker-compose") && (TestRedis.isCI || Subprocess.find("redis-server") != nil), "needs docker-compose and redis-server"))
+    @Test(
+        "execution and monitoring, started from the compose file, are healthy and cooperate",
+        .enabled(
+            if: Tools.runnable("docker-compose") && (TestRedis.isCI || Subprocess.find("redis-server") != nil),
+            "needs docker-compose and redis-server"))
     func composeServicesCooperate() async throws {
         _ = try #require(Subprocess.find("docker-compose"), "\(Tools.composeHint)")
         _ = try #require(Subprocess.find("redis-cli"), "\(Tools.redisHint)")
@@ -59,7 +63,7 @@ struct ComposeRunTests {
             let port = try FreePort.find()
             env["HTTP_PORT"] = String(port)
             env["HTTP_HOST"] = "127.0.0.1"
-            env["PATH"] = "/usr/local/bin:/usr/bin:/bin" // what the image has
+            env["PATH"] = "/usr/local/bin:/usr/bin:/bin"  // what the image has
             namespace = try #require(env["REDIS_NAMESPACE"])
             started.append((name, try Subprocess.Background(binary, command, environment: env), port))
         }
@@ -82,7 +86,8 @@ struct ComposeRunTests {
         }
 
         func cli(_ args: String...) async throws -> String {
-            let r = try await Subprocess.run("redis-cli", ["-p", String(redis.port), "--no-auth-warning", "-a", Compose.password] + args, timeout: .seconds(20))
+            let r = try await Subprocess.run(
+                "redis-cli", ["-p", String(redis.port), "--no-auth-warning", "-a", Compose.password] + args, timeout: .seconds(20))
             #expect(r.status == 0, "redis-cli \(args.first ?? ""): \(r.output)")
             return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -100,11 +105,14 @@ struct ComposeRunTests {
         var toolEnv = ProcessInfo.processInfo.environment
         toolEnv["REDIS_URL"] = "redis://:\(Compose.password)@127.0.0.1:\(redis.port)/0"
         toolEnv["REDIS_NAMESPACE"] = namespace
-        let sent = try await Subprocess.run(binary, ["signal", "BTCUSDT", "BUY", "--quantity", "0.01", "--leverage", "10", "--price", "50000"],
-                                            environment: toolEnv, timeout: .seconds(30))
+        let sent = try await Subprocess.run(
+            binary, ["signal", "BTCUSDT", "BUY", "--quantity", "0.01", "--leverage", "10", "--price", "50000"],
+            environment: toolEnv, timeout: .seconds(30))
         #expect(sent.status == 0, "exitbrain signal: \(sent.output)")
         #expect(!sent.output.contains(Compose.password), "the password is never printed")
-        try await eventually("a plan for BTCUSDT:LONG", within: .seconds(10)) { try await cli("HGET", "\(namespace):exit:plans", "BTCUSDT:LONG").contains("\"source\":\"EXECUTION\"") }
+        try await eventually("a plan for BTCUSDT:LONG", within: .seconds(10)) {
+            try await cli("HGET", "\(namespace):exit:plans", "BTCUSDT:LONG").contains("\"source\":\"EXECUTION\"")
+        }
         let table = try await Subprocess.run(binary, ["plans", "BTCUSDT"], environment: toolEnv, timeout: .seconds(30))
         #expect(table.status == 0 && table.output.contains("BTCUSDT") && table.output.contains("SL"), "exitbrain plans:\n\(table.output)")
         #expect(!table.output.contains(Compose.password), "the password is never printed")
@@ -118,8 +126,9 @@ struct ComposeRunTests {
         }
         // The execution service picks the monitor's plan up and manages it: a price through its
         // stop-loss closes it.
-        let stop = #"{"id":"compose-check-2","type":"market.tick","source":"compose-check","ts":"2026-11-25T18:38:25.123Z","data":{"symbol":"ETHUSDT","price":3300}}"#
-        try await Task.sleep(for: .seconds(3)) // the execution service's resync (every 2 s)
+        let stop =
+            #"{"id":"compose-check-2","type":"market.tick","source":"compose-check","ts":"2026-11-25T18:38:25.123Z","data":{"symbol":"ETHUSDT","price":3300}}"#
+        try await Task.sleep(for: .seconds(3))  // the execution service's resync (every 2 s)
         _ = try await cli("PUBLISH", "\(namespace):events:market.tick", stop)
         try await eventually("ETHUSDT:SHORT closed by its stop-loss", within: .seconds(10)) {
             try await cli("HEXISTS", "\(namespace):exit:plans", "ETHUSDT:SHORT") == "0"
@@ -150,17 +159,22 @@ struct ComposeRunTests {
 /// leaves nothing running.
 @Suite("Demo")
 struct DemoTests {
-    @Test("exitbrain demo --duration runs, shows plans, exits 0 and leaves no Redis behind",
-          .enabled(if: TestRedis.isCI || Subprocess.find("redis-server") != nil, "needs redis-server"))
+    @Test(
+        "exitbrain demo --duration runs, shows plans, exits 0 and leaves no Redis behind",
+        .enabled(if: TestRedis.isCI || Subprocess.find("redis-server") != nil, "needs redis-server"))
     func demoRunsAndStopsByItself() async throws {
         let binary = try #require(ComposeRunTests.binary, "the exitbrain binary is built by `swift build --build-tests`")
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "REDIS_URL")
         env["LOG_LEVEL"] = "warning"
         let ports = (try FreePort.find(), try FreePort.find())
-        let run = try await Subprocess.run(binary, ["demo", "--duration", "12", "--signal-every-s", "1", "--summary-every-s", "2",
-                                              "--execution-port", String(ports.0), "--monitor-port", String(ports.1)],
-                                     environment: env, timeout: .seconds(90))
+        let run = try await Subprocess.run(
+            binary,
+            [
+                "demo", "--duration", "12", "--signal-every-s", "1", "--summary-every-s", "2",
+                "--execution-port", String(ports.0), "--monitor-port", String(ports.1),
+            ],
+            environment: env, timeout: .seconds(90))
         #expect(run.status == 0, "demo exited \(run.status):\n\(run.output.suffix(3000))")
         #expect(run.output.contains("ExitBrain demo: redis"))
         #expect(run.output.contains("curl -s http://127.0.0.1:\(ports.0)/health"))

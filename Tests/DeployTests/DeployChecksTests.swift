@@ -59,7 +59,8 @@ enum Tools {
 final class TemporaryDirectory {
     let path: String
     init(_ label: String) throws {
-        path = FileManager.default.temporaryDirectory
+        path =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("exitbrain-\(label)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
@@ -91,8 +92,10 @@ struct Compose {
 
     func run(_ args: [String]) async throws -> (status: Int32, output: String) {
         var env = ProcessInfo.processInfo.environment
-        for key in ["REDIS_PASSWORD", "REDIS_NAMESPACE", "GRAFANA_ADMIN_PASSWORD", "COMPOSE_FILE",
-                    "COMPOSE_PROFILES", "COMPOSE_PROJECT_NAME", "COMPOSE_PATH_SEPARATOR"] {
+        for key in [
+            "REDIS_PASSWORD", "REDIS_NAMESPACE", "GRAFANA_ADMIN_PASSWORD", "COMPOSE_FILE",
+            "COMPOSE_PROFILES", "COMPOSE_PROJECT_NAME", "COMPOSE_PATH_SEPARATOR",
+        ] {
             env.removeValue(forKey: key)
         }
         return try await Subprocess.run(
@@ -140,7 +143,10 @@ struct ComposeServices {
             let text = line.dropFirst(indent)
             if indent == 4, !text.hasPrefix("- ") {
                 if inside { break }
-                if text == "\(key):" { inside = true; continue }
+                if text == "\(key):" {
+                    inside = true
+                    continue
+                }
                 if text.hasPrefix("\(key): ") { return [line] }
                 continue
             }
@@ -189,15 +195,18 @@ struct DeployChecksTests {
     }
 
     // (d) Every published port is on 127.0.0.1; no command line carries the Redis password.
-    @Test("compose publishes on 127.0.0.1 only and keeps the password off command lines", .enabled(if: Tools.runnable("docker-compose"), "needs docker-compose"))
+    @Test(
+        "compose publishes on 127.0.0.1 only and keeps the password off command lines",
+        .enabled(if: Tools.runnable("docker-compose"), "needs docker-compose"))
     func composePortsAndSecrets() async throws {
         _ = try #require(Subprocess.find("docker-compose"), "\(Tools.composeHint)")
         let compose = try Compose()
         let config = try await compose.run(["--profile", "monitoring", "config"])
         try #require(config.status == 0, "docker-compose config failed:\n\(config.output)")
         let services = ComposeServices(config: config.output)
-        try #require(Set(services.blocks.keys) == ["redis", "execution", "monitoring", "feed", "prometheus", "grafana"],
-                     "services parsed from the config output: \(services.blocks.keys.sorted())")
+        try #require(
+            Set(services.blocks.keys) == ["redis", "execution", "monitoring", "feed", "prometheus", "grafana"],
+            "services parsed from the config output: \(services.blocks.keys.sorted())")
 
         var published: [String: String] = [:]
         for service in services.blocks.keys.sorted() {
@@ -217,8 +226,9 @@ struct DeployChecksTests {
                 }
             }
         }
-        #expect(published == ["8002": "execution", "8003": "monitoring", "9090": "prometheus", "3000": "grafana"],
-                "published host ports: \(published)")
+        #expect(
+            published == ["8002": "execution", "8003": "monitoring", "9090": "prometheus", "3000": "grafana"],
+            "published host ports: \(published)")
 
         // The password may sit in environments (the services need it), never on a command line.
         let password = Compose.password
@@ -231,15 +241,18 @@ struct DeployChecksTests {
             }
         }
         let redisCommand = services.section("redis", "command").joined(separator: "\n")
-        #expect(redisCommand.contains("requirepass") && redisCommand.contains("REDIS_PASSWORD"),
-                "redis must take requirepass from $REDIS_PASSWORD:\n\(redisCommand)")
+        #expect(
+            redisCommand.contains("requirepass") && redisCommand.contains("REDIS_PASSWORD"),
+            "redis must take requirepass from $REDIS_PASSWORD:\n\(redisCommand)")
         #expect(redisCommand.contains("--appendonly yes") && redisCommand.contains("--appendfsync everysec"), "redis: AOF everysec")
-        #expect(services.section("redis", "environment").joined().contains("REDISCLI_AUTH: \(password)"),
-                "the redis healthcheck authenticates through REDISCLI_AUTH")
+        #expect(
+            services.section("redis", "environment").joined().contains("REDISCLI_AUTH: \(password)"),
+            "the redis healthcheck authenticates through REDISCLI_AUTH")
         // The services reach Redis with the password from the env file.
         for service in ["execution", "monitoring", "feed"] {
-            #expect(services.section(service, "environment").joined().contains("REDIS_URL: redis://:\(password)@redis:6379/0"),
-                    "\(service) REDIS_URL")
+            #expect(
+                services.section(service, "environment").joined().contains("REDIS_URL: redis://:\(password)@redis:6379/0"),
+                "\(service) REDIS_URL")
         }
         // Prometheus and Grafana only with the monitoring profile; the rest always.
         for service in ["prometheus", "grafana"] {
@@ -279,19 +292,23 @@ struct DeployChecksTests {
             #expect(exportedMetricNames.contains(metricFamily(name)), "the dashboard uses \(name), which the services do not export")
         }
         let used = Set(names.map(metricFamily))
-        for required in ["exitbrain_plans_active", "exitbrain_fills_total", "exitbrain_legs_triggered_total",
-                         "exitbrain_events_rejected_total", "exitbrain_redis_latency_seconds",
-                         "exitbrain_eventbus_roundtrip_seconds", "exitbrain_health_status",
-                         "exitbrain_reconcile_duration_seconds"] {
+        for required in [
+            "exitbrain_plans_active", "exitbrain_fills_total", "exitbrain_legs_triggered_total",
+            "exitbrain_events_rejected_total", "exitbrain_redis_latency_seconds",
+            "exitbrain_eventbus_roundtrip_seconds", "exitbrain_health_status",
+            "exitbrain_reconcile_duration_seconds",
+        ] {
             #expect(used.contains(required), "the dashboard has no panel on \(required)")
         }
-        #expect(text.contains("exitbrain_redis_latency_seconds_bucket") && text.contains("histogram_quantile(0.99"),
-                "Redis latency p99 comes from the histogram buckets")
+        #expect(
+            text.contains("exitbrain_redis_latency_seconds_bucket") && text.contains("histogram_quantile(0.99"),
+            "Redis latency p99 comes from the histogram buckets")
 
         // The panels point at the provisioned datasource.
         let datasource = try Repo.read("deploy/grafana/provisioning/datasources/prometheus.yml")
-        #expect(datasource.contains("uid: prometheus") && text.contains(#""uid": "prometheus""#),
-                "dashboard and provisioned datasource must share uid 'prometheus'")
+        #expect(
+            datasource.contains("uid: prometheus") && text.contains(#""uid": "prometheus""#),
+            "dashboard and provisioned datasource must share uid 'prometheus'")
         let provider = try Repo.read("deploy/grafana/provisioning/dashboards/exitbrain.yml")
         #expect(provider.contains("type: file") && provider.contains("/var/lib/grafana/dashboards"), "file provider for the dashboards folder")
     }
@@ -301,7 +318,9 @@ struct DeployChecksTests {
         let dockerfile = try Repo.read("deploy/Dockerfile")
         let lines = dockerfile.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         let lastStage = try #require(lines.lastIndex { $0.uppercased().hasPrefix("FROM ") }, "no FROM")
-        let users = lines[lastStage...].filter { $0.uppercased().hasPrefix("USER ") }.map { String($0.dropFirst(5)).trimmingCharacters(in: .whitespaces) }
+        let users = lines[lastStage...].filter { $0.uppercased().hasPrefix("USER ") }.map {
+            String($0.dropFirst(5)).trimmingCharacters(in: .whitespaces)
+        }
         let user = try #require(users.last, "the runtime stage sets no USER")
         #expect(!["root", "0", "0:0"].contains(user), "runs as \(user)")
         #expect(lines[lastStage...].contains { $0.contains("useradd") || $0.contains("adduser") }, "the user is created in the runtime stage")
@@ -329,7 +348,9 @@ struct DeployChecksTests {
     }
 
     // (e) backup.sh round trip: write plans, back up three times keeping two, flush, restore.
-    @Test("backup.sh backs up, rotates, and the backup restores", .enabled(if: TestRedis.isCI || (TestRedis.enabled && Subprocess.find("redis-cli") != nil), "needs redis-server and redis-cli"))
+    @Test(
+        "backup.sh backs up, rotates, and the backup restores",
+        .enabled(if: TestRedis.isCI || (TestRedis.enabled && Subprocess.find("redis-cli") != nil), "needs redis-server and redis-cli"))
     func backupRoundTrip() async throws {
         _ = try #require(Subprocess.find("redis-cli"), "\(Tools.redisHint)")
         _ = try #require(Subprocess.find("bash"), "bash is needed for deploy/redis/backup.sh")
@@ -352,7 +373,8 @@ struct DeployChecksTests {
         let key = "test-backup:exit:plans"
         var plans: [String: String] = [:]
         for (i, symbol) in ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT"].enumerated() {
-            plans["\(symbol):LONG"] = #"{"plan_id":"p-\#(i)","symbol":"\#(symbol)","side":"LONG","status":"ACTIVE","version":\#(i + 1),"entry_price":\#(100 + i).5}"#
+            plans["\(symbol):LONG"] =
+                #"{"plan_id":"p-\#(i)","symbol":"\#(symbol)","side":"LONG","status":"ACTIVE","version":\#(i + 1),"entry_price":\#(100 + i).5}"#
         }
         for (field, value) in plans { _ = try await cli("HSET", key, field, value) }
         #expect(try await cli("HLEN", key) == "5")
@@ -362,8 +384,9 @@ struct DeployChecksTests {
         for k in ["REDISCLI_AUTH", "REDIS_URL", "BACKUP_DIR", "KEEP"] { backupEnv.removeValue(forKey: k) }
         var written: [String] = []
         for run in 1...3 {
-            let r = try await Subprocess.run("bash", [Repo.path("deploy/redis/backup.sh"), "-u", server.url, "-d", backups.path, "-k", "2"],
-                                       environment: backupEnv, timeout: .seconds(150))
+            let r = try await Subprocess.run(
+                "bash", [Repo.path("deploy/redis/backup.sh"), "-u", server.url, "-d", backups.path, "-k", "2"],
+                environment: backupEnv, timeout: .seconds(150))
             try #require(r.status == 0, "backup.sh run \(run) failed (status \(r.status)):\n\(r.output)")
             #expect(!r.output.contains(password), "backup.sh printed the password:\n\(r.output)")
             let path = try #require(r.output.split(separator: "\n").last.map(String.init), "backup.sh printed nothing")

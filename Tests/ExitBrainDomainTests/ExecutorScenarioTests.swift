@@ -254,7 +254,12 @@ import Testing
         #expect(shadow.closedReason == nil)
         #expect(shadow.decisions.count == 2)
         #expect(shadow.decisions.allSatisfy { $0.shadow })
-        #expect(shadow.decisions.map { var d = $0; d.shadow = false; return d } == live.decisions)
+        #expect(
+            shadow.decisions.map {
+                var d = $0
+                d.shadow = false
+                return d
+            } == live.decisions)
         // The SL in shadow: decision with reason, plan still active.
         let stop = executor.evaluate(plan: plan, price: 40_000, now: at(5), mode: .shadow)
         #expect(stop.decisions.first?.reason == .stopLoss)

@@ -1,6 +1,7 @@
-@testable import ExitBrainDomain
 import Foundation
 import Testing
+
+@testable import ExitBrainDomain
 
 /// The hand-written plan and snapshot JSON is held to the Codable reference: the same bytes
 /// out, the same values in, and everything it does not take goes to the reference unchanged.
@@ -34,7 +35,9 @@ import Testing
 
     @Test func writerBytesEqualTheCodableEncoder() throws {
         let plans = try Self.plans(count: 1500, seed: 0xFA57)
-        var trailing = 0, closed = 0, filled = 0
+        var trailing = 0
+        var closed = 0
+        var filled = 0
         for plan in plans {
             let fast = try #require(FastPlanJSON.encode(plan))
             let reference = try PlanJSON.codableEncode(plan)
@@ -78,9 +81,9 @@ import Testing
         let plan = try Fixture.plan(Fixture.input())
         let text = String(decoding: try PlanJSON.encode(plan), as: UTF8.self)
         let edits: [(String, String)] = [
-            ("\"symbol\":\"BTCUSDT\"", "\"symbol\":\"BTC\\u0055SDT\""), // escape
-            ("{\"plan_id\"", "{\"extra\":1,\"plan_id\""), // unknown key
-            ("\"version\":1", "\"version\":1,\"version\":2"), // duplicate
+            ("\"symbol\":\"BTCUSDT\"", "\"symbol\":\"BTC\\u0055SDT\""),  // escape
+            ("{\"plan_id\"", "{\"extra\":1,\"plan_id\""),  // unknown key
+            ("\"version\":1", "\"version\":1,\"version\":2"),  // duplicate
             ("\"version\":1", "\"version\":1.0"),
             ("\"leverage\":10.0", "\"leverage\":1e999"),
             ("\"leverage\":10.0", "\"leverage\":-10.0"),
@@ -94,14 +97,15 @@ import Testing
             ("\"enabled\":false", "\"enabled\":\"false\""),
         ]
         for (pattern, _) in edits { #expect(text.contains(pattern), "fixture lacks \(pattern)") }
-        let variants = edits.map { text.replacingOccurrences(of: $0.0, with: $0.1) } + [
-            String(text.dropLast()),
-            text + "x",
-            text + "{}",
-            "",
-            "[]",
-            "null",
-        ]
+        let variants =
+            edits.map { text.replacingOccurrences(of: $0.0, with: $0.1) } + [
+                String(text.dropLast()),
+                text + "x",
+                text + "{}",
+                "",
+                "[]",
+                "null",
+            ]
         for variant in variants {
             let bytes = Array(variant.utf8)
             #expect(bytes.withUnsafeBufferPointer { FastPlanJSON.decodePlan($0) } == nil, "\(variant.prefix(120))")

@@ -1,6 +1,7 @@
-@testable import ExitBrainDomain
 import Foundation
 import Testing
+
+@testable import ExitBrainDomain
 
 /// The executor's read-only pre-check must never skip a price that the full step would act on.
 @Suite struct FastPathTests {

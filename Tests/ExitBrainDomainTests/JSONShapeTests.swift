@@ -6,9 +6,11 @@ import Testing
     @Test func neutralPlanJSONHasContractKeysInOrder() throws {
         let plan = try Fixture.plan(Fixture.input())
         let text = try PlanJSON.encodeString(plan)
-        let keys = ["plan_id", "symbol", "side", "status", "version", "strategy_id", "profile", "source",
-                    "entry_price", "initial_quantity", "remaining_quantity", "leverage", "created_at",
-                    "updated_at", "confidence", "market_regime", "context", "legs", "trailing", "closed_reason"]
+        let keys = [
+            "plan_id", "symbol", "side", "status", "version", "strategy_id", "profile", "source",
+            "entry_price", "initial_quantity", "remaining_quantity", "leverage", "created_at",
+            "updated_at", "confidence", "market_regime", "context", "legs", "trailing", "closed_reason",
+        ]
         var last = text.startIndex
         for key in keys {
             let range = try #require(text.range(of: "\"\(key)\":", range: last..<text.endIndex), "\(key) missing or out of order")
@@ -18,7 +20,8 @@ import Testing
         #expect(text.contains("\"closed_reason\":null"))
         #expect(text.contains("\"quantity\":0.003,"))
         #expect(text.contains("\"created_at\":\"2026-11-25T18:38:24.123Z\""))
-        #expect(text.contains("\"trailing\":{\"enabled\":false,\"callback_pct\":0.0,\"activation_price\":null,\"best_price\":null,\"stop_price\":null}"))
+        #expect(
+            text.contains("\"trailing\":{\"enabled\":false,\"callback_pct\":0.0,\"activation_price\":null,\"best_price\":null,\"stop_price\":null}"))
         #expect(!text.contains("filled_price"))
     }
 }
@@ -29,8 +32,13 @@ import Testing
         let plan = try Fixture.plan(Fixture.input(context: Fixture.context(trail: 0.015)))
         let evaluated = executor.evaluate(plan: plan, price: 50_751.2, now: Fixture.t0.addingTimeInterval(90.5), mode: .live).plan
         let text = try PlanJSON.encodeString(evaluated)
-        #expect(text.contains(#""status":"FILLED","client_order_id":"eb-6f1c2a9e4b7d4e8a9c3f-0-1","filled_price":50751.2,"filled_at":"2026-11-25T18:39:54.623Z"}"#))
-        #expect(text.contains(#""index":3,"kind":"SL","trigger_pct":0.0008,"trigger_price":50040.0,"size_pct":1.0,"quantity":0.007,"status":"PENDING","client_order_id":"eb-6f1c2a9e4b7d4e8a9c3f-3-2"}"#))
+        #expect(
+            text.contains(
+                #""status":"FILLED","client_order_id":"eb-6f1c2a9e4b7d4e8a9c3f-0-1","filled_price":50751.2,"filled_at":"2026-11-25T18:39:54.623Z"}"#))
+        #expect(
+            text.contains(
+                #""index":3,"kind":"SL","trigger_pct":0.0008,"trigger_price":50040.0,"size_pct":1.0,"quantity":0.007,"status":"PENDING","client_order_id":"eb-6f1c2a9e4b7d4e8a9c3f-3-2"}"#
+            ))
         #expect(text.contains(#""remaining_quantity":0.007,"#))
         #expect(text.contains(#""trailing":{"enabled":true,"callback_pct":0.015,"activation_price":51250.0,"best_price":null,"stop_price":null}"#))
         #expect(try PlanJSON.decode(text) == evaluated)
@@ -79,8 +87,9 @@ import Testing
 
     @Test func stringsAreEscaped() throws {
         let key = #"we"ird\sym"# + "\n\u{1}"
-        let snapshot = PositionSnapshot(symbol: key, side: .long, quantity: 1, entryPrice: 1, markPrice: 1, leverage: 1,
-                                        unrealizedPnl: 0, openedAt: nil, updatedAt: nil)
+        let snapshot = PositionSnapshot(
+            symbol: key, side: .long, quantity: 1, entryPrice: 1, markPrice: 1, leverage: 1,
+            unrealizedPnl: 0, openedAt: nil, updatedAt: nil)
         let bytes = try PlanJSON.encodeValue(snapshot)
         #expect(String(decoding: bytes, as: UTF8.self).hasPrefix(#"{"symbol":"we\"ird\\sym\n\u0001","#))
         #expect(try PlanJSON.decodeValue(PositionSnapshot.self, from: bytes) == snapshot)

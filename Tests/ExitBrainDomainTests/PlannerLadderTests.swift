@@ -48,9 +48,11 @@ import Testing
         let stopPct: Double
         var testDescription: String { name }
 
-        init(_ name: String, leverage: Double = 10, quantity: Double = 0.01, mark: Double? = nil,
-             context: PlanContext = Fixture.neutralContext, target: Double = 0.03, factor: Double,
-             sizes: [Double] = [0.30, 0.30, 0.40], stopPct: Double = 0.025) {
+        init(
+            _ name: String, leverage: Double = 10, quantity: Double = 0.01, mark: Double? = nil,
+            context: PlanContext = Fixture.neutralContext, target: Double = 0.03, factor: Double,
+            sizes: [Double] = [0.30, 0.30, 0.40], stopPct: Double = 0.025
+        ) {
             self.name = name
             self.leverage = leverage
             self.quantity = quantity
@@ -74,7 +76,8 @@ import Testing
         Row("notional 1999.5", quantity: 0.03999, factor: 1.0),
         Row("volatility 0.035", context: Fixture.context(volatility: 0.035), factor: 1.4),
         Row("volatility 0.015", context: Fixture.context(volatility: 0.015), factor: 0.75),
-        Row("regime TRENDING", context: Fixture.context(regime: .trending), target: 0.045, factor: 1.5,
+        Row(
+            "regime TRENDING", context: Fixture.context(regime: .trending), target: 0.045, factor: 1.5,
             sizes: [0.20, 0.30, 0.50], stopPct: 0.02),
         Row("regime VOLATILE", context: Fixture.context(regime: .volatile), target: 0.039, factor: 0.7, stopPct: 0.0375),
         Row("regime RANGE_BOUND", context: Fixture.context(regime: .rangeBound), target: 0.024, factor: 0.7, stopPct: 0.03),
@@ -82,9 +85,11 @@ import Testing
         Row("confidence 0.6", context: Fixture.context(confidence: 0.6), factor: 0.75),
         Row("pnl on margin 0.05", mark: 50_250, factor: 0.8),
         Row("pnl on margin 0.09", mark: 50_450, factor: 0.8),
-        Row("notional and TRENDING: TRENDING sizes win", quantity: 0.04, context: Fixture.context(regime: .trending),
+        Row(
+            "notional and TRENDING: TRENDING sizes win", quantity: 0.04, context: Fixture.context(regime: .trending),
             target: 0.045, factor: 0.8 * 1.5, sizes: [0.20, 0.30, 0.50], stopPct: 0.02),
-        Row("every factor at once", leverage: 20, quantity: 0.05, mark: 50_150,
+        Row(
+            "every factor at once", leverage: 20, quantity: 0.05, mark: 50_150,
             context: Fixture.context(confidence: 0.9, volatility: 0.05, regime: .volatile),
             target: 0.039, factor: 0.7 * 0.8 * 1.4 * 0.7 * 1.3 * 0.8, sizes: [0.40, 0.35, 0.25], stopPct: 0.0375),
     ]

@@ -40,7 +40,8 @@ import Testing
             quantity: Rounding.quantity(pow(10, rng.double(in: -4...4))), leverage: rng.pick([1, 2, 3, 5, 10, 15, 20, 50, 125]),
             markPrice: entry * (1 + move), context: randomContext(&rng),
             profile: rng.chance(0.25) ? .challenge100 : .default, source: rng.chance(0.2) ? .retroactive : .execution,
-            planId: String(format: "%08x-%04x-4%03x-8%03x-%012llx", index, index % 65_536, index % 4096, (index * 7) % 4096, UInt64(index) &* 2_654_435_761),
+            planId: String(
+                format: "%08x-%04x-4%03x-8%03x-%012llx", index, index % 65_536, index % 4096, (index * 7) % 4096, UInt64(index) &* 2_654_435_761),
             now: Fixture.t0.addingTimeInterval(Double(index) * 0.0137)
         )
         return input

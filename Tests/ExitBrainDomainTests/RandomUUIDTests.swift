@@ -1,6 +1,7 @@
-@testable import ExitBrainDomain
 import Foundation
 import Testing
+
+@testable import ExitBrainDomain
 
 @Suite struct RandomUUIDTests {
     @Test func idsAreVersion4UUIDsInLowerCaseAndDoNotRepeat() throws {

@@ -118,7 +118,8 @@ import Testing
     }
 
     @Test func contractFormRoundTrips() throws {
-        let json = #"{"symbol":"BTCUSDT","side":"LONG","quantity":0.01,"entry_price":50000.0,"mark_price":50500.0,"leverage":10.0,"unrealized_pnl":5.0,"opened_at":"2026-11-25T18:38:24.123Z","updated_at":"2026-11-25T18:40:00.000Z"}"#
+        let json =
+            #"{"symbol":"BTCUSDT","side":"LONG","quantity":0.01,"entry_price":50000.0,"mark_price":50500.0,"leverage":10.0,"unrealized_pnl":5.0,"opened_at":"2026-11-25T18:38:24.123Z","updated_at":"2026-11-25T18:40:00.000Z"}"#
         let snapshot = try decode(json)
         #expect(snapshot.key == PositionKey(symbol: "BTCUSDT", side: .long))
         #expect(snapshot.openedAt == Fixture.t0)
@@ -233,8 +234,10 @@ import Testing
         #expect(Timestamp.parse("2026-11-25T18:38:24.1Z") == Timestamp.parse("2026-11-25T18:38:24.100Z"))
     }
 
-    @Test(arguments: ["", "2026-11-25", "2026-11-25T18:38:24.123", "2026-13-01T00:00:00Z", "2027-02-29T00:00:00Z",
-                      "2026-11-25T24:00:00Z", "2026-11-25T18:38:24.Z", "2026-11-25T18:38:24.123Zjunk", "yesterday"])
+    @Test(arguments: [
+        "", "2026-11-25", "2026-11-25T18:38:24.123", "2026-13-01T00:00:00Z", "2027-02-29T00:00:00Z",
+        "2026-11-25T24:00:00Z", "2026-11-25T18:38:24.Z", "2026-11-25T18:38:24.123Zjunk", "yesterday",
+    ])
     func parseRejects(_ text: String) {
         #expect(Timestamp.parse(text) == nil)
     }

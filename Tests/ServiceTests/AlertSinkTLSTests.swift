@@ -28,7 +28,9 @@ struct AlertSinkTLSTests {
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
         let receiver = try await RecordingHTTPServer.start(statuses: [200], certificates: certificates)
-        let env = EnvironmentReader(["ALERT_WEBHOOK_URL": "https://127.0.0.1:\(receiver.port)/hooks/secret-path", "ALERT_CA_FILE": certificates.caFile])
+        let env = EnvironmentReader([
+            "ALERT_WEBHOOK_URL": "https://127.0.0.1:\(receiver.port)/hooks/secret-path", "ALERT_CA_FILE": certificates.caFile,
+        ])
         let settings = try AlertSettings(environment: env)
         let sink = try await deliver(settings) { receiver.received.contains { $0.status == 200 } }
         let got = try #require(receiver.received.first)
@@ -56,8 +58,9 @@ struct AlertSinkTLSTests {
     @Test func telegramGetsSendMessageWithChatAndTextAndTheTokenIsNeverShown() async throws {
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
-        let api = try await RecordingHTTPServer.start(statuses: [502, 200], certificates: certificates,
-                                                      reply: #"{"ok":true,"result":{"message_id":1}}"#)
+        let api = try await RecordingHTTPServer.start(
+            statuses: [502, 200], certificates: certificates,
+            reply: #"{"ok":true,"result":{"message_id":1}}"#)
         let token = "123456:AAE-secret_Token"
         let env = EnvironmentReader([
             "ALERT_TELEGRAM_BOT_TOKEN": token, "ALERT_TELEGRAM_CHAT_ID": "-1001234567890",
@@ -86,7 +89,10 @@ struct AlertSinkTLSTests {
             (["ALERT_TELEGRAM_CHAT_ID": "42"], "ALERT_TELEGRAM_BOT_TOKEN"),
             (["ALERT_TELEGRAM_BOT_TOKEN": "123:a b/c", "ALERT_TELEGRAM_CHAT_ID": "42"], "ALERT_TELEGRAM_BOT_TOKEN"),
             (["ALERT_TELEGRAM_BOT_TOKEN": "123:abc", "ALERT_TELEGRAM_CHAT_ID": "my chat"], "ALERT_TELEGRAM_CHAT_ID"),
-            (["ALERT_TELEGRAM_BOT_TOKEN": "123:abc", "ALERT_TELEGRAM_CHAT_ID": "42", "ALERT_TELEGRAM_API_URL": "api.telegram.org"], "ALERT_TELEGRAM_API_URL"),
+            (
+                ["ALERT_TELEGRAM_BOT_TOKEN": "123:abc", "ALERT_TELEGRAM_CHAT_ID": "42", "ALERT_TELEGRAM_API_URL": "api.telegram.org"],
+                "ALERT_TELEGRAM_API_URL"
+            ),
         ]
         for (env, variable) in cases {
             do {

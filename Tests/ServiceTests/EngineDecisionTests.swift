@@ -89,8 +89,10 @@ struct EngineDecisionTests {
     @Test func resyncPicksUpPlansOthersStoredAndDropsClosedOnes() async throws {
         let (book, engine) = try make()
         let now = Date()
-        let plan = try Planner().makePlan(PlannerInput(symbol: "ETHUSDT", side: .short, entryPrice: 3_000, quantity: 1, leverage: 5,
-                                                       source: .retroactive, planId: RandomUUID.string(), now: now))
+        let plan = try Planner().makePlan(
+            PlannerInput(
+                symbol: "ETHUSDT", side: .short, entryPrice: 3_000, quantity: 1, leverage: 5,
+                source: .retroactive, planId: RandomUUID.string(), now: now))
         try book.seed(plan)
         try await engine.resync()
         #expect(await engine.cachedPlan(plan.key)?.planId == plan.planId)

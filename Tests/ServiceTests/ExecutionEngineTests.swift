@@ -54,7 +54,7 @@ struct ExecutionEngineTests {
         changed.legs[0].triggerPrice = 51_000
         changed.version += 1
         #expect(try await f.plans.update(changed, expectedVersion: changed.version - 1, event: nil) == .written)
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_760)) // the old TP1, not the new one
+        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_760))  // the old TP1, not the new one
         #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(1), "no exit order for the stale plan")
         #expect(try await f.plans.get(key)?.legs[0].status == .pending)
         await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_770))
@@ -173,14 +173,19 @@ struct ExecutionEngineTests {
         #expect(rejection?.reason == .noPrice)
         #expect(try await f.plans.count() == 0)
         await engine.handleTick(MarketTick(symbol: "XYZUSDT", price: 2))
-        #expect(await engine.handle(.signal(TradeSignal(symbol: "XYZUSDT", side: .buy, quantity: 1, leverage: 1), EnvelopeMeta(id: "2", type: "", source: "", ts: ""))) == nil)
+        #expect(
+            await engine.handle(
+                .signal(TradeSignal(symbol: "XYZUSDT", side: .buy, quantity: 1, leverage: 1), EnvelopeMeta(id: "2", type: "", source: "", ts: "")))
+                == nil)
         #expect(try await f.plans.count() == 1)
         await f.cleanup()
     }
 
     @Test func badEnvironmentValuesAreRefused() {
-        for (k, v) in [("EXIT_EXECUTOR_MODE", "FAST"), ("EXIT_LIVE_ROLLOUT_PCT", "101"), ("EXIT_BRAIN_PROFILE", "X"), ("HTTP_PORT", "-1"),
-                       ("REDIS_URL", "http://x"), ("EXIT_EXECUTOR_KILL_SWITCH", "maybe"), ("LOG_FORMAT", "xml"), ("EXCHANGE", "binance")] {
+        for (k, v) in [
+            ("EXIT_EXECUTOR_MODE", "FAST"), ("EXIT_LIVE_ROLLOUT_PCT", "101"), ("EXIT_BRAIN_PROFILE", "X"), ("HTTP_PORT", "-1"),
+            ("REDIS_URL", "http://x"), ("EXIT_EXECUTOR_KILL_SWITCH", "maybe"), ("LOG_FORMAT", "xml"), ("EXCHANGE", "binance"),
+        ] {
             do {
                 _ = try ExecutionConfiguration(environment: [k: v])
                 Issue.record("\(k)=\(v) accepted")

@@ -6,6 +6,7 @@ import RedisClient
 import ServiceLifecycle
 import Support
 import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,7 @@ import Glibc
 @Suite("Health over HTTP", .enabled(if: TestRedis.enabled))
 struct HealthHTTPTests {
     @Test func healthIs200ThenRedisDownGives503ThenBackGives200() async throws {
-        _ = MetricsSetup.registry // as the command does: metrics bootstrapped once per process
+        _ = MetricsSetup.registry  // as the command does: metrics bootstrapped once per process
         let redis = try RedisTestServer()
         defer { redis.stop() }
         let port = try RedisServerProcess.freePort()

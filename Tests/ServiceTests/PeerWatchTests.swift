@@ -24,8 +24,9 @@ struct PeerWatchTests {
         defer { running.cancel() }
 
         let redis = RedisConnection(configuration: config.common.redis)
-        let peer = HeartbeatPublisher(bus: EventBus(redis: redis, namespace: config.common.namespace, source: "execution-service"),
-                                      service: "execution-service", instance: "test", version: "test", interval: .milliseconds(500))
+        let peer = HeartbeatPublisher(
+            bus: EventBus(redis: redis, namespace: config.common.namespace, source: "execution-service"),
+            service: "execution-service", instance: "test", version: "test", interval: .milliseconds(500))
         let beating = Task {
             while !Task.isCancelled {
                 try? await peer.beat(status: "OK")

@@ -16,8 +16,9 @@ struct ReconcilerDecisionTests {
     }
 
     func position(_ symbol: String, _ side: PositionSide, quantity: Double = 2, entry: Double = 100) -> PositionSnapshot {
-        PositionSnapshot(symbol: symbol, side: side, quantity: quantity, entryPrice: entry, markPrice: entry, leverage: 10, unrealizedPnl: 0,
-                         openedAt: Date(), updatedAt: Date())
+        PositionSnapshot(
+            symbol: symbol, side: side, quantity: quantity, entryPrice: entry, markPrice: entry, leverage: 10, unrealizedPnl: 0,
+            openedAt: Date(), updatedAt: Date())
     }
 
     @Test func anOrphanGetsOneRetroactivePlanAndAnAlert() async throws {
@@ -36,8 +37,10 @@ struct ReconcilerDecisionTests {
 
     @Test func aPlanWithoutItsPositionIsClosedAfterOneGrace() async throws {
         let (book, reconciler, _) = make(grace: .milliseconds(150))
-        let plan = try Planner().makePlan(PlannerInput(symbol: "CUSDT", side: .long, entryPrice: 100, quantity: 1, leverage: 10,
-                                                       planId: RandomUUID.string(), now: Date()))
+        let plan = try Planner().makePlan(
+            PlannerInput(
+                symbol: "CUSDT", side: .long, entryPrice: 100, quantity: 1, leverage: 10,
+                planId: RandomUUID.string(), now: Date()))
         try book.seed(plan)
         #expect(try await reconciler.pass().closed == 0, "a position may be on its way")
         try await Task.sleep(for: .milliseconds(200))

@@ -20,8 +20,9 @@ struct ReconcilerTests {
         let (f, r, alerts) = try make("rec-orphans")
         for i in 0..<20 {
             let side: PositionSide = i % 2 == 0 ? .long : .short
-            try await f.redis.send("HSET", f.namespace.positions, "S\(i)USDT:\(side.rawValue)",
-                                   #"{"symbol":"S\#(i)USDT","positionAmt":"\#(side == .long ? "" : "-")3","entryPrice":"100","markPrice":"100"}"#)
+            try await f.redis.send(
+                "HSET", f.namespace.positions, "S\(i)USDT:\(side.rawValue)",
+                #"{"symbol":"S\#(i)USDT","positionAmt":"\#(side == .long ? "" : "-")3","entryPrice":"100","markPrice":"100"}"#)
         }
         let first = try await r.pass()
         #expect(first.created == 20)
@@ -109,12 +110,15 @@ struct ReconcilerTests {
         let feed = ChangeFeed(configuration: f.config.common.redis, namespace: f.namespace, reconciler: r)
         await feed.start()
         let feedTask = Task { await feed.run() }
-        defer { feed.close(); feedTask.cancel() }
+        defer {
+            feed.close()
+            feedTask.cancel()
+        }
         #expect(await feed.waitUntilSubscribed())
         let engine = f.engine()
         for symbol in ["AUSDT", "BUSDT", "CUSDT"] { try await f.signal(engine, symbol, .buy) }
         func pass() async throws -> Reconciler.PassResult {
-            try await Task.sleep(for: .milliseconds(150)) // let the events of the last writes arrive
+            try await Task.sleep(for: .milliseconds(150))  // let the events of the last writes arrive
             await feed.checkIntact()
             return try await r.pass()
         }

@@ -37,8 +37,10 @@ struct SharedSettingsTests {
         // A plan whose TP1 filled, and whose position is gone: the monitor closes it after one
         // grace period, with the realized PnL net of fees at the configured rate.
         let now = Date()
-        var plan = try Planner().makePlan(PlannerInput(symbol: "FEEUSDT", side: .long, entryPrice: 100, quantity: 10, leverage: 10,
-                                                       planId: RandomUUID.string(), now: now))
+        var plan = try Planner().makePlan(
+            PlannerInput(
+                symbol: "FEEUSDT", side: .long, entryPrice: 100, quantity: 10, leverage: 10,
+                planId: RandomUUID.string(), now: now))
         let tp1 = try #require(plan.legs.firstIndex { $0.kind == .takeProfit })
         plan.legs[tp1].status = .filled
         plan.legs[tp1].filledPrice = 101.5

@@ -11,16 +11,23 @@ struct WebhookTests {
         let receiver = try await RecordingHTTPServer.start(statuses: [500, 503, 200])
         let f = try EngineFixture("webhook")
         let bus = EventBus(redis: f.redis, namespace: f.namespace, source: "monitoring-service")
-        let alerts = AlertSink(bus: bus, settings: AlertSettings(webhook: URL(string: "http://127.0.0.1:\(receiver.port)/hook"), dedupe: .seconds(60)),
-                               logger: Logger(label: "t"))
+        let alerts = AlertSink(
+            bus: bus, settings: AlertSettings(webhook: URL(string: "http://127.0.0.1:\(receiver.port)/hook"), dedupe: .seconds(60)),
+            logger: Logger(label: "t"))
         let delivery = Task { await alerts.runDelivery() }
-        let reconciler = Reconciler(book: RedisBook(plans: PlanStore(redis: f.redis, namespace: f.namespace, bus: bus), positions: f.positions, bus: bus), alerts: alerts,
-                                    profile: .default, grace: .seconds(1), feeRate: 0.0004, logger: Logger(label: "t"))
+        let reconciler = Reconciler(
+            book: RedisBook(plans: PlanStore(redis: f.redis, namespace: f.namespace, bus: bus), positions: f.positions, bus: bus), alerts: alerts,
+            profile: .default, grace: .seconds(1), feeRate: 0.0004, logger: Logger(label: "t"))
 
-        #expect(await alerts.raise(AlertEvent(severity: "critical", code: "PEER_DOWN", message: "execution-service missed 3 heartbeats", key: "execution-service")))
-        #expect(await alerts.raise(AlertEvent(severity: "critical", code: "PEER_DOWN", message: "still down", key: "execution-service")) == false,
-                "the same condition is not sent again while it lasts")
-        #expect(await alerts.raise(AlertEvent(severity: "warning", code: "PLAN_WITHOUT_SL", message: "plan has no pending stop-loss leg", key: "BTCUSDT:LONG")))
+        #expect(
+            await alerts.raise(
+                AlertEvent(severity: "critical", code: "PEER_DOWN", message: "execution-service missed 3 heartbeats", key: "execution-service")))
+        #expect(
+            await alerts.raise(AlertEvent(severity: "critical", code: "PEER_DOWN", message: "still down", key: "execution-service")) == false,
+            "the same condition is not sent again while it lasts")
+        #expect(
+            await alerts.raise(
+                AlertEvent(severity: "warning", code: "PLAN_WITHOUT_SL", message: "plan has no pending stop-loss leg", key: "BTCUSDT:LONG")))
 
         // Reconcile passes go on while the webhook fails and backs off (0.5 s, then 1 s).
         let clock = ContinuousClock()
@@ -28,7 +35,8 @@ struct WebhookTests {
         var passEnds: [ContinuousClock.Instant] = []
         let start = clock.now
         while !receiver.received.contains(where: { $0.status == 200 && $0.body.contains("PLAN_WITHOUT_SL") }), clock.now - start < .seconds(15) {
-            try await f.redis.send("HSET", f.namespace.positions, "P\(passes)USDT:LONG", #"{"symbol":"P\#(passes)USDT","side":"LONG","quantity":1,"entry_price":10}"#)
+            try await f.redis.send(
+                "HSET", f.namespace.positions, "P\(passes)USDT:LONG", #"{"symbol":"P\#(passes)USDT","side":"LONG","quantity":1,"entry_price":10}"#)
             let r = try await reconciler.pass()
             #expect(r.created == 1, "pass \(passes) created the new position's plan")
             passEnds.append(clock.now)

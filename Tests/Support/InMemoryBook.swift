@@ -85,7 +85,9 @@ public final class InMemoryBook: BookStore {
         }
     }
 
-    public func getOrCreate(_ plan: ExitPlan, retroactive: Bool, now: Date, after writes: BookWrites) async throws(CoordinationError) -> PlanStore.Creation {
+    public func getOrCreate(
+        _ plan: ExitPlan, retroactive: Bool, now: Date, after writes: BookWrites
+    ) async throws(CoordinationError) -> PlanStore.Creation {
         let json = try encode(plan)
         let stored: [UInt8]? = state.withLock { s in
             s.roundTrips += 1
@@ -96,7 +98,9 @@ public final class InMemoryBook: BookStore {
         return PlanStore.Creation(plan: try decode(stored), created: false)
     }
 
-    public func getOrCreateMany(_ plans: [ExitPlan], retroactive: Bool, now: Date) async throws(CoordinationError) -> [Result<PlanStore.Creation, CoordinationError>] {
+    public func getOrCreateMany(
+        _ plans: [ExitPlan], retroactive: Bool, now: Date
+    ) async throws(CoordinationError) -> [Result<PlanStore.Creation, CoordinationError>] {
         guard !plans.isEmpty else { return [] }
         var encoded: [[UInt8]] = []
         for plan in plans { encoded.append(try encode(plan)) }
@@ -110,8 +114,10 @@ public final class InMemoryBook: BookStore {
         }
     }
 
-    public func update(_ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?,
-                       orders: [PlanStore.PaperOrder], now: Date) async throws(CoordinationError) -> PlanStore.Outcome {
+    public func update(
+        _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?,
+        orders: [PlanStore.PaperOrder], now: Date
+    ) async throws(CoordinationError) -> PlanStore.Outcome {
         let json = try encode(plan)
         let positionJSON: [UInt8]?
         do { positionJSON = try position.map { try PlanJSON.encodeValue($0) } } catch { throw CoordinationError(.domain, "\(error)") }
@@ -122,17 +128,22 @@ public final class InMemoryBook: BookStore {
             s.plans[plan.key.description] = json
             if let positionJSON { s.positions[plan.key.description] = positionJSON }
             if let event {
-                s.published.append(Published(type: .planUpdated, envelope: EventEnvelope.make(type: .planUpdated, source: source, now: now, data: event.jsonBytes())))
+                s.published.append(
+                    Published(type: .planUpdated, envelope: EventEnvelope.make(type: .planUpdated, source: source, now: now, data: event.jsonBytes()))
+                )
             }
             return .written
         }
     }
 
-    public func close(_ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PlanStore.PositionAction,
-                      orders: [PlanStore.PaperOrder], now: Date) async throws(CoordinationError) -> PlanStore.Outcome {
+    public func close(
+        _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PlanStore.PositionAction,
+        orders: [PlanStore.PaperOrder], now: Date
+    ) async throws(CoordinationError) -> PlanStore.Outcome {
         let json = try encode(plan)
-        let event = PlanClosedEvent(key: plan.key.description, planId: plan.planId,
-                                    closedReason: plan.closedReason?.rawValue ?? ClosedReason.positionClosed.rawValue, realizedPnl: Rounding.price(realizedPnl))
+        let event = PlanClosedEvent(
+            key: plan.key.description, planId: plan.planId,
+            closedReason: plan.closedReason?.rawValue ?? ClosedReason.positionClosed.rawValue, realizedPnl: Rounding.price(realizedPnl))
         let envelope = try EventEnvelope.make(type: .planClosed, source: source, now: now, value: event)
         var snapshotJSON: [UInt8]?
         if case .store(let snapshot) = position {
@@ -155,18 +166,22 @@ public final class InMemoryBook: BookStore {
     }
 
     public func plan(_ key: PositionKey) async throws(CoordinationError) -> ExitPlan? {
-        guard let bytes = state.withLock({ s -> [UInt8]? in
-            s.roundTrips += 1
-            return s.plans[key.description]
-        }) else { return nil }
+        guard
+            let bytes = state.withLock({ s -> [UInt8]? in
+                s.roundTrips += 1
+                return s.plans[key.description]
+            })
+        else { return nil }
         return try decode(bytes)
     }
 
     public func position(_ key: PositionKey) async throws(CoordinationError) -> PositionSnapshot? {
-        guard let bytes = state.withLock({ s -> [UInt8]? in
-            s.roundTrips += 1
-            return s.positions[key.description]
-        }) else { return nil }
+        guard
+            let bytes = state.withLock({ s -> [UInt8]? in
+                s.roundTrips += 1
+                return s.positions[key.description]
+            })
+        else { return nil }
         return try PositionStore.decode(bytes, field: key.description)
     }
 
@@ -191,7 +206,9 @@ public final class InMemoryBook: BookStore {
         }
     }
 
-    public func recordOrder(_ order: PlanStore.PaperOrder, reading key: PositionKey?) async throws(CoordinationError) -> (recorded: Bool, position: PositionSnapshot?) {
+    public func recordOrder(
+        _ order: PlanStore.PaperOrder, reading key: PositionKey?
+    ) async throws(CoordinationError) -> (recorded: Bool, position: PositionSnapshot?) {
         let (recorded, bytes) = state.withLock { s -> (Bool, [UInt8]?) in
             s.roundTrips += 1
             let fresh = s.orders[order.clientOrderId] == nil

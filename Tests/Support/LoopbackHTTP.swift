@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,7 +30,7 @@ public enum LoopbackHTTP {
         var sent = 0
         while sent < request.count {
             let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { break } // the server may close early on an oversized request
+            if n <= 0 { break }  // the server may close early on an oversized request
             sent += n
         }
         let text = String(decoding: readAll(fd), as: UTF8.self)
@@ -70,8 +71,10 @@ public enum LoopbackHTTP {
     }
 
     /// GETs `path` every 100 ms until `done` holds; throws with the last answer after `within`.
-    public static func poll(port: Int, _ path: String, until done: ((status: Int, body: String)) -> Bool,
-                            within: Duration) async throws -> (status: Int, body: String) {
+    public static func poll(
+        port: Int, _ path: String, until done: ((status: Int, body: String)) -> Bool,
+        within: Duration
+    ) async throws -> (status: Int, body: String) {
         let clock = ContinuousClock()
         let deadline = clock.now + within
         var last: (status: Int, body: String)?
@@ -82,7 +85,9 @@ public enum LoopbackHTTP {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw Subprocess.Failure("\(path) on \(port) did not reach the expected state within \(within); last: \(last.map { "\($0.status) \($0.body.prefix(300))" } ?? "no answer")")
+        throw Subprocess.Failure(
+            "\(path) on \(port) did not reach the expected state within \(within); last: \(last.map { "\($0.status) \($0.body.prefix(300))" } ?? "no answer")"
+        )
     }
 
     static func dechunk(_ body: String) -> String {

@@ -56,14 +56,17 @@ public final class RecordingHTTPServer: Sendable {
     public var received: [Request] { recorder.state.withLock { $0.received } }
 
     /// Starts a server; with `certificates`, it speaks HTTPS with their server certificate.
-    public static func start(statuses: [Int], certificates: TestCertificates? = nil, reply: String = #"{"ok":true}"#) async throws -> RecordingHTTPServer {
+    public static func start(
+        statuses: [Int], certificates: TestCertificates? = nil, reply: String = #"{"ok":true}"#
+    ) async throws -> RecordingHTTPServer {
         let recorder = Recorder(statuses: statuses)
         let router = Router()
         router.on("**", method: .post) { request, _ -> Response in
             let body = try await request.body.collect(upTo: 1 << 20)
             let status = recorder.record(path: request.uri.path, body: String(buffer: body))
-            return Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(string: reply)))
+            return Response(
+                status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: reply)))
         }
         var logger = Logger(label: "test.http-server")
         logger.logLevel = .critical
@@ -75,8 +78,9 @@ public final class RecordingHTTPServer: Sendable {
             let tls = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.serverCertificate).map { .certificate($0) },
                 privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.serverKey, format: .pem)))
-            let app = Application(router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration,
-                                  onServerRunning: running, logger: logger)
+            let app = Application(
+                router: router, server: try .tls(.http1(), tlsConfiguration: tls), configuration: configuration,
+                onServerRunning: running, logger: logger)
             task = Task { try await app.run() }
         } else {
             let app = Application(router: router, configuration: configuration, onServerRunning: running, logger: logger)

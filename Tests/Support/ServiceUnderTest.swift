@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,9 +58,11 @@ public final class ServiceUnderTest: @unchecked Sendable {
     public func waitHealth(_ status: Int, word: String? = nil, within: Duration) async throws -> Duration {
         let clock = ContinuousClock()
         let start = clock.now
-        _ = try await LoopbackHTTP.poll(port: port, "/health", until: { answer in
-            answer.status == status && (word.map { answer.body.contains("\"status\":\"\($0)\"") } ?? true)
-        }, within: within)
+        _ = try await LoopbackHTTP.poll(
+            port: port, "/health",
+            until: { answer in
+                answer.status == status && (word.map { answer.body.contains("\"status\":\"\($0)\"") } ?? true)
+            }, within: within)
         return clock.now - start
     }
 
@@ -90,8 +93,9 @@ public final class ServiceUnderTest: @unchecked Sendable {
     /// Resident memory in MB (from /proc).
     public var rssMB: Double {
         guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kb = line.split(separator: " ").compactMap({ Double($0) }).first else { return -1 }
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kb = line.split(separator: " ").compactMap({ Double($0) }).first
+        else { return -1 }
         return kb / 1024
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,7 +52,8 @@ public enum TestRedis {
         var cursor = "0"
         repeat {
             guard let reply = try? await conn.send("SCAN", cursor, "MATCH", "\(namespace):*", "COUNT", 1000),
-                  let parts = reply.array, parts.count == 2 else { break }
+                let parts = reply.array, parts.count == 2
+            else { break }
             cursor = parts[0].string ?? "0"
             let keys = parts[1].array?.compactMap(\.bytes) ?? []
             if !keys.isEmpty { _ = try? await conn.send(RedisCommand(["DEL"] + keys)) }

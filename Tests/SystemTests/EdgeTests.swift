@@ -5,7 +5,8 @@ import Support
 import Testing
 
 /// Bad environment, bad HTTP, wrong passwords, secrets, ACL users.
-@Suite("Bad input at the edges and security", .serialized, .enabled(if: TestRedis.isCI || Subprocess.find("redis-server") != nil, "needs redis-server"))
+@Suite(
+    "Bad input at the edges and security", .serialized, .enabled(if: TestRedis.isCI || Subprocess.find("redis-server") != nil, "needs redis-server"))
 struct EdgeTests {
     static let badEnvironment: [(service: String, variable: String, value: String)] = [
         ("execution", "REDIS_URL", "ftp://127.0.0.1:6379"),
@@ -45,7 +46,8 @@ struct EdgeTests {
         try await execution.waitHealth(200, within: .seconds(20))
         #expect(try execution.get("/nope").status == 404)
         #expect(try execution.get("/health/../../etc/passwd").status == 404)
-        let post = try LoopbackHTTP.raw(port: execution.port, Array("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".utf8))
+        let post = try LoopbackHTTP.raw(
+            port: execution.port, Array("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".utf8))
         #expect(post == 405, "POST /health answered \(post.map(String.init) ?? "nothing")")
         let hugeHeader = "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 200_000) + "\r\nConnection: close\r\n\r\n"
         let header = try LoopbackHTTP.raw(port: execution.port, Array(hugeHeader.utf8))
@@ -96,7 +98,8 @@ struct EdgeTests {
         let f = try SystemFixture("edge-acl", password: "admin-\(UUID().uuidString.prefix(8))")
         let ns = f.namespace.prefix
         for (user, secret) in [("execution", "exec-pw-1"), ("monitoring", "mon-pw-2")] {
-            let r = try await f.conn.send("ACL", "SETUSER", user, "reset", "on", ">\(secret)", "~\(ns):*", "&\(ns):*", "+@all", "-@admin", "-@dangerous")
+            let r = try await f.conn.send(
+                "ACL", "SETUSER", user, "reset", "on", ">\(secret)", "~\(ns):*", "&\(ns):*", "+@all", "-@admin", "-@dangerous")
             #expect(r.string == "OK")
         }
         let execution = try f.start(.execution, ["REDIS_URL": "redis://execution:exec-pw-1@127.0.0.1:\(f.redis.port)/0"])
@@ -106,7 +109,9 @@ struct EdgeTests {
         try await f.publish(.tradeSignal, f.signalJSON("ACLUSDT", "BUY"))
         try await f.eventually("a plan made under the execution user", within: .seconds(10)) { try await f.plan("ACLUSDT:LONG") != nil }
         try await f.conn.send("HSET", f.namespace.positions, "ORPHUSDT:LONG", #"{"symbol":"ORPHUSDT","side":"LONG","quantity":1,"entry_price":10}"#)
-        try await f.eventually("a retroactive plan made under the monitoring user", within: .seconds(10)) { try await f.plan("ORPHUSDT:LONG")?.source == .retroactive }
+        try await f.eventually("a retroactive plan made under the monitoring user", within: .seconds(10)) {
+            try await f.plan("ORPHUSDT:LONG")?.source == .retroactive
+        }
         // Outside the namespace the users can do nothing.
         var config = f.redis.configuration()
         config.username = "execution"

@@ -18,7 +18,7 @@ struct FaultTests {
         for i in 0..<20 { try await f.publish(.tradeSignal, f.signalJSON("K\(i)USDT", "BUY")) }
         try await f.eventually("20 plans", within: .seconds(10)) { try await f.planCount() == 20 }
         let before = Set(try await f.conn.send("HKEYS", f.namespace.plans).array?.compactMap(\.string) ?? [])
-        try await Task.sleep(for: .milliseconds(1500)) // AOF everysec: these are on disk now
+        try await Task.sleep(for: .milliseconds(1500))  // AOF everysec: these are on disk now
 
         // Signals and ticks keep coming from another connection while Redis is away.
         let traffic = RedisConnection(configuration: f.redis.configuration(commandTimeoutMilliseconds: 300))
@@ -96,8 +96,9 @@ struct FaultTests {
         monitor.kill9()
         for i in 0..<5 {
             let side = i % 2 == 0 ? "LONG" : "SHORT"
-            try await f.conn.send("HSET", f.namespace.positions, "ORPH\(i)USDT:\(side)",
-                                  #"{"symbol":"ORPH\#(i)USDT","side":"\#(side)","quantity":2,"entry_price":10}"#)
+            try await f.conn.send(
+                "HSET", f.namespace.positions, "ORPH\(i)USDT:\(side)",
+                #"{"symbol":"ORPH\#(i)USDT","side":"\#(side)","quantity":2,"entry_price":10}"#)
         }
         try monitor.restart()
         let clock = ContinuousClock()
@@ -127,12 +128,15 @@ struct FaultTests {
             if i % 2 == 0 {
                 commands.append(RedisCommand(["PUBLISH", f.namespace.channel(.tradeSignal), f.signalJSON("R\(i)USDT", "BUY")]))
             } else {
-                commands.append(RedisCommand(["HSET", f.namespace.positions, "R\(i)USDT:LONG", #"{"symbol":"R\#(i)USDT","side":"LONG","quantity":1,"entry_price":100}"#]))
+                commands.append(
+                    RedisCommand([
+                        "HSET", f.namespace.positions, "R\(i)USDT:LONG", #"{"symbol":"R\#(i)USDT","side":"LONG","quantity":1,"entry_price":100}"#,
+                    ]))
             }
         }
         _ = try await f.conn.pipeline(commands)
         try await f.eventually("100 plans", within: .seconds(15)) { try await f.planCount() == 100 }
-        try await Task.sleep(for: .seconds(1)) // more passes of both monitors
+        try await Task.sleep(for: .seconds(1))  // more passes of both monitors
         #expect(try await f.planCount() == 100)
         let keys = created.texts.compactMap { text -> String? in
             guard let symbol = jsonString("symbol", in: text), let side = jsonString("side", in: text) else { return nil }

@@ -37,32 +37,59 @@ enum HostileCorpus {
         let numberField = type == "market.tick" ? "price" : type == "trade.signal" ? "quantity" : "status"
         let text: String
         switch kind {
-        case 0: text = String(good.prefix(max(1, good.count - 1 - n % 40))) // truncated
+        case 0: text = String(good.prefix(max(1, good.count - 1 - n % 40)))  // truncated
         case 1: text = ["hello", "{", "[1,2", "", "null", "42", "\"x\""][n % 7]
-        case 2: text = type == "service.heartbeat" ? good.replacingOccurrences(of: "\"service\":\"execution-service\"", with: "\"service\":\(n)")
-            : good.replacingOccurrences(of: #""symbol":"BAD\#(n)USDT""#, with: #""symbol":\#(n)"#) // wrong type
-        case 3: text = type == "service.heartbeat" ? good.replacingOccurrences(of: "\"status\":\"OK\"", with: "\"status\":NaN")
-            : good.replacingOccurrences(of: type == "market.tick" ? "\"price\":100" : "\"quantity\":0.01", with: "\"\(numberField)\":NaN")
-        case 4: text = type == "service.heartbeat" ? good.replacingOccurrences(of: "\"service\":\"execution-service\"", with: "\"service\":Infinity")
-            : good.replacingOccurrences(of: type == "market.tick" ? "\"price\":100" : "\"quantity\":0.01", with: "\"\(numberField)\":1e308")
-        case 5: text = type == "service.heartbeat" ? good.replacingOccurrences(of: "\"instance\":\"x\",", with: "")
-            : good.replacingOccurrences(of: type == "market.tick" ? "\"price\":100" : "\"quantity\":0.01", with: "\"\(numberField)\":0")
-        case 6: text = type == "service.heartbeat" ? good.replacingOccurrences(of: "\"service\":\"execution-service\",", with: "")
-            : good.replacingOccurrences(of: type == "market.tick" ? "\"price\":100" : "\"quantity\":0.01", with: "\"\(numberField)\":-\(n % 100 + 1)")
-        case 7: text = type == "trade.signal" ? good.replacingOccurrences(of: "\"side\":\"BUY\"", with: "\"side\":\"HOLD\"")
-            : type == "market.tick" ? good.replacingOccurrences(of: "\"symbol\":\"BAD", with: "\"symbol\":\"B D")
-            : good.replacingOccurrences(of: "\"version\":\"1\"", with: "\"version\":[1]")
-        case 8: text = type == "trade.signal" ? good.replacingOccurrences(of: "\"price\":100}", with: #""price":100,"context":{"rl_hints":{"tp_pct":0.02}}}"#)
-            : good.replacingOccurrences(of: "\"type\":\"\(type)\"", with: "\"type\":\"alert\"")
-        case 9: text = type == "trade.signal" ? good.replacingOccurrences(of: "\"price\":100}", with: #""price":100,"context":{"rl_hints":{"tp_target_pct":1.5}}}"#)
-            : good.replacingOccurrences(of: "\"type\":\"\(type)\"", with: "\"type\":\"\(type)x\"")
-        case 10: text = good.replacingOccurrences(of: "\"type\":\"\(type)\"", with: "\"type\":\"exit_plan.created\"") // wrong envelope type
+        case 2:
+            text =
+                type == "service.heartbeat"
+                ? good.replacingOccurrences(of: "\"service\":\"execution-service\"", with: "\"service\":\(n)")
+                : good.replacingOccurrences(of: #""symbol":"BAD\#(n)USDT""#, with: #""symbol":\#(n)"#)  // wrong type
+        case 3:
+            text =
+                type == "service.heartbeat"
+                ? good.replacingOccurrences(of: "\"status\":\"OK\"", with: "\"status\":NaN")
+                : good.replacingOccurrences(of: type == "market.tick" ? "\"price\":100" : "\"quantity\":0.01", with: "\"\(numberField)\":NaN")
+        case 4:
+            text =
+                type == "service.heartbeat"
+                ? good.replacingOccurrences(of: "\"service\":\"execution-service\"", with: "\"service\":Infinity")
+                : good.replacingOccurrences(of: type == "market.tick" ? "\"price\":100" : "\"quantity\":0.01", with: "\"\(numberField)\":1e308")
+        case 5:
+            text =
+                type == "service.heartbeat"
+                ? good.replacingOccurrences(of: "\"instance\":\"x\",", with: "")
+                : good.replacingOccurrences(of: type == "market.tick" ? "\"price\":100" : "\"quantity\":0.01", with: "\"\(numberField)\":0")
+        case 6:
+            text =
+                type == "service.heartbeat"
+                ? good.replacingOccurrences(of: "\"service\":\"execution-service\",", with: "")
+                : good.replacingOccurrences(
+                    of: type == "market.tick" ? "\"price\":100" : "\"quantity\":0.01", with: "\"\(numberField)\":-\(n % 100 + 1)")
+        case 7:
+            text =
+                type == "trade.signal"
+                ? good.replacingOccurrences(of: "\"side\":\"BUY\"", with: "\"side\":\"HOLD\"")
+                : type == "market.tick"
+                    ? good.replacingOccurrences(of: "\"symbol\":\"BAD", with: "\"symbol\":\"B D")
+                    : good.replacingOccurrences(of: "\"version\":\"1\"", with: "\"version\":[1]")
+        case 8:
+            text =
+                type == "trade.signal"
+                ? good.replacingOccurrences(of: "\"price\":100}", with: #""price":100,"context":{"rl_hints":{"tp_pct":0.02}}}"#)
+                : good.replacingOccurrences(of: "\"type\":\"\(type)\"", with: "\"type\":\"alert\"")
+        case 9:
+            text =
+                type == "trade.signal"
+                ? good.replacingOccurrences(of: "\"price\":100}", with: #""price":100,"context":{"rl_hints":{"tp_target_pct":1.5}}}"#)
+                : good.replacingOccurrences(of: "\"type\":\"\(type)\"", with: "\"type\":\"\(type)x\"")
+        case 10: text = good.replacingOccurrences(of: "\"type\":\"\(type)\"", with: "\"type\":\"exit_plan.created\"")  // wrong envelope type
         case 11: text = envelope(type, "[]", id: n)
-        case 12: text = good.replacingOccurrences(of: ",\"data\":", with: ",\"payload\":") // no data
-        case 13: text = good.replacingOccurrences(of: "\"id\":\"bad-\(n)\",", with: "") // no id
-        case 14: // over 64 KiB (a 1 MiB body one time in eight)
-            text = good.replacingOccurrences(of: "\"source\":\"hostile\"", with: "\"source\":\"" + String(repeating: "x", count: n % 8 == 0 ? 1 << 20 : 70_000) + "\"")
-        default: // invalid UTF-8 in a string
+        case 12: text = good.replacingOccurrences(of: ",\"data\":", with: ",\"payload\":")  // no data
+        case 13: text = good.replacingOccurrences(of: "\"id\":\"bad-\(n)\",", with: "")  // no id
+        case 14:  // over 64 KiB (a 1 MiB body one time in eight)
+            text = good.replacingOccurrences(
+                of: "\"source\":\"hostile\"", with: "\"source\":\"" + String(repeating: "x", count: n % 8 == 0 ? 1 << 20 : 70_000) + "\"")
+        default:  // invalid UTF-8 in a string
             var bytes = Array(good.utf8)
             if let r = good.range(of: "BAD") ?? good.range(of: "execution") {
                 let at = good.utf8.distance(from: good.startIndex, to: r.lowerBound)
@@ -80,9 +107,11 @@ struct HostileInputTests {
 
     /// The corpus is bad through and through: the decoder refuses every message of it.
     @Test func everyGeneratedMessageIsRefusedByTheDecoder() {
-        for (type, messages) in [(EventType.tradeSignal, HostileCorpus.signals(count: 320, seed: 1)),
-                                 (.marketTick, HostileCorpus.ticks(count: 320, seed: 2)),
-                                 (.heartbeat, HostileCorpus.heartbeats(count: 320, seed: 3))] {
+        for (type, messages) in [
+            (EventType.tradeSignal, HostileCorpus.signals(count: 320, seed: 1)),
+            (.marketTick, HostileCorpus.ticks(count: 320, seed: 2)),
+            (.heartbeat, HostileCorpus.heartbeats(count: 320, seed: 3)),
+        ] {
             for (i, m) in messages.enumerated() {
                 if case .success = InboundEvent.decode(type: type, payload: m) {
                     Issue.record("\(type.rawValue) #\(i) was accepted: \(String(decoding: m.prefix(300), as: UTF8.self))")
@@ -117,7 +146,10 @@ struct HostileInputTests {
                 // The monitor also reads the plan and position events (to know what changed):
                 // the same junk there, with no key or symbol to name a record.
                 let feedChannel: EventType = [.planCreated, .planUpdated, .planClosed, .positionUpdated][i % 4]
-                batch.append(RedisCommand(["PUBLISH", f.namespace.channel(feedChannel), HostileCorpus.message(kind: [0, 1, 11, 12, 13, 14][i % 6], n: i, type: "x")]))
+                batch.append(
+                    RedisCommand([
+                        "PUBLISH", f.namespace.channel(feedChannel), HostileCorpus.message(kind: [0, 1, 11, 12, 13, 14][i % 6], n: i, type: "x"),
+                    ]))
                 if i % max(1, half / 50) == 0, good < 50 * (round + 1) {
                     batch.append(RedisCommand(["PUBLISH", f.namespace.channel(.tradeSignal), f.signalJSON("GOOD\(good)USDT", "BUY")]))
                     good += 1
@@ -139,18 +171,26 @@ struct HostileInputTests {
         try await f.eventually("every good signal has its plan", within: .seconds(30)) { try await f.planCount() == good }
         let total = Double(2 * (n / 2))
         #expect(try execution.metricSum("exitbrain_events_rejected_total") - rejectedBefore.0 == 2 * total, "execution counts each bad message once")
-        #expect(try monitor.metricSum("exitbrain_events_rejected_total") - rejectedBefore.1 == 2 * total, "monitor counts each bad heartbeat and plan event once")
+        #expect(
+            try monitor.metricSum("exitbrain_events_rejected_total") - rejectedBefore.1 == 2 * total,
+            "monitor counts each bad heartbeat and plan event once")
         let metrics = try execution.get("/metrics").body
-        let reasons = Set(metrics.split(separator: "\n").filter { $0.hasPrefix("exitbrain_events_rejected_total{") && !$0.hasSuffix(" 0") }
-            .compactMap { line in line.range(of: "reason=\"").map { String(line[$0.upperBound...].prefix { $0 != "\"" }) } })
-        #expect(reasons.isSuperset(of: ["too_large", "invalid_json", "invalid_envelope", "wrong_event_type", "wrong_type",
-                                        "invalid_number", "unknown_side", "unknown_key", "invalid_value"]), "reasons seen: \(reasons.sorted())")
+        let reasons = Set(
+            metrics.split(separator: "\n").filter { $0.hasPrefix("exitbrain_events_rejected_total{") && !$0.hasSuffix(" 0") }
+                .compactMap { line in line.range(of: "reason=\"").map { String(line[$0.upperBound...].prefix { $0 != "\"" }) } })
+        #expect(
+            reasons.isSuperset(of: [
+                "too_large", "invalid_json", "invalid_envelope", "wrong_event_type", "wrong_type",
+                "invalid_number", "unknown_side", "unknown_key", "invalid_value",
+            ]), "reasons seen: \(reasons.sorted())")
         #expect(execution.isRunning && monitor.isRunning)
         try await execution.waitHealth(200, within: .seconds(10))
         try await monitor.waitHealth(200, within: .seconds(10))
         #expect(rss[2] - rss[1] < 24, "RSS \(rss.map { Int($0) }) MB: still growing in the second round")
         #expect(rss[2] < 256, "RSS \(Int(rss[2])) MB")
-        print("hostile: \(Int(5 * total)) bad messages, \(good) good signals; execution RSS MB start/after round 1/after round 2: \(rss.map { Int($0) })")
+        print(
+            "hostile: \(Int(5 * total)) bad messages, \(good) good signals; execution RSS MB start/after round 1/after round 2: \(rss.map { Int($0) })"
+        )
         await f.stopAll()
     }
 }

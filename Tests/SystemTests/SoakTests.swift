@@ -40,8 +40,11 @@ struct SoakTests {
                     let s = symbols.randomElement(using: &rng)!
                     let side = Bool.random(using: &rng) ? "BUY" : "SELL"
                     let quantity = Rounding.quantity(Double.random(in: 0.1...3, using: &rng))
-                    batch.append(RedisCommand(["PUBLISH", f.namespace.channel(.tradeSignal),
-                                               f.signalJSON(s, side, quantity: quantity, price: prices[s]!, leverage: [5, 10, 20].randomElement(using: &rng)!)]))
+                    batch.append(
+                        RedisCommand([
+                            "PUBLISH", f.namespace.channel(.tradeSignal),
+                            f.signalJSON(s, side, quantity: quantity, price: prices[s]!, leverage: [5, 10, 20].randomElement(using: &rng)!),
+                        ]))
                 }
                 _ = try? await conn.pipeline(batch)
                 try? await Task.sleep(for: .milliseconds(100))
@@ -60,7 +63,9 @@ struct SoakTests {
         while clock.now < end {
             try await Task.sleep(for: .milliseconds(500))
             // One consistent view of both hashes.
-            let replies = try await f.conn.transaction([RedisCommand(["HGETALL", f.namespace.positions]), RedisCommand(["HGETALL", f.namespace.plans])])
+            let replies = try await f.conn.transaction([
+                RedisCommand(["HGETALL", f.namespace.positions]), RedisCommand(["HGETALL", f.namespace.plans]),
+            ])
             let now = Date()
             var plans: [String: ExitPlan] = [:]
             let planItems = replies[1].array ?? []
@@ -108,7 +113,9 @@ struct SoakTests {
         #expect(orders.count > closed)
         #expect(violations.isEmpty, "\(violations.count) violations, first: \(violations.prefix(10))")
         #expect(execution.isRunning && monitor.isRunning)
-        print("soak: \(Self.seconds) s, \(samples) samples, \(positionsSeen.count) positions, at most \(maxOpen) open, \(closed) plans closed, \(orders.count) orders, \(violations.count) violations")
+        print(
+            "soak: \(Self.seconds) s, \(samples) samples, \(positionsSeen.count) positions, at most \(maxOpen) open, \(closed) plans closed, \(orders.count) orders, \(violations.count) violations"
+        )
         await f.stopAll()
     }
 }

@@ -21,8 +21,10 @@ final class SystemFixture: @unchecked Sendable {
 
     /// The environment the services get: paper, LIVE, fast heartbeats and passes.
     func environment(_ extra: [String: String] = [:]) -> [String: String] {
-        var env = ["REDIS_URL": redis.url, "REDIS_NAMESPACE": namespace.prefix, "EXIT_EXECUTOR_MODE": "LIVE",
-                   "HEARTBEAT_INTERVAL_S": "0.5", "MONITOR_INTERVAL_S": "1", "LOG_LEVEL": "info", "LOG_FORMAT": "json"]
+        var env = [
+            "REDIS_URL": redis.url, "REDIS_NAMESPACE": namespace.prefix, "EXIT_EXECUTOR_MODE": "LIVE",
+            "HEARTBEAT_INTERVAL_S": "0.5", "MONITOR_INTERVAL_S": "1", "LOG_LEVEL": "info", "LOG_FORMAT": "json",
+        ]
         for (k, v) in extra { env[k] = v }
         return env
     }

@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -30,6 +32,10 @@ let package = Package(
         .target(
             name: "RedisClient",
             dependencies: ["CHiredis"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "ChildProcesses",
             swiftSettings: swiftSettings
         ),
         .target(
@@ -90,6 +96,7 @@ let package = Package(
         .executableTarget(
             name: "exitbrain",
             dependencies: [
+                "ChildProcesses",
                 "RedisClient",
                 "ExitBrainService",
                 "ExecutionService",
@@ -105,7 +112,10 @@ let package = Package(
         .target(
             name: "Support",
             dependencies: [
-                "RedisClient", "ExitBrainCoordination", "ExitBrainDomain",
+                "ChildProcesses", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -116,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "exitbrain-bench",
             dependencies: [
-                "RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "MonitoringService", "ExecutionService", "Support",
+                "ChildProcesses", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "MonitoringService", "ExecutionService", "Support",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

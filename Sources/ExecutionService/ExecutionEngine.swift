@@ -23,7 +23,7 @@ public actor ExecutionEngine {
     private var lastPrice: [String: Double] = [:]
     private var dirtyPrices: [String: Double] = [:]
     private var shadowSent: [String: Set<String>] = [:]
-    private let activePlans = Gauge(label: "exitbrain_plans_active")
+    private let activePlans = Gauge(.plansActive)
 
     /// An engine over the book; `now` is the clock (tests pass their own).
     public init(config: ExecutionConfiguration, book: any BookStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -50,14 +50,14 @@ public actor ExecutionEngine {
         case .signal(let signal, let meta):
             do {
                 try await handleSignal(signal, meta: meta)
-                Counter(label: "exitbrain_signals_total", dimensions: [("result", "accepted"), ("reason", "")]).increment()
+                Counter(.signals, dimensions: [("result", "accepted"), ("reason", "")]).increment()
                 return nil
             } catch let rejection as EventRejection {
-                Counter(label: "exitbrain_signals_total", dimensions: [("result", "rejected"), ("reason", rejection.reason.rawValue)]).increment()
+                Counter(.signals, dimensions: [("result", "rejected"), ("reason", rejection.reason.rawValue)]).increment()
                 return rejection
             } catch {
                 logger.error("signal not processed", metadata: ["symbol": "\(signal.symbol)", "error": "\(error)"])
-                Counter(label: "exitbrain_signals_total", dimensions: [("result", "failed"), ("reason", "redis")]).increment()
+                Counter(.signals, dimensions: [("result", "failed"), ("reason", "redis")]).increment()
                 return nil
             }
         case .tick(let tick, _):
@@ -90,7 +90,7 @@ public actor ExecutionEngine {
             logger.info("duplicate signal ignored", metadata: ["signal_id": "\(meta.id)", "client_order_id": "\(orderId)"])
             return
         }
-        Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "ENTRY")]).increment()
+        Counter(.orders, dimensions: [("purpose", "ENTRY")]).increment()
         let previous = entry.position
         var snapshot: PositionSnapshot
         if let p = previous {
@@ -113,11 +113,11 @@ public actor ExecutionEngine {
             .orderFilled,
             OrderFilled(
                 symbol: key.symbol, side: signal.side, quantity: signal.quantity, price: fill,
-                clientOrderId: orderId, purpose: "ENTRY", reduceOnly: false, legIndex: nil), now: at)
+                clientOrderId: orderId, purpose: .entry, reduceOnly: false, legIndex: nil), now: at)
         try fillWrites.publish(.positionUpdated, snapshot, now: at)
         guard config.common.exitBrainEnabled else {
             try await book.commit(fillWrites)
-            Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "ENTRY")]).increment()
+            Counter(.fills, dimensions: [("purpose", "ENTRY")]).increment()
             return
         }
         try await planPosition(snapshot, context: signal.context, at: at, after: fillWrites)
@@ -134,11 +134,11 @@ public actor ExecutionEngine {
         do { candidate = try planner.makePlan(input) } catch {
             // The fill stands even when no plan can be made for it; the monitor will alert.
             try await book.commit(writes)
-            Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "ENTRY")]).increment()
+            Counter(.fills, dimensions: [("purpose", "ENTRY")]).increment()
             throw EventRejection(.rejectedByPlanner, error.message)
         }
         let firstCreation = try await book.getOrCreate(candidate, retroactive: false, now: at, after: writes)
-        Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "ENTRY")]).increment()
+        Counter(.fills, dimensions: [("purpose", "ENTRY")]).increment()
         if firstCreation.created {
             created(firstCreation.plan)
             return
@@ -179,7 +179,7 @@ public actor ExecutionEngine {
     /// Books a plan this service created.
     private func created(_ plan: ExitPlan) {
         remember(plan)
-        Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "EXECUTION")]).increment()
+        Counter(.plansCreated, dimensions: [("source", "EXECUTION")]).increment()
         logger.info("created exit plan", metadata: Self.planMetadata(plan))
         if plan.trailing.enabled {
             logger.info(
@@ -202,8 +202,8 @@ public actor ExecutionEngine {
         let plan = try await book.plan(key)
         let orderId = "cl-" + Self.hash("\(key):\(plan?.planId ?? "none"):\(position.quantity):\(position.updatedAt.map(Timestamp.format) ?? "")")
         _ = try await book.recordOrder(PlanStore.PaperOrder(clientOrderId: orderId, price: fill, quantity: position.quantity, at: at), reading: nil)
-        Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "EXIT")]).increment()
-        Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "EXIT")]).increment()
+        Counter(.orders, dimensions: [("purpose", "EXIT")]).increment()
+        Counter(.fills, dimensions: [("purpose", "EXIT")]).increment()
         if let plan {
             let closed = executor.close(plan: plan, reason: .positionClosed, now: at)
             let pnl = Rounding.price(
@@ -211,7 +211,7 @@ public actor ExecutionEngine {
             let outcome = try await book.close(closed, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, orders: [], now: at)
             if outcome != .written { try await book.removePosition(key) }
             forget(key)
-            Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", ClosedReason.positionClosed.rawValue)]).increment()
+            Counter(.plansClosed, dimensions: [("reason", ClosedReason.positionClosed.rawValue)]).increment()
             logger.info(
                 "exit plan closed",
                 metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED", "realized_pnl": "\(pnl)"])
@@ -222,7 +222,7 @@ public actor ExecutionEngine {
             .orderFilled,
             OrderFilled(
                 symbol: key.symbol, side: side, quantity: position.quantity, price: fill, clientOrderId: orderId,
-                purpose: "EXIT", reduceOnly: true, legIndex: nil))
+                purpose: .exit, reduceOnly: true, legIndex: nil))
     }
 
     /// A tick: every plan of the symbol is evaluated; decisions become orders (live) or events (shadow).
@@ -246,11 +246,11 @@ public actor ExecutionEngine {
             for d in evaluation.decisions {
                 let id = "\(d.legIndex):\(plan.version)"
                 guard shadowSent[plan.planId, default: []].insert(id).inserted else { continue }
-                Counter(label: "exitbrain_legs_triggered_total", dimensions: [("kind", d.kind.rawValue), ("shadow", "true")]).increment()
+                Counter(.legsTriggered, dimensions: [("kind", d.kind.rawValue), ("shadow", "true")]).increment()
                 await publish(
                     .legTriggered,
                     LegTriggeredEvent(
-                        key: plan.key.description, planId: plan.planId, legIndex: d.legIndex, kind: d.kind.rawValue,
+                        key: plan.key.description, planId: plan.planId, legIndex: d.legIndex, kind: d.kind,
                         price: price, quantity: d.quantity, clientOrderId: d.clientOrderId, shadow: true))
                 logger.info(
                     "shadow exit decision",
@@ -291,7 +291,7 @@ public actor ExecutionEngine {
             let outcome = try await book.close(next, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, orders: orders, now: at)
             guard try await settle(outcome, key: key) else { return }
             forget(key)
-            Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", next.closedReason?.rawValue ?? "UNKNOWN")]).increment()
+            Counter(.plansClosed, dimensions: [("reason", next.closedReason?.rawValue ?? "UNKNOWN")]).increment()
             logger.info(
                 "exit plan closed",
                 metadata: [
@@ -327,9 +327,9 @@ public actor ExecutionEngine {
             }
         }
         for (d, fill) in fills {
-            Counter(label: "exitbrain_orders_total", dimensions: [("purpose", "EXIT")]).increment()
-            Counter(label: "exitbrain_legs_triggered_total", dimensions: [("kind", d.kind.rawValue), ("shadow", "false")]).increment()
-            Counter(label: "exitbrain_fills_total", dimensions: [("purpose", "EXIT")]).increment()
+            Counter(.orders, dimensions: [("purpose", "EXIT")]).increment()
+            Counter(.legsTriggered, dimensions: [("kind", d.kind.rawValue), ("shadow", "false")]).increment()
+            Counter(.fills, dimensions: [("purpose", "EXIT")]).increment()
             logger.info(
                 "exit leg filled",
                 metadata: [
@@ -339,13 +339,13 @@ public actor ExecutionEngine {
             await publish(
                 .legTriggered,
                 LegTriggeredEvent(
-                    key: key.description, planId: plan.planId, legIndex: d.legIndex, kind: d.kind.rawValue,
+                    key: key.description, planId: plan.planId, legIndex: d.legIndex, kind: d.kind,
                     price: price, quantity: d.quantity, clientOrderId: d.clientOrderId, shadow: false))
             await publish(
                 .orderFilled,
                 OrderFilled(
                     symbol: key.symbol, side: d.orderSide, quantity: d.quantity, price: fill,
-                    clientOrderId: d.clientOrderId, purpose: "EXIT", reduceOnly: true, legIndex: d.legIndex))
+                    clientOrderId: d.clientOrderId, purpose: .exit, reduceOnly: true, legIndex: d.legIndex))
         }
     }
 

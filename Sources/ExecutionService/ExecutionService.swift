@@ -32,21 +32,21 @@ public final class ExecutionService: RunnableService {
     /// series from the start instead of "no data" until the first event.
     static func registerMetrics() {
         for purpose in ["ENTRY", "EXIT"] {
-            _ = Counter(label: "exitbrain_orders_total", dimensions: [("purpose", purpose)])
-            _ = Counter(label: "exitbrain_fills_total", dimensions: [("purpose", purpose)])
+            _ = Counter(.orders, dimensions: [("purpose", purpose)])
+            _ = Counter(.fills, dimensions: [("purpose", purpose)])
         }
         for kind in LegKind.allCases {
             for shadow in ["true", "false"] {
-                _ = Counter(label: "exitbrain_legs_triggered_total", dimensions: [("kind", kind.rawValue), ("shadow", shadow)])
+                _ = Counter(.legsTriggered, dimensions: [("kind", kind.rawValue), ("shadow", shadow)])
             }
         }
-        _ = Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "EXECUTION")])
+        _ = Counter(.plansCreated, dimensions: [("source", "EXECUTION")])
         for reason in ClosedReason.allCases {
-            _ = Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", reason.rawValue)])
+            _ = Counter(.plansClosed, dimensions: [("reason", reason.rawValue)])
         }
-        _ = Counter(label: "exitbrain_signals_total", dimensions: [("result", "accepted"), ("reason", "")])
+        _ = Counter(.signals, dimensions: [("result", "accepted"), ("reason", "")])
         for type in [EventType.tradeSignal, .marketTick] {
-            _ = Counter(label: "exitbrain_events_handled_total", dimensions: [("type", type.rawValue)])
+            _ = Counter(.eventsHandled, dimensions: [("type", type.rawValue)])
         }
     }
 
@@ -74,8 +74,8 @@ public final class ExecutionService: RunnableService {
     }
 
     private func consume() async {
-        let ticks = Counter(label: "exitbrain_events_handled_total", dimensions: [("type", EventType.marketTick.rawValue)])
-        let signals = Counter(label: "exitbrain_events_handled_total", dimensions: [("type", EventType.tradeSignal.rawValue)])
+        let ticks = Counter(.eventsHandled, dimensions: [("type", EventType.marketTick.rawValue)])
+        let signals = Counter(.eventsHandled, dimensions: [("type", EventType.tradeSignal.rawValue)])
         let subscription = runtime.subscription
         await subscription.run { event in
             switch event {
@@ -122,7 +122,7 @@ public final class ExecutionService: RunnableService {
                 $0.lastLoop = clock.now
                 $0.lagMs = lag
             }
-            Gauge(label: "exitbrain_loop_lag_seconds").record(lag / 1000)
+            Gauge(.loopLag).record(lag / 1000)
         }
     }
 

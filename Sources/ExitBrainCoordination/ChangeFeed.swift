@@ -93,7 +93,7 @@ public final class ChangeFeed: Sendable {
             return
         }
         // Not one of ours, or not readable: counted, and the next pass reads everything.
-        Counter(label: "exitbrain_events_rejected_total", dimensions: [("reason", RejectionReason.invalidEnvelope.rawValue)]).increment()
+        Counter(.eventsRejected, dimensions: [("reason", RejectionReason.invalidEnvelope.rawValue)]).increment()
         await reconciler.noteLostEvents()
     }
 

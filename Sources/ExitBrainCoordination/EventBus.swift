@@ -30,6 +30,11 @@ public struct EventBus: EventPublishing {
         }
     }
 
+    /// Publishes a raw message on a channel outside the event types (a service's ping channel).
+    func publish(ping channel: String, _ message: String) async throws(CoordinationError) {
+        do { _ = try await redis.send(RedisCommand(["PUBLISH", channel, message])) } catch { throw CoordinationError(error) }
+    }
+
     /// Applies the batch in one pipelined write; the first write Redis refuses is the error.
     public func commit(_ writes: BookWrites) async throws(CoordinationError) {
         guard !writes.isEmpty else { return }

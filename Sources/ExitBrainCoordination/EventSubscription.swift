@@ -14,7 +14,7 @@ import Synchronization
 public final class EventSubscription: Sendable {
     private struct State {
         var rejected: [String: Int] = [:]
-        var pings: [String: ContinuousClock.Instant] = [:]
+        var pings: [String: (sent: ContinuousClock.Instant, waiter: CheckedContinuation<Duration?, Never>)] = [:]
         var lastMessage: ContinuousClock.Instant?
         var pump: Task<Void, Never>?
     }
@@ -41,7 +41,7 @@ public final class EventSubscription: Sendable {
         (events, continuation) = AsyncStream.makeStream(of: InboundEvent.self, bufferingPolicy: .bufferingOldest(100_000))
         // The rejection counter's series exist from the start, at zero.
         for reason in RejectionReason.allCases {
-            _ = Counter(label: "exitbrain_events_rejected_total", dimensions: [("reason", reason.rawValue)])
+            _ = Counter(.eventsRejected, dimensions: [("reason", reason.rawValue)])
         }
     }
 
@@ -78,21 +78,27 @@ public final class EventSubscription: Sendable {
     /// Publishes a nonce on the ping channel and waits for this subscriber to receive it.
     /// Returns the round trip, or nil when it did not come back within `timeout`.
     public func roundTrip(timeout: Duration = .seconds(1)) async -> Duration? {
-        let nonce = UUID().uuidString
-        let sent = clock.now
-        state.withLock { $0.pings[nonce] = sent }
-        defer { state.withLock { _ = $0.pings.removeValue(forKey: nonce) } }
-        do {
-            _ = try await bus.redis.send(RedisCommand(["PUBLISH", pingChannel, "ping:" + nonce]))
-        } catch {
-            return nil
+        let nonce = RandomUUID.string()
+        return await withCheckedContinuation { (waiter: CheckedContinuation<Duration?, Never>) in
+            // Registered before the ping is sent: the subscriber may receive it before PUBLISH returns.
+            state.withLock { $0.pings[nonce] = (clock.now, waiter) }
+            Task {
+                do {
+                    _ = try await bus.publish(ping: pingChannel, "ping:" + nonce)
+                } catch {
+                    answerPing(nonce, with: nil)
+                    return
+                }
+                try? await Task.sleep(for: timeout)
+                answerPing(nonce, with: nil)
+            }
         }
-        let deadline = sent + timeout
-        while clock.now < deadline {
-            if let arrived = state.withLock({ $0.pings[nonce] }), arrived != sent { return arrived - sent }
-            try? await Task.sleep(for: .milliseconds(1))
-        }
-        return nil
+    }
+
+    /// Resumes the waiter of `nonce`, once: with the round trip when the ping arrived, nil otherwise.
+    private func answerPing(_ nonce: String, with arrival: ContinuousClock.Instant?) {
+        guard let pending = state.withLock({ $0.pings.removeValue(forKey: nonce) }) else { return }
+        pending.waiter.resume(returning: arrival.map { $0 - pending.sent })
     }
 
     private func pump(_ handle: (InboundEvent) async -> Void) async {
@@ -100,10 +106,7 @@ public final class EventSubscription: Sendable {
             let now = clock.now
             state.withLock { $0.lastMessage = now }
             if message.channel == pingChannel {
-                let nonce = String(decoding: message.payload.dropFirst(5), as: UTF8.self)
-                state.withLock { s in
-                    if s.pings[nonce] != nil { s.pings[nonce] = now }
-                }
+                answerPing(String(decoding: message.payload.dropFirst(5), as: UTF8.self), with: now)
                 continue
             }
             guard let typeName = namespace.eventType(ofChannel: message.channel), let type = EventType(rawValue: typeName) else { continue }
@@ -121,7 +124,7 @@ public final class EventSubscription: Sendable {
     /// pass validation but are refused by a later rule (no price for the symbol, …).
     public func reject(_ rejection: EventRejection, channel: String, payload: [UInt8]) async {
         state.withLock { $0.rejected[rejection.reason.rawValue, default: 0] += 1 }
-        Counter(label: "exitbrain_events_rejected_total", dimensions: [("reason", rejection.reason.rawValue)]).increment()
+        Counter(.eventsRejected, dimensions: [("reason", rejection.reason.rawValue)]).increment()
         logger.warning(
             "event rejected",
             metadata: [

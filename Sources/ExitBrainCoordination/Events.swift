@@ -128,7 +128,7 @@ public struct OrderFilled: Codable, Sendable, Equatable {
     /// The order's id (deterministic for exits).
     public var clientOrderId: String
     /// `ENTRY` or `EXIT`.
-    public var purpose: String
+    public var purpose: OrderPurpose
     /// True for every exit.
     public var reduceOnly: Bool
     /// The plan leg, for exits.
@@ -136,7 +136,8 @@ public struct OrderFilled: Codable, Sendable, Equatable {
 
     /// A fill.
     public init(
-        symbol: String, side: OrderSide, quantity: Double, price: Double, clientOrderId: String, purpose: String, reduceOnly: Bool, legIndex: Int?
+        symbol: String, side: OrderSide, quantity: Double, price: Double, clientOrderId: String, purpose: OrderPurpose, reduceOnly: Bool,
+        legIndex: Int?
     ) {
         self.symbol = symbol
         self.side = side
@@ -228,7 +229,7 @@ public struct LegTriggeredEvent: Codable, Sendable, Equatable {
     /// The leg.
     public var legIndex: Int
     /// The leg's kind.
-    public var kind: String
+    public var kind: LegKind
     /// The price that triggered it.
     public var price: Double
     /// The exit order's quantity.
@@ -239,7 +240,7 @@ public struct LegTriggeredEvent: Codable, Sendable, Equatable {
     public var shadow: Bool
 
     /// A trigger event.
-    public init(key: String, planId: String, legIndex: Int, kind: String, price: Double, quantity: Double, clientOrderId: String, shadow: Bool) {
+    public init(key: String, planId: String, legIndex: Int, kind: LegKind, price: Double, quantity: Double, clientOrderId: String, shadow: Bool) {
         self.key = key
         self.planId = planId
         self.legIndex = legIndex
@@ -267,12 +268,12 @@ public struct PlanClosedEvent: Codable, Sendable, Equatable {
     /// The plan.
     public var planId: String
     /// Why it closed.
-    public var closedReason: String
+    public var closedReason: ClosedReason
     /// Realized PnL of the plan's exits, fees included.
     public var realizedPnl: Double
 
     /// A close event.
-    public init(key: String, planId: String, closedReason: String, realizedPnl: Double) {
+    public init(key: String, planId: String, closedReason: ClosedReason, realizedPnl: Double) {
         self.key = key
         self.planId = planId
         self.closedReason = closedReason
@@ -299,10 +300,20 @@ public struct HeartbeatEvent: Codable, Sendable, Equatable {
     public var status: String
 }
 
+/// How bad an alert is.
+public enum AlertSeverity: String, Codable, Sendable, CaseIterable {
+    /// Worth knowing (a plan created retroactively, a peer back).
+    case info
+    /// Worth a look (a plan that disagrees with its position).
+    case warning
+    /// Act now (a peer down, a position without protection).
+    case critical
+}
+
 /// `alert` data.
 public struct AlertEvent: Codable, Sendable, Equatable {
     /// `info`, `warning` or `critical`.
-    public var severity: String
+    public var severity: AlertSeverity
     /// A stable code, e.g. `PLAN_MISSING`.
     public var code: String
     /// What happened.
@@ -311,7 +322,7 @@ public struct AlertEvent: Codable, Sendable, Equatable {
     public var key: String?
 
     /// An alert.
-    public init(severity: String, code: String, message: String, key: String? = nil) {
+    public init(severity: AlertSeverity, code: String, message: String, key: String? = nil) {
         self.severity = severity
         self.code = code
         self.message = message

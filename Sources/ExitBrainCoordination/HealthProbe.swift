@@ -22,7 +22,7 @@ public struct HealthProbe: Sendable {
     public func redisHealth() async -> DependencyHealth {
         do {
             let latency = try await redis.ping()
-            Timer(label: "exitbrain_redis_latency_seconds").recordNanoseconds(Int64(latency.secondsValue * 1e9))
+            Timer(.redisLatency).recordNanoseconds(Int64(latency.secondsValue * 1e9))
             let ms = latency.secondsValue * 1000
             return DependencyHealth(status: latency > slowRedis ? .degraded : .ok, latencyMs: (ms * 1000).rounded() / 1000)
         } catch {
@@ -40,7 +40,7 @@ public struct HealthProbe: Sendable {
         guard let rt = await subscription.roundTrip(timeout: .seconds(1)) else {
             return DependencyHealth(status: .down, details: [("error", .string("ping did not come back within 1 s"))])
         }
-        Gauge(label: "exitbrain_eventbus_roundtrip_seconds").record(rt.secondsValue)
+        Gauge(.eventBusRoundTrip).record(rt.secondsValue)
         var details: [(String, JSONValue)] = [("roundtrip_ms", .number((rt.secondsValue * 1e6).rounded() / 1000))]
         if let age = subscription.lastMessageAge { details.append(("last_message_age_s", .number((age * 10).rounded() / 10))) }
         return DependencyHealth(status: .ok, details: details)

@@ -169,7 +169,7 @@ public struct PlanStore: Sendable {
         let json = try encode(plan)
         let event = PlanClosedEvent(
             key: plan.key.description, planId: plan.planId,
-            closedReason: plan.closedReason?.rawValue ?? ClosedReason.positionClosed.rawValue,
+            closedReason: plan.closedReason ?? .positionClosed,
             realizedPnl: Rounding.price(realizedPnl))
         let envelope = try bus.envelope(.planClosed, event, now: now)
         let action: [UInt8]

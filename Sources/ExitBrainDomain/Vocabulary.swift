@@ -125,3 +125,11 @@ public enum MarketRegime: String, Codable, Sendable, CaseIterable {
     /// Decodes with a ``DomainError`` naming the allowed words.
     public init(from decoder: any Decoder) throws { self = try decodeWord(decoder, field: "regime") }
 }
+
+/// What an order is for.
+public enum OrderPurpose: String, Codable, Sendable, CaseIterable {
+    /// Opens or adds to a position.
+    case entry = "ENTRY"
+    /// Reduces or closes a position (always reduce-only).
+    case exit = "EXIT"
+}

@@ -1,3 +1,4 @@
+import ExitBrainCoordination
 import Foundation
 import Metrics
 import Prometheus
@@ -49,24 +50,5 @@ public enum MetricsSetup {
     }
 
     /// What each metric means, for its `# HELP` line.
-    static let help: [String: String] = [
-        "exitbrain_alerts_total": "Alerts sent, by severity and code.",
-        "exitbrain_eventbus_roundtrip_seconds": "Round trip of a ping through the service's own event-bus subscription.",
-        "exitbrain_events_rejected_total": "Inbound bus messages rejected, by reason.",
-        "exitbrain_events_handled_total": "Inbound bus events handled, by type.",
-        "exitbrain_fills_total": "Paper fills, by purpose (ENTRY, EXIT).",
-        "exitbrain_health_status": "Health status: 2 OK, 1 DEGRADED, 0 DOWN.",
-        "exitbrain_legs_triggered_total": "Exit legs triggered, by kind and shadow.",
-        "exitbrain_loop_lag_seconds": "How late the housekeeping loop ran its last round.",
-        "exitbrain_orders_total": "Paper orders placed, by purpose.",
-        "exitbrain_plans_active": "Active exit plans this service holds.",
-        "exitbrain_plans_closed_total": "Exit plans closed, by reason.",
-        "exitbrain_plans_created_total": "Exit plans created, by source.",
-        "exitbrain_reconcile_duration_seconds": "Duration of the last reconcile pass.",
-        "exitbrain_reconcile_positions": "Positions seen by the last reconcile pass.",
-        "exitbrain_redis_latency_seconds": "Redis PING round trip.",
-        "exitbrain_retroactive_plans_total": "Exit plans the monitor created for positions that had none.",
-        "exitbrain_signals_total": "Trade signals, by outcome.",
-        "exitbrain_stale_plans_closed_total": "Plans closed by the monitor because their position was gone.",
-    ]
+    static let help: [String: String] = Dictionary(uniqueKeysWithValues: MetricName.allCases.map { ($0.rawValue, $0.help) })
 }

@@ -151,7 +151,7 @@ public final class ServiceRuntime: Sendable {
             metrics: mine.metrics,
             loopStalled: mine.loopStalled
         )
-        Gauge(label: "exitbrain_health_status", dimensions: [("service", identity.name)]).record(report.status.gaugeValue)
+        Gauge(.healthStatus, dimensions: [("service", identity.name)]).record(report.status.gaugeValue)
         return report
     }
 

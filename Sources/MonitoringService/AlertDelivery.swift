@@ -30,7 +30,7 @@ final class AlertDelivery: Sendable {
         self.logger = logger
         (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         for outcome in ["delivered", "failed", "dropped"] {
-            _ = Counter(label: "exitbrain_alert_deliveries_total", dimensions: [("sink", target.name), ("outcome", outcome)])
+            _ = Counter(.alertDeliveries, dimensions: [("sink", target.name), ("outcome", outcome)])
         }
     }
 
@@ -51,7 +51,7 @@ final class AlertDelivery: Sendable {
             s.queue.append((s.nextId, body))
             return dropped
         }
-        if dropped { Counter(label: "exitbrain_alert_deliveries_total", dimensions: [("sink", target.name), ("outcome", "dropped")]).increment() }
+        if dropped { Counter(.alertDeliveries, dimensions: [("sink", target.name), ("outcome", "dropped")]).increment() }
         ring.yield()
     }
 
@@ -71,7 +71,7 @@ final class AlertDelivery: Sendable {
                     s.queue.removeAll { $0.id == item.id }
                     s.delivered += 1
                 }
-                Counter(label: "exitbrain_alert_deliveries_total", dimensions: [("sink", target.name), ("outcome", "delivered")]).increment()
+                Counter(.alertDeliveries, dimensions: [("sink", target.name), ("outcome", "delivered")]).increment()
                 backoff = 0.5
             } else {
                 let why: String
@@ -79,7 +79,7 @@ final class AlertDelivery: Sendable {
                 case .success(let status): why = "HTTP \(status)"
                 case .failure(let error): why = target.redact("\(error)")
                 }
-                Counter(label: "exitbrain_alert_deliveries_total", dimensions: [("sink", target.name), ("outcome", "failed")]).increment()
+                Counter(.alertDeliveries, dimensions: [("sink", target.name), ("outcome", "failed")]).increment()
                 logger.warning(
                     "alert delivery failed; retrying",
                     metadata: [

@@ -60,13 +60,15 @@ public final class AlertSink: Sendable {
             }
             sent.append(fresh)
             guard fresh else { continue }
-            let text = "[\(alert.severity.uppercased())] \(alert.code)\(alert.key.map { " \($0)" } ?? ""): \(alert.message)"
+            let text = "[\(alert.severity.rawValue.uppercased())] \(alert.code)\(alert.key.map { " \($0)" } ?? ""): \(alert.message)"
             for delivery in deliveries { delivery.enqueue(text) }
-            Counter(label: "exitbrain_alerts_total", dimensions: [("severity", alert.severity), ("code", alert.code)]).increment()
-            let level: Logger.Level = alert.severity == "critical" ? .critical : alert.severity == "warning" ? .warning : .info
+            Counter(.alerts, dimensions: [("severity", alert.severity.rawValue), ("code", alert.code)]).increment()
+            let level: Logger.Level = alert.severity == .critical ? .critical : alert.severity == .warning ? .warning : .info
             logger.log(
                 level: level, "alert",
-                metadata: ["code": "\(alert.code)", "severity": "\(alert.severity)", "key": "\(alert.key ?? "")", "message": "\(alert.message)"])
+                metadata: [
+                    "code": "\(alert.code)", "severity": "\(alert.severity.rawValue)", "key": "\(alert.key ?? "")", "message": "\(alert.message)",
+                ])
             do { try writes.publish(.alert, alert, now: Date()) } catch { logger.debug("alert not encoded", metadata: ["error": "\(error)"]) }
         }
         if !writes.isEmpty {

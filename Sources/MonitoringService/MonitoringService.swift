@@ -34,10 +34,10 @@ public final class MonitoringService: RunnableService {
             grace: config.interval, enabled: config.common.exitBrainEnabled, feeRate: config.common.feeRate, logger: logger)
         changes = ChangeFeed(configuration: config.common.redis, namespace: config.common.namespace, reconciler: reconciler)
         // Every series from the start, at zero (dashboards show 0 instead of "no data").
-        _ = Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "RETROACTIVE")])
-        _ = Counter(label: "exitbrain_retroactive_plans_total")
-        _ = Counter(label: "exitbrain_stale_plans_closed_total")
-        _ = Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", ClosedReason.positionClosed.rawValue)])
+        _ = Counter(.plansCreated, dimensions: [("source", "RETROACTIVE")])
+        _ = Counter(.retroactivePlans)
+        _ = Counter(.stalePlansClosed)
+        _ = Counter(.plansClosed, dimensions: [("reason", ClosedReason.positionClosed.rawValue)])
     }
 
     /// Runs until graceful shutdown or cancellation.
@@ -90,7 +90,7 @@ public final class MonitoringService: RunnableService {
                 if peerDown {
                     alerts.clear(code: "PEER_DOWN", key: Self.identity.peer)
                     await alerts.raise(
-                        AlertEvent(severity: "info", code: "PEER_BACK", message: "\(Self.identity.peer) heartbeats are back", key: Self.identity.peer)
+                        AlertEvent(severity: .info, code: "PEER_BACK", message: "\(Self.identity.peer) heartbeats are back", key: Self.identity.peer)
                     )
                 }
                 alerts.clear(code: "PEER_BACK", key: Self.identity.peer)
@@ -101,7 +101,7 @@ public final class MonitoringService: RunnableService {
                 let age = peer.age.map { String(format: "%.1f s ago", $0) } ?? "never seen"
                 await alerts.raise(
                     AlertEvent(
-                        severity: "critical", code: "PEER_DOWN", message: "\(Self.identity.peer) missed 3 heartbeats (last \(age))",
+                        severity: .critical, code: "PEER_DOWN", message: "\(Self.identity.peer) missed 3 heartbeats (last \(age))",
                         key: Self.identity.peer))
             }
             try? await Task.sleep(for: config.common.heartbeatInterval)

@@ -105,7 +105,7 @@ public actor Reconciler: ChangeListener {
         dirtyPlans = []
         dirtyPositions = []
         let refresh = try await mirror.refresh(named: named, forceFull: !feedAttached)
-        await alerts.raise(refresh.unreadable.map { AlertEvent(severity: "warning", code: $0.code, message: $0.why, key: $0.field) })
+        await alerts.raise(refresh.unreadable.map { AlertEvent(severity: .warning, code: $0.code, message: $0.why, key: $0.field) })
         let book = mirror.positions
         var planBook = mirror.plans
         result.positions = book.count
@@ -138,7 +138,7 @@ public actor Reconciler: ChangeListener {
                 do {
                     candidates.append(try planner.makePlan(input))
                 } catch {
-                    await alerts.raise(AlertEvent(severity: "critical", code: "PLAN_NOT_POSSIBLE", message: error.message, key: key.description))
+                    await alerts.raise(AlertEvent(severity: .critical, code: "PLAN_NOT_POSSIBLE", message: error.message, key: key.description))
                 }
             }
             var createdKeys: [(PositionKey, String)] = []
@@ -152,24 +152,24 @@ public actor Reconciler: ChangeListener {
                     guard creation.created else { continue }
                     result.created += 1
                     createdKeys.append((plan.key, plan.planId))
-                    Counter(label: "exitbrain_plans_created_total", dimensions: [("source", "RETROACTIVE")]).increment()
-                    Counter(label: "exitbrain_retroactive_plans_total").increment()
+                    Counter(.plansCreated, dimensions: [("source", "RETROACTIVE")]).increment()
+                    Counter(.retroactivePlans).increment()
                 case .failure(let error):
-                    await alerts.raise(AlertEvent(severity: "critical", code: "PLAN_NOT_CREATED", message: error.message, key: plan.key.description))
+                    await alerts.raise(AlertEvent(severity: .critical, code: "PLAN_NOT_CREATED", message: error.message, key: plan.key.description))
                 }
             }
             // One info alert per position, up to a handful a pass; beyond that one summary, so a
             // book imported without plans does not flood the alert channel.
             var notices = createdKeys.prefix(Self.individualAlerts).map { key, planId in
                 AlertEvent(
-                    severity: "info", code: "PLAN_CREATED_RETROACTIVELY", message: "position had no exit plan; created \(planId)",
+                    severity: .info, code: "PLAN_CREATED_RETROACTIVELY", message: "position had no exit plan; created \(planId)",
                     key: key.description)
             }
             if createdKeys.count > Self.individualAlerts {
                 let rest = createdKeys.count - Self.individualAlerts
                 notices.append(
                     AlertEvent(
-                        severity: "info", code: "PLANS_CREATED_RETROACTIVELY",
+                        severity: .info, code: "PLANS_CREATED_RETROACTIVELY",
                         message:
                             "\(createdKeys.count) positions had no exit plan; plans created for all (\(rest) not alerted one by one, see exit_plan.created events)",
                         key: nil))
@@ -196,8 +196,8 @@ public actor Reconciler: ChangeListener {
             }
             if outcome == .written {
                 result.closed += 1
-                Counter(label: "exitbrain_stale_plans_closed_total").increment()
-                Counter(label: "exitbrain_plans_closed_total", dimensions: [("reason", "POSITION_CLOSED")]).increment()
+                Counter(.stalePlansClosed).increment()
+                Counter(.plansClosed, dimensions: [("reason", "POSITION_CLOSED")]).increment()
                 logger.info("exit plan closed", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED"])
             }
         }
@@ -218,7 +218,7 @@ public actor Reconciler: ChangeListener {
                 qtyOff ? "plan quantity \(plan.remainingQuantity) differs from position \(position.quantity)" : "plan has no pending stop-loss leg"
             await alerts.raise(
                 AlertEvent(
-                    severity: "warning", code: qtyOff ? "PLAN_QUANTITY_MISMATCH" : "PLAN_WITHOUT_SL", message: why + "; re-planning",
+                    severity: .warning, code: qtyOff ? "PLAN_QUANTITY_MISMATCH" : "PLAN_WITHOUT_SL", message: why + "; re-planning",
                     key: key.description))
             do {
                 let input = PlannerInput.retroactive(
@@ -239,7 +239,7 @@ public actor Reconciler: ChangeListener {
                     mirror.requireFullRead()  // it changed under us; read it again rather than trust the book
                 }
             } catch let error as DomainError {
-                await alerts.raise(AlertEvent(severity: "critical", code: "PLAN_NOT_POSSIBLE", message: error.message, key: key.description))
+                await alerts.raise(AlertEvent(severity: .critical, code: "PLAN_NOT_POSSIBLE", message: error.message, key: key.description))
             } catch {
                 throw error as? CoordinationError ?? CoordinationError(.redis, "\(error)")
             }
@@ -256,9 +256,9 @@ public actor Reconciler: ChangeListener {
         totals.plans = result.plans
         last = result
         lastPassAt = clock.now
-        Gauge(label: "exitbrain_reconcile_duration_seconds").record(result.seconds)
-        Gauge(label: "exitbrain_reconcile_positions").record(Double(result.positions))
-        Gauge(label: "exitbrain_plans_active").record(Double(result.plans + result.created - result.closed))
+        Gauge(.reconcileDuration).record(result.seconds)
+        Gauge(.reconcilePositions).record(Double(result.positions))
+        Gauge(.plansActive).record(Double(result.plans + result.created - result.closed))
         finished = true
         return result
     }

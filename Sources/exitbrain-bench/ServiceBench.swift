@@ -23,12 +23,12 @@ enum ServiceBench {
             print("service: the exitbrain binary is not built next to this one; build it first (swift build -c release)")
             return
         }
+        // Stopped at the end; on an error the process group is killed when `service` goes.
         let service = try ServiceUnderTest(.execution, environment: env)
-        defer { service.stop() }
         let port = service.port
         _ = try await LoopbackHTTP.poll(port: port, "/health/live", until: { $0.status == 200 }, within: .seconds(20))
         let clock = ContinuousClock()
-        let ticksHandled = "exitbrain_events_handled_total{type=\"market.tick\"}"
+        let ticksHandled = "\(MetricName.eventsHandled.rawValue){type=\"market.tick\"}"
 
         let conn = RedisConnection(configuration: config, name: "bench-service")
         let bus = EventBus(redis: conn, namespace: ns, source: "bench")
@@ -85,7 +85,7 @@ enum ServiceBench {
         for i in 0..<100 where await created.wait(for: "TICK\(i)USDT", timeout: .seconds(5)) == nil {
             throw BenchError("no plan for TICK\(i)USDT")
         }
-        let handledBefore = (try? service.metric(ticksHandled)).flatMap { $0 } ?? 0
+        let handledBefore = (try? await service.metric(ticksHandled)).flatMap { $0 } ?? 0
         let rate = 20_000
         let batch = 100
         var published = 0
@@ -111,7 +111,7 @@ enum ServiceBench {
             _ = try await conn.pipeline(commands)
             if clock.now >= nextSample {
                 nextSample = nextSample + .seconds(1)
-                let handled = Int(((try? service.metric(ticksHandled)).flatMap { $0 } ?? 0) - handledBefore)
+                let handled = Int(((try? await service.metric(ticksHandled)).flatMap { $0 } ?? 0) - handledBefore)
                 samples.append((samples.count + 1, published - handled))
             }
             next = next + .microseconds(1_000_000 * batch / rate)
@@ -122,7 +122,7 @@ enum ServiceBench {
         var handled = 0
         let drainStart = clock.now
         while clock.now - drainStart < .seconds(10) {
-            handled = Int(((try? service.metric(ticksHandled)).flatMap { $0 } ?? 0) - handledBefore)
+            handled = Int(((try? await service.metric(ticksHandled)).flatMap { $0 } ?? 0) - handledBefore)
             if handled >= published { break }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -160,6 +160,7 @@ enum ServiceBench {
         let rss = service.rssMB
         print(String(format: "  memory: %d active plans, RSS %.1f MB (target ≤ 64 MB)", count, rss))
 
+        await service.stop()
         try await BenchSupport.deleteNamespace(ns, on: conn)
         await conn.close()
     }

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import RedisClient
 
@@ -15,8 +16,8 @@ if let url = ProcessInfo.processInfo.environment["REDIS_URL"] {
 } else {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("exitbrain-bench-\(getpid())").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let s = RedisServerProcess(port: try RedisServerProcess.freePort(), directory: dir, arguments: ["--save", "", "--appendonly", "no"])
-    try s.start()
+    let s = RedisServerProcess(port: try LoopbackPort.free(), directory: dir, arguments: ["--save", "", "--appendonly", "no"])
+    try await s.start()
     server = s
     config = RedisConfiguration(port: s.port)
 }
@@ -51,4 +52,4 @@ if wants("service") {
         args.firstIndex(of: "--tick-seconds").flatMap { i in args.index(after: i) < args.endIndex ? Int(args[args.index(after: i)]) : nil } ?? 10
     try await ServiceBench.run(config: config, signals: min(ops, 1000), tickSeconds: seconds)
 }
-server?.stop()
+await server?.stop()

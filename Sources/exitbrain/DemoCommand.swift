@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChildProcesses
 import ExecutionService
 import ExitBrainCoordination
 import ExitBrainDomain
@@ -31,9 +32,12 @@ struct DemoCommand: AsyncParsableCommand {
         if env["REDIS_URL"] == nil {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("exitbrain-demo-\(getpid())").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let s = RedisServerProcess(port: try RedisServerProcess.freePort(), directory: dir, arguments: ["--save", "", "--appendonly", "no"])
-            do { try s.start() } catch {
-                FileHandle.standardError.write(Data("exitbrain: cannot start redis-server: \(error.message)\n".utf8))
+            let s: RedisServerProcess
+            do {
+                s = RedisServerProcess(port: try LoopbackPort.free(), directory: dir, arguments: ["--save", "", "--appendonly", "no"])
+                try await s.start()
+            } catch {
+                FileHandle.standardError.write(Data("exitbrain: cannot start redis-server: \(error)\n".utf8))
                 throw ExitCode(1)
             }
             server = s
@@ -48,15 +52,16 @@ struct DemoCommand: AsyncParsableCommand {
             env[k] = v
         }
         defer {
-            server?.stop()
+            // Redis is stopped (and waited for) below; on an error path it gets SIGTERM here.
+            server?.terminate()
             if let directory { try? FileManager.default.removeItem(atPath: directory) }
         }
         var execEnv = env
         execEnv["HTTP_PORT"] = String(executionPort)
         var monEnv = env
         monEnv["HTTP_PORT"] = String(monitorPort)
-        let execConfig = ServiceRunner.configuration(ExecutionConfiguration.self, environment: execEnv, cleanup: { server?.stop() })
-        let monConfig = ServiceRunner.configuration(MonitorConfiguration.self, environment: monEnv, cleanup: { server?.stop() })
+        let execConfig = ServiceRunner.configuration(ExecutionConfiguration.self, environment: execEnv, cleanup: { server?.terminate() })
+        let monConfig = ServiceRunner.configuration(MonitorConfiguration.self, environment: monEnv, cleanup: { server?.terminate() })
         ServiceRunner.bootstrap(execConfig.common)
         let logger = Logger(label: "exitbrain.demo")
         let (execution, executionHTTP) = ServiceRunner.parts(ExecutionService.self, config: execConfig, port: executionPort)
@@ -80,6 +85,7 @@ struct DemoCommand: AsyncParsableCommand {
 
                 """.utf8))
         try await ServiceRunner.runGroup([execution, executionHTTP, monitor, monitorHTTP, feed, summary], logger: logger)
+        await server?.stop()
         print("demo stopped")
     }
 }

@@ -14,9 +14,9 @@ struct CoordinationFixture {
     let plans: PlanStore
     let positions: PositionStore
 
-    init(label: String, source: String = "test-service") throws {
+    init(label: String, source: String = "test-service") async throws {
         namespace = try Namespace(TestRedis.namespace(label))
-        config = try TestRedis.configuration()
+        config = try await TestRedis.configuration()
         redis = RedisConnection(configuration: config)
         bus = EventBus(redis: redis, namespace: namespace, source: source)
         plans = PlanStore(redis: redis, namespace: namespace, bus: bus)

@@ -42,7 +42,7 @@ struct HealthModelTests {
 @Suite("Heartbeats and health on real Redis", .enabled(if: TestRedis.enabled))
 struct HeartbeatHealthTests {
     @Test func heartbeatExpiryTurnsPeerDown() async throws {
-        let f = try CoordinationFixture(label: "hb")
+        let f = try await CoordinationFixture(label: "hb")
         let hb = HeartbeatPublisher(bus: f.bus, service: "monitoring-service", instance: "i1", version: "1", interval: .milliseconds(700))
         let watcher = PeerWatcher(redis: f.redis, namespace: f.namespace, interval: .milliseconds(700))
         #expect(await watcher.status(of: "monitoring-service").status == .down, "no beat yet")
@@ -57,7 +57,7 @@ struct HeartbeatHealthTests {
     }
 
     @Test func redisStoppedIsDownAndRestartedIsOK() async throws {
-        let server = try RedisTestServer()
+        let server = try await RedisTestServer()
         let config = server.configuration(commandTimeoutMilliseconds: 500)
         let ns = try Namespace("hlt")
         let redis = RedisConnection(configuration: config)
@@ -70,10 +70,10 @@ struct HeartbeatHealthTests {
         let probe = HealthProbe(redis: redis, subscription: sub)
         #expect(await probe.redisHealth().status == .ok)
         #expect(await probe.eventBusHealth().status == .ok)
-        server.stop()
+        await server.stop()
         #expect(await probe.redisHealth().status == .down)
         #expect(await probe.eventBusHealth().status == .down)
-        try server.start()
+        try await server.start()
         var ok = false
         for _ in 0..<100 where !ok {
             let r = await probe.redisHealth().status

@@ -8,7 +8,7 @@ import Testing
 @Suite("Plan store on real Redis", .enabled(if: TestRedis.enabled))
 struct PlanStoreTests {
     @Test func raceOfEightTasksOverTwoConnectionsGivesOnePlanPerPosition() async throws {
-        let f = try CoordinationFixture(label: "race")
+        let f = try await CoordinationFixture(label: "race")
         let second = RedisConnection(configuration: f.config)
         let stores = [
             f.plans, PlanStore(redis: second, namespace: f.namespace, bus: EventBus(redis: second, namespace: f.namespace, source: "other")),
@@ -58,7 +58,7 @@ struct PlanStoreTests {
     }
 
     @Test func exitOrdersAreRecordedOnlyWithTheWriteThatCarriesThem() async throws {
-        let f = try CoordinationFixture(label: "orders")
+        let f = try await CoordinationFixture(label: "orders")
         let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")
         _ = try await f.plans.getOrCreate(plan, retroactive: false)
         let order = PlanStore.PaperOrder(clientOrderId: plan.legs[0].clientOrderId, price: 50_760, quantity: 0.003, at: Date())
@@ -94,7 +94,7 @@ struct PlanStoreTests {
     }
 
     @Test func compareAndSetDetectsConflicts() async throws {
-        let f = try CoordinationFixture(label: "cas")
+        let f = try await CoordinationFixture(label: "cas")
         let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")
         _ = try await f.plans.getOrCreate(plan, retroactive: false)
         var next = plan
@@ -126,7 +126,7 @@ struct PlanStoreTests {
     }
 
     @Test func closeIsAllOrNothing() async throws {
-        let f = try CoordinationFixture(label: "close")
+        let f = try await CoordinationFixture(label: "close")
         let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")
         _ = try await f.plans.getOrCreate(plan, retroactive: false)
         let snapshot = PositionSnapshot(
@@ -166,7 +166,7 @@ struct PlanStoreTests {
     }
 
     @Test func storedPlanReadsWellInRedisCLI() async throws {
-        let f = try CoordinationFixture(label: "cli")
+        let f = try await CoordinationFixture(label: "cli")
         let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")
         _ = try await f.plans.getOrCreate(plan, retroactive: false)
         let raw = try await f.redis.send("HGET", f.namespace.plans, "BTCUSDT:LONG").string ?? ""
@@ -181,7 +181,7 @@ struct PlanStoreTests {
     }
 
     @Test func positionsBulkReadAndSeedStyle() async throws {
-        let f = try CoordinationFixture(label: "pos")
+        let f = try await CoordinationFixture(label: "pos")
         for i in 0..<5 {
             try await f.positions.put(
                 PositionSnapshot(

@@ -138,7 +138,7 @@ struct InboundValidationTests {
 @Suite("Event subscription on real Redis", .enabled(if: TestRedis.enabled))
 struct EventSubscriptionTests {
     @Test func rejectsCountsAnswersAndKeepsDelivering() async throws {
-        let f = try CoordinationFixture(label: "sub")
+        let f = try await CoordinationFixture(label: "sub")
         let sub = EventSubscription(
             configuration: f.config, namespace: f.namespace, types: [.tradeSignal, .marketTick],
             pingChannel: f.namespace.ping(service: "t", instance: "1"), bus: f.bus, logger: testLogger)
@@ -173,7 +173,7 @@ struct EventSubscriptionTests {
     }
 
     @Test func roundTripOnOwnPingChannel() async throws {
-        let f = try CoordinationFixture(label: "ping")
+        let f = try await CoordinationFixture(label: "ping")
         let sub = EventSubscription(
             configuration: f.config, namespace: f.namespace, types: [.tradeSignal],
             pingChannel: f.namespace.ping(service: "t", instance: "2"), bus: f.bus, logger: testLogger)

@@ -37,21 +37,21 @@ struct ComposeRunTests {
     @Test(
         "execution and monitoring, started from the compose file, are healthy and cooperate",
         .enabled(
-            if: Tools.runnable("docker-compose") && (TestRedis.isCI || Subprocess.find("redis-server") != nil),
+            if: Tools.runnable("docker-compose") && (TestRedis.isCI || TestProcess.find("redis-server") != nil),
             "needs docker-compose and redis-server"))
     func composeServicesCooperate() async throws {
-        _ = try #require(Subprocess.find("docker-compose"), "\(Tools.composeHint)")
-        _ = try #require(Subprocess.find("redis-cli"), "\(Tools.redisHint)")
+        _ = try #require(TestProcess.find("docker-compose"), "\(Tools.composeHint)")
+        _ = try #require(TestProcess.find("redis-cli"), "\(Tools.redisHint)")
         let binary = try #require(Self.binary, "the exitbrain binary is built by `swift build --build-tests`")
         let compose = try Compose()
         let rendered = try await compose.run(["config"])
         try #require(rendered.status == 0, "\(rendered.output)")
         let services = ComposeServices(config: rendered.output)
 
-        let redis = try RedisTestServer(password: Compose.password)
-        defer { redis.stop() }
-        var started: [(name: String, process: Subprocess.Background, port: Int)] = []
-        defer { for s in started { s.process.stop() } }
+        let redis = try await RedisTestServer(password: Compose.password)
+        defer { redis.terminate() }
+        var started: [(name: String, process: TestProcess.Background, port: Int)] = []
+        // Stopped below; on a failure before that, each one's process group is killed as `started` goes.
         var namespace = ""
         for name in ["execution", "monitoring"] {
             let command = services.entries(name, "command")
@@ -65,7 +65,7 @@ struct ComposeRunTests {
             env["HTTP_HOST"] = "127.0.0.1"
             env["PATH"] = "/usr/local/bin:/usr/bin:/bin"  // what the image has
             namespace = try #require(env["REDIS_NAMESPACE"])
-            started.append((name, try Subprocess.Background(binary, command, environment: env), port))
+            started.append((name, try TestProcess.Background(binary, command, environment: env), port))
         }
 
         // Both answer and, once each sees the other's heartbeats, report OK.
@@ -76,7 +76,7 @@ struct ComposeRunTests {
             while clock.now < deadline {
                 #expect(s.process.isRunning, "\(s.name) exited:\n\(s.process.output)")
                 if !s.process.isRunning { return }
-                if let answer = try? LoopbackHTTP.get(port: s.port, "/health") {
+                if let answer = try? await LoopbackHTTP.get(port: s.port, "/health") {
                     last = "\(answer.status) \(answer.body)"
                     if answer.status == 200, answer.body.contains("\"status\":\"OK\"") { break }
                 }
@@ -86,7 +86,7 @@ struct ComposeRunTests {
         }
 
         func cli(_ args: String...) async throws -> String {
-            let r = try await Subprocess.run(
+            let r = try await TestProcess.run(
                 "redis-cli", ["-p", String(redis.port), "--no-auth-warning", "-a", Compose.password] + args, timeout: .seconds(20))
             #expect(r.status == 0, "redis-cli \(args.first ?? ""): \(r.output)")
             return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -105,7 +105,7 @@ struct ComposeRunTests {
         var toolEnv = ProcessInfo.processInfo.environment
         toolEnv["REDIS_URL"] = "redis://:\(Compose.password)@127.0.0.1:\(redis.port)/0"
         toolEnv["REDIS_NAMESPACE"] = namespace
-        let sent = try await Subprocess.run(
+        let sent = try await TestProcess.run(
             binary, ["signal", "BTCUSDT", "BUY", "--quantity", "0.01", "--leverage", "10", "--price", "50000"],
             environment: toolEnv, timeout: .seconds(30))
         #expect(sent.status == 0, "exitbrain signal: \(sent.output)")
@@ -113,7 +113,7 @@ struct ComposeRunTests {
         try await eventually("a plan for BTCUSDT:LONG", within: .seconds(10)) {
             try await cli("HGET", "\(namespace):exit:plans", "BTCUSDT:LONG").contains("\"source\":\"EXECUTION\"")
         }
-        let table = try await Subprocess.run(binary, ["plans", "BTCUSDT"], environment: toolEnv, timeout: .seconds(30))
+        let table = try await TestProcess.run(binary, ["plans", "BTCUSDT"], environment: toolEnv, timeout: .seconds(30))
         #expect(table.status == 0 && table.output.contains("BTCUSDT") && table.output.contains("SL"), "exitbrain plans:\n\(table.output)")
         #expect(!table.output.contains(Compose.password), "the password is never printed")
 
@@ -137,7 +137,7 @@ struct ComposeRunTests {
         // Every metric the dashboard uses is exported by one of the two.
         var exported = Set<String>()
         for s in started {
-            let metrics = try LoopbackHTTP.get(port: s.port, "/metrics")
+            let metrics = try await LoopbackHTTP.get(port: s.port, "/metrics")
             #expect(metrics.status == 200)
             for line in metrics.body.split(separator: "\n") where !line.hasPrefix("#") {
                 exported.insert(metricFamily(String(line.prefix { $0 != "{" && $0 != " " })))
@@ -148,7 +148,7 @@ struct ComposeRunTests {
         for name in used.sorted() { #expect(exported.contains(name), "the dashboard uses \(name); the running services do not export it") }
 
         for s in started {
-            let status = s.process.stop()
+            let status = await s.process.stop()
             #expect(status == 0, "\(s.name) did not stop cleanly on SIGTERM (status \(status)):\n\(s.process.output.suffix(2000))")
         }
         started = []
@@ -161,14 +161,14 @@ struct ComposeRunTests {
 struct DemoTests {
     @Test(
         "exitbrain demo --duration runs, shows plans, exits 0 and leaves no Redis behind",
-        .enabled(if: TestRedis.isCI || Subprocess.find("redis-server") != nil, "needs redis-server"))
+        .enabled(if: TestRedis.isCI || TestProcess.find("redis-server") != nil, "needs redis-server"))
     func demoRunsAndStopsByItself() async throws {
         let binary = try #require(ComposeRunTests.binary, "the exitbrain binary is built by `swift build --build-tests`")
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "REDIS_URL")
         env["LOG_LEVEL"] = "warning"
         let ports = (try FreePort.find(), try FreePort.find())
-        let run = try await Subprocess.run(
+        let run = try await TestProcess.run(
             binary,
             [
                 "demo", "--duration", "12", "--signal-every-s", "1", "--summary-every-s", "2",
@@ -189,8 +189,8 @@ struct DemoTests {
         let line = try #require(run.output.split(separator: "\n").first { $0.contains("plans:    redis-cli") })
         let words = line.split(separator: " ")
         let port = try #require(words.firstIndex(of: "-p").map { words[words.index(after: $0)] })
-        if let cli = Subprocess.find("redis-cli") {
-            let ping = try await Subprocess.run(cli, ["-p", String(port), "PING"], timeout: .seconds(10))
+        if let cli = TestProcess.find("redis-cli") {
+            let ping = try await TestProcess.run(cli, ["-p", String(port), "PING"], timeout: .seconds(10))
             #expect(!ping.output.contains("PONG"), "the demo's redis-server on \(port) still answers")
         }
     }

@@ -48,7 +48,7 @@ enum Repo {
 
 /// Tools the checks run. Missing ones skip the check locally and fail it under CI.
 enum Tools {
-    static func runnable(_ name: String) -> Bool { TestRedis.isCI || Subprocess.find(name) != nil }
+    static func runnable(_ name: String) -> Bool { TestRedis.isCI || TestProcess.find(name) != nil }
 
     static let composeHint = "docker-compose is not installed (Debian: apt-get install docker-compose; scripts/setup.sh installs it)"
     static let promtoolHint = "promtool is not installed (Debian: apt-get install prometheus; scripts/setup.sh installs it)"
@@ -98,7 +98,7 @@ struct Compose {
         ] {
             env.removeValue(forKey: key)
         }
-        return try await Subprocess.run(
+        return try await TestProcess.run(
             "docker-compose",
             ["-f", Repo.path("docker-compose.yml"), "--project-directory", Repo.root, "--env-file", envFile] + args,
             environment: env, timeout: .seconds(120))
@@ -175,7 +175,7 @@ struct DeployChecksTests {
     // (a) docker-compose accepts the file, with and without the monitoring profile.
     @Test("docker-compose config accepts docker-compose.yml", .enabled(if: Tools.runnable("docker-compose"), "needs docker-compose"))
     func composeConfigIsValid() async throws {
-        _ = try #require(Subprocess.find("docker-compose"), "\(Tools.composeHint)")
+        _ = try #require(TestProcess.find("docker-compose"), "\(Tools.composeHint)")
         let compose = try Compose()
 
         let plain = try await compose.run(["config", "-q"])
@@ -199,7 +199,7 @@ struct DeployChecksTests {
         "compose publishes on 127.0.0.1 only and keeps the password off command lines",
         .enabled(if: Tools.runnable("docker-compose"), "needs docker-compose"))
     func composePortsAndSecrets() async throws {
-        _ = try #require(Subprocess.find("docker-compose"), "\(Tools.composeHint)")
+        _ = try #require(TestProcess.find("docker-compose"), "\(Tools.composeHint)")
         let compose = try Compose()
         let config = try await compose.run(["--profile", "monitoring", "config"])
         try #require(config.status == 0, "docker-compose config failed:\n\(config.output)")
@@ -266,8 +266,8 @@ struct DeployChecksTests {
     // (b) promtool accepts the Prometheus configuration.
     @Test("promtool check config accepts deploy/prometheus.yml", .enabled(if: Tools.runnable("promtool"), "needs promtool"))
     func prometheusConfigIsValid() async throws {
-        _ = try #require(Subprocess.find("promtool"), "\(Tools.promtoolHint)")
-        let result = try await Subprocess.run("promtool", ["check", "config", Repo.path("deploy/prometheus.yml")], timeout: .seconds(60))
+        _ = try #require(TestProcess.find("promtool"), "\(Tools.promtoolHint)")
+        let result = try await TestProcess.run("promtool", ["check", "config", Repo.path("deploy/prometheus.yml")], timeout: .seconds(60))
         #expect(result.status == 0, "promtool check config failed:\n\(result.output)")
         #expect(result.output.contains("SUCCESS"), "\(result.output)")
         let text = try Repo.read("deploy/prometheus.yml")
@@ -329,7 +329,7 @@ struct DeployChecksTests {
     // The dashboard's queries are valid PromQL (promtool parses them as recording rules).
     @Test("the dashboard's queries parse as PromQL", .enabled(if: Tools.runnable("promtool"), "needs promtool"))
     func dashboardQueriesParse() async throws {
-        _ = try #require(Subprocess.find("promtool"), "\(Tools.promtoolHint)")
+        _ = try #require(TestProcess.find("promtool"), "\(Tools.promtoolHint)")
         let data = try Data(contentsOf: URL(fileURLWithPath: Repo.path("deploy/grafana/dashboards/exitbrain.json")))
         let dashboard = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let panels = dashboard["panels"] as? [[String: Any]] ?? []
@@ -343,26 +343,26 @@ struct DeployChecksTests {
         let dir = try TemporaryDirectory("promql")
         let file = dir.path + "/rules.yml"
         try rules.write(toFile: file, atomically: true, encoding: .utf8)
-        let result = try await Subprocess.run("promtool", ["check", "rules", file], timeout: .seconds(60))
+        let result = try await TestProcess.run("promtool", ["check", "rules", file], timeout: .seconds(60))
         #expect(result.status == 0, "promtool rejects a dashboard query:\n\(result.output)")
     }
 
     // (e) backup.sh round trip: write plans, back up three times keeping two, flush, restore.
     @Test(
         "backup.sh backs up, rotates, and the backup restores",
-        .enabled(if: TestRedis.isCI || (TestRedis.enabled && Subprocess.find("redis-cli") != nil), "needs redis-server and redis-cli"))
+        .enabled(if: TestRedis.isCI || (TestRedis.enabled && TestProcess.find("redis-cli") != nil), "needs redis-server and redis-cli"))
     func backupRoundTrip() async throws {
-        _ = try #require(Subprocess.find("redis-cli"), "\(Tools.redisHint)")
-        _ = try #require(Subprocess.find("bash"), "bash is needed for deploy/redis/backup.sh")
+        _ = try #require(TestProcess.find("redis-cli"), "\(Tools.redisHint)")
+        _ = try #require(TestProcess.find("bash"), "bash is needed for deploy/redis/backup.sh")
         let password = "pw-backup"
         // repl-diskless-sync-delay 0: `redis-cli --rdb` would otherwise wait 5 s per backup.
-        let server = try RedisTestServer(password: password, arguments: ["--repl-diskless-sync-delay", "0"])
-        defer { server.stop() }
+        let server = try await RedisTestServer(password: password, arguments: ["--repl-diskless-sync-delay", "0"])
+        defer { server.terminate() }
 
         var cliEnv = ProcessInfo.processInfo.environment
         cliEnv["REDISCLI_AUTH"] = password
         func cli(_ args: String...) async throws -> String {
-            let r = try await Subprocess.run("redis-cli", ["-p", String(server.port)] + args, environment: cliEnv, timeout: .seconds(30))
+            let r = try await TestProcess.run("redis-cli", ["-p", String(server.port)] + args, environment: cliEnv, timeout: .seconds(30))
             let out = r.output.trimmingCharacters(in: .whitespacesAndNewlines)
             // redis-cli exits 0 on error replies when its output is not a terminal.
             let failed = r.status != 0 || ["ERR", "NOAUTH", "WRONGPASS", "LOADING", "Could not connect"].contains { out.hasPrefix($0) }
@@ -384,7 +384,7 @@ struct DeployChecksTests {
         for k in ["REDISCLI_AUTH", "REDIS_URL", "BACKUP_DIR", "KEEP"] { backupEnv.removeValue(forKey: k) }
         var written: [String] = []
         for run in 1...3 {
-            let r = try await Subprocess.run(
+            let r = try await TestProcess.run(
                 "bash", [Repo.path("deploy/redis/backup.sh"), "-u", server.url, "-d", backups.path, "-k", "2"],
                 environment: backupEnv, timeout: .seconds(150))
             try #require(r.status == 0, "backup.sh run \(run) failed (status \(r.status)):\n\(r.output)")
@@ -407,19 +407,19 @@ struct DeployChecksTests {
         _ = try await cli("FLUSHALL")
         let flushed = try await cli("HLEN", key)
         #expect(flushed == "0", "HLEN after FLUSHALL: \(flushed)")
-        server.stop()
+        await server.stop()
         let dump = server.directory + "/dump.rdb"
         try? FileManager.default.removeItem(atPath: dump)
-        try server.start()
+        try await server.start()
         let empty = try await cli("HLEN", key)
         #expect(empty == "0", "without a dump.rdb a restart must come back empty, HLEN: \(empty)")
 
         // Restore: stop, put the newest backup in place as dump.rdb, start. With appendonly off,
         // Redis loads dump.rdb at start even with save '' (RedisTestServer's settings).
-        server.stop()
+        await server.stop()
         try? FileManager.default.removeItem(atPath: dump)
         try FileManager.default.copyItem(atPath: newest, toPath: dump)
-        try server.start()
+        try await server.start()
         let restored = try await cli("HLEN", key)
         #expect(restored == "5", "the restored backup should hold the 5 plans, HLEN: \(restored)")
         for (field, value) in plans {

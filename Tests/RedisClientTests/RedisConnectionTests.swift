@@ -6,7 +6,7 @@ import Testing
 @Suite("Redis connection against a real server", .enabled(if: TestRedis.enabled))
 struct RedisConnectionTests {
     @Test func everyReplyType() async throws {
-        let conn = RedisConnection(configuration: try TestRedis.configuration())
+        let conn = RedisConnection(configuration: try await TestRedis.configuration())
         let ns = TestRedis.namespace("types")
         #expect(try await conn.send("SET", "\(ns):a", "hello") == .status("OK"))
         #expect(try await conn.send("GET", "\(ns):a") == .bulk(Array("hello".utf8)))
@@ -25,7 +25,7 @@ struct RedisConnectionTests {
     }
 
     @Test func binarySafety() async throws {
-        let conn = RedisConnection(configuration: try TestRedis.configuration())
+        let conn = RedisConnection(configuration: try await TestRedis.configuration())
         let ns = TestRedis.namespace("bin")
         let value: [UInt8] = [0x00, 0xFF, 0xFE, 0x00, 0x41, 0xC3, 0x28, 0x0D, 0x0A, 0x00]
         let key: [UInt8] = Array("\(ns):".utf8) + [0x00, 0xFF, 0x01]
@@ -40,7 +40,7 @@ struct RedisConnectionTests {
     }
 
     @Test func tenThousandPipelinedCommandsInOneRoundTrip() async throws {
-        let conn = RedisConnection(configuration: try TestRedis.configuration())
+        let conn = RedisConnection(configuration: try await TestRedis.configuration())
         let ns = TestRedis.namespace("pipe")
         try await conn.connect()
         let before = conn.stats.roundTrips
@@ -55,7 +55,7 @@ struct RedisConnectionTests {
     }
 
     @Test func transactionAndQueueError() async throws {
-        let conn = RedisConnection(configuration: try TestRedis.configuration())
+        let conn = RedisConnection(configuration: try await TestRedis.configuration())
         let ns = TestRedis.namespace("tx")
         let results = try await conn.transaction([RedisCommand("SET", "\(ns):x", "1"), RedisCommand("INCR", "\(ns):x")])
         #expect(results == [.status("OK"), .integer(2)])
@@ -67,7 +67,7 @@ struct RedisConnectionTests {
     }
 
     @Test func scriptsReloadAfterFlush() async throws {
-        let conn = RedisConnection(configuration: try TestRedis.configuration())
+        let conn = RedisConnection(configuration: try await TestRedis.configuration())
         let script = RedisScript(name: "double", source: "return tonumber(ARGV[1]) * 2 -- \(UUID().uuidString)")
         #expect(try await conn.evaluate(script, keys: [], args: [21]) == .integer(42))
         try await conn.connect()
@@ -101,8 +101,8 @@ struct RedisConnectionTests {
     }
 
     @Test func reconnectsAfterClientKill() async throws {
-        let conn = RedisConnection(configuration: try TestRedis.configuration())
-        let killer = RedisConnection(configuration: try TestRedis.configuration())
+        let conn = RedisConnection(configuration: try await TestRedis.configuration())
+        let killer = RedisConnection(configuration: try await TestRedis.configuration())
         guard let id = try await conn.send("CLIENT", "ID").int else {
             Issue.record("CLIENT ID gave no integer")
             return
@@ -116,7 +116,7 @@ struct RedisConnectionTests {
     }
 
     @Test func wrongPasswordIsAnAuthError() async throws {
-        let server = try RedisTestServer(password: "right-horse")
+        let server = try await RedisTestServer(password: "right-horse")
         var config = server.configuration()
         config.password = "wrong-horse"
         let conn = RedisConnection(configuration: config)
@@ -141,7 +141,7 @@ struct RedisConnectionTests {
     }
 
     @Test func timeoutThenRecovers() async throws {
-        let server = try RedisTestServer(arguments: ["--enable-debug-command", "yes"])
+        let server = try await RedisTestServer(arguments: ["--enable-debug-command", "yes"])
         let conn = RedisConnection(configuration: server.configuration(commandTimeoutMilliseconds: 200))
         #expect(try await conn.send("PING") == .status("PONG"))
         let clock = ContinuousClock()
@@ -164,12 +164,12 @@ struct RedisConnectionTests {
     }
 
     @Test func serverRestartReconnects() async throws {
-        let server = try RedisTestServer()
+        let server = try await RedisTestServer()
         let conn = RedisConnection(configuration: server.configuration())
         try await conn.send("SET", "k", "v")
-        server.stop()
+        await server.stop()
         await #expect(throws: RedisError.self) { try await conn.send("PING") }
-        try server.start()
+        try await server.start()
         var recovered = false
         for _ in 0..<100 where !recovered {
             recovered = (try? await conn.send("PING")) == .status("PONG")

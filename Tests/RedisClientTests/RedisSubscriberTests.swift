@@ -32,10 +32,10 @@ struct RedisSubscriberTests {
 
     @Test func deliversInOrderOnChannelsAndPatterns() async throws {
         let ns = TestRedis.namespace("sub")
-        let sub = RedisSubscriber(configuration: try TestRedis.configuration(), channels: ["\(ns):a"], patterns: ["\(ns):p:*"])
+        let sub = RedisSubscriber(configuration: try await TestRedis.configuration(), channels: ["\(ns):a"], patterns: ["\(ns):p:*"])
         sub.start()
         #expect(await sub.waitUntilSubscribed())
-        let pub = RedisConnection(configuration: try TestRedis.configuration())
+        let pub = RedisConnection(configuration: try await TestRedis.configuration())
         var commands: [RedisCommand] = []
         for i in 0..<1000 {
             commands.append(RedisCommand("PUBLISH", i % 2 == 0 ? "\(ns):a" : "\(ns):p:x", "\(i)"))
@@ -52,12 +52,12 @@ struct RedisSubscriberTests {
 
     @Test func binaryPayloadAndRuntimeSubscribe() async throws {
         let ns = TestRedis.namespace("sub2")
-        let sub = RedisSubscriber(configuration: try TestRedis.configuration(), channels: ["\(ns):first"])
+        let sub = RedisSubscriber(configuration: try await TestRedis.configuration(), channels: ["\(ns):first"])
         sub.start()
         #expect(await sub.waitUntilSubscribed())
         sub.subscribe(channels: ["\(ns):later"])
         #expect(await sub.waitUntilSubscribed())
-        let pub = RedisConnection(configuration: try TestRedis.configuration())
+        let pub = RedisConnection(configuration: try await TestRedis.configuration())
         let payload: [UInt8] = [0, 255, 10, 13, 0]
         #expect(try await pub.send(RedisCommand(["PUBLISH", "\(ns):later", payload])) == .integer(1))
         let got = await Self.collect(sub, count: 1)
@@ -66,7 +66,7 @@ struct RedisSubscriberTests {
     }
 
     @Test func resubscribesAfterClientKillAndServerRestart() async throws {
-        let server = try RedisTestServer()
+        let server = try await RedisTestServer()
         let sub = RedisSubscriber(configuration: server.configuration(), channels: ["c"], patterns: ["p.*"])
         sub.start()
         #expect(await sub.waitUntilSubscribed())
@@ -76,7 +76,7 @@ struct RedisSubscriberTests {
         try await Task.sleep(for: .milliseconds(50))
         #expect(await sub.waitUntilSubscribed())
         #expect(sub.status.generation == 2)
-        try server.restart()
+        try await server.restart()
         try await Task.sleep(for: .milliseconds(50))
         #expect(await sub.waitUntilSubscribed(timeout: .seconds(5)))
         #expect(sub.status.generation == 3)
@@ -93,7 +93,7 @@ struct RedisSubscriberTests {
     }
 
     @Test func closeEndsTheStream() async throws {
-        let sub = RedisSubscriber(configuration: try TestRedis.configuration(), channels: [TestRedis.namespace("close")])
+        let sub = RedisSubscriber(configuration: try await TestRedis.configuration(), channels: [TestRedis.namespace("close")])
         sub.start()
         #expect(await sub.waitUntilSubscribed())
         sub.close()

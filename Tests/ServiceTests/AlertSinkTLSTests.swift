@@ -10,7 +10,7 @@ import Testing
 /// and to a fake Telegram Bot API. No Redis: the alerts' bus is a book kept in memory.
 @Suite("Alert sinks over https")
 struct AlertSinkTLSTests {
-    static let alert = AlertEvent(severity: "critical", code: "POSITION_UNPROTECTED", message: "no resting stop for 2 intervals", key: "BTCUSDT:LONG")
+    static let alert = AlertEvent(severity: .critical, code: "POSITION_UNPROTECTED", message: "no resting stop for 2 intervals", key: "BTCUSDT:LONG")
 
     func deliver(_ settings: AlertSettings, until done: @Sendable () -> Bool) async throws -> AlertSink {
         let sink = AlertSink(bus: InMemoryBook(source: "monitoring-service"), settings: settings, logger: Logger(label: "test.alerts"))

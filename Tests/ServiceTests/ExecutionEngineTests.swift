@@ -17,13 +17,13 @@ struct EngineFixture {
     let book: RedisBook
     let config: ExecutionConfiguration
 
-    init(_ label: String, env: [String: String] = [:]) throws {
+    init(_ label: String, env: [String: String] = [:]) async throws {
         let ns = TestRedis.namespace(label)
-        var e = ["EXIT_EXECUTOR_MODE": "LIVE", "REDIS_NAMESPACE": ns, "REDIS_URL": try TestRedis.url()]
+        var e = ["EXIT_EXECUTOR_MODE": "LIVE", "REDIS_NAMESPACE": ns, "REDIS_URL": try await TestRedis.url()]
         e.merge(env) { $1 }
         config = try ExecutionConfiguration(environment: e)
         namespace = config.common.namespace
-        redis = RedisConnection(configuration: try TestRedis.configuration())
+        redis = RedisConnection(configuration: try await TestRedis.configuration())
         bus = EventBus(redis: redis, namespace: namespace, source: "execution-service")
         plans = PlanStore(redis: redis, namespace: namespace, bus: bus)
         positions = PositionStore(redis: redis, namespace: namespace)
@@ -45,7 +45,7 @@ struct EngineFixture {
 @Suite("Execution engine on real Redis", .enabled(if: TestRedis.enabled))
 struct ExecutionEngineTests {
     @Test func aPlanChangedElsewhereIsReloadedBeforeAnyExitIsPlaced() async throws {
-        let f = try EngineFixture("exec-stale")
+        let f = try await EngineFixture("exec-stale")
         let engine = f.engine()
         try await f.signal(engine, "BTCUSDT", .buy)
         let key = PositionKey(symbol: "BTCUSDT", side: .long)
@@ -68,7 +68,7 @@ struct ExecutionEngineTests {
 
     @Test(arguments: [PositionSide.long, .short])
     func ladderScenario(side: PositionSide) async throws {
-        let f = try EngineFixture("exec-\(side.rawValue.lowercased())")
+        let f = try await EngineFixture("exec-\(side.rawValue.lowercased())")
         let engine = f.engine()
         let s = side.sign
         try await f.signal(engine, "BTCUSDT", side == .long ? .buy : .sell)
@@ -99,7 +99,7 @@ struct ExecutionEngineTests {
     }
 
     @Test func gapFillsTwoTakeProfitsInOneTick() async throws {
-        let f = try EngineFixture("exec-gap")
+        let f = try await EngineFixture("exec-gap")
         let engine = f.engine()
         try await f.signal(engine, "BTCUSDT", .buy)
         await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 51_300))
@@ -112,10 +112,10 @@ struct ExecutionEngineTests {
 
     @Test func shadowPublishesAndFillsNothing() async throws {
         for env in [["EXIT_EXECUTOR_MODE": "SHADOW"], ["EXIT_EXECUTOR_KILL_SWITCH": "true"], ["EXIT_BRAIN_V3_LIVE_ROLLOUT": "DISABLED"]] {
-            let f = try EngineFixture("exec-shadow", env: env)
+            let f = try await EngineFixture("exec-shadow", env: env)
             let engine = f.engine()
             try await f.signal(engine, "BTCUSDT", .buy)
-            let listener = RedisSubscriber(configuration: try TestRedis.configuration(), channels: [f.namespace.channel(.legTriggered)])
+            let listener = RedisSubscriber(configuration: try await TestRedis.configuration(), channels: [f.namespace.channel(.legTriggered)])
             listener.start()
             #expect(await listener.waitUntilSubscribed())
             await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_760))
@@ -146,7 +146,7 @@ struct ExecutionEngineTests {
     }
 
     @Test func restartAfterTP1FillsEachOrderOnce() async throws {
-        let f = try EngineFixture("exec-restart")
+        let f = try await EngineFixture("exec-restart")
         let first = f.engine()
         try await f.signal(first, "BTCUSDT", .buy)
         await first.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_760))
@@ -166,7 +166,7 @@ struct ExecutionEngineTests {
     }
 
     @Test func signalWithoutPriceIsRejected() async throws {
-        let f = try EngineFixture("exec-noprice")
+        let f = try await EngineFixture("exec-noprice")
         let engine = f.engine()
         let meta = EnvelopeMeta(id: "1", type: "trade.signal", source: "t", ts: "")
         let rejection = await engine.handle(.signal(TradeSignal(symbol: "XYZUSDT", side: .buy, quantity: 1, leverage: 1), meta))

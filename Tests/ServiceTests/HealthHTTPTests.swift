@@ -16,9 +16,9 @@ import Glibc
 struct HealthHTTPTests {
     @Test func healthIs200ThenRedisDownGives503ThenBackGives200() async throws {
         _ = MetricsSetup.registry  // as the command does: metrics bootstrapped once per process
-        let redis = try RedisTestServer()
-        defer { redis.stop() }
-        let port = try RedisServerProcess.freePort()
+        let redis = try await RedisTestServer()
+        defer { redis.terminate() }
+        let port = try FreePort.find()
         let config = try ExecutionConfiguration(environment: [
             "REDIS_URL": "redis://127.0.0.1:\(redis.port)/0", "REDIS_NAMESPACE": "http-\(getpid())",
             "HTTP_HOST": "127.0.0.1", "HTTP_PORT": String(port), "HEARTBEAT_INTERVAL_S": "1",
@@ -43,31 +43,31 @@ struct HealthHTTPTests {
         #expect(redisDep["status"] as? String == "OK")
         #expect(redisDep["latency_ms"] is NSNumber)
         #expect((deps["eventbus"] as? [String: Any])?["status"] as? String == "OK")
-        #expect(try LoopbackHTTP.get(port: port, "/health/live").status == 200)
-        #expect(try LoopbackHTTP.get(port: port, "/no-such-route").status == 404)
-        let metrics = try LoopbackHTTP.get(port: port, "/metrics")
+        #expect(try await LoopbackHTTP.get(port: port, "/health/live").status == 200)
+        #expect(try await LoopbackHTTP.get(port: port, "/no-such-route").status == 404)
+        let metrics = try await LoopbackHTTP.get(port: port, "/metrics")
         #expect(metrics.status == 200)
         for name in ["exitbrain_plans_active", "exitbrain_redis_latency_seconds", "exitbrain_health_status"] {
             #expect(metrics.body.contains(name), "metrics lack \(name)")
         }
-        if TestRedis.isCI || Subprocess.find("promtool") != nil {
+        if TestRedis.isCI || TestProcess.find("promtool") != nil {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("exitbrain-metrics-\(getpid()).txt").path
             try metrics.body.write(toFile: file, atomically: true, encoding: .utf8)
             defer { unlink(file) }
-            let check = try await Subprocess.run("sh", ["-c", "promtool check metrics < '\(file)'"], timeout: .seconds(60))
+            let check = try await TestProcess.run("sh", ["-c", "promtool check metrics < '\(file)'"], timeout: .seconds(60))
             #expect(check.status == 0, "promtool check metrics: \(check.output)")
         }
 
         let clock = ContinuousClock()
-        redis.stop()
+        await redis.stop()
         let stopped = clock.now
         let down = try await LoopbackHTTP.poll(port: port, "/health", until: { $0.status == 503 }, within: .seconds(10))
         #expect(clock.now - stopped < .seconds(3), "DOWN reported after \(clock.now - stopped)")
         let downBody = try #require(try JSONSerialization.jsonObject(with: Data(down.body.utf8)) as? [String: Any])
         #expect(downBody["status"] as? String == "DOWN")
-        #expect(try LoopbackHTTP.get(port: port, "/health/live").status == 200, "liveness holds while Redis is down")
+        #expect(try await LoopbackHTTP.get(port: port, "/health/live").status == 200, "liveness holds while Redis is down")
 
-        try redis.start()
+        try await redis.start()
         let restarted = clock.now
         let back = try await LoopbackHTTP.poll(port: port, "/health", until: { $0.status == 200 }, within: .seconds(15))
         #expect(clock.now - restarted < .seconds(5), "OK again after \(clock.now - restarted)")

@@ -14,7 +14,7 @@ struct PeerWatchTests {
         let beat = 0.5
         let ns = TestRedis.namespace("peer")
         let config = try MonitorConfiguration(environment: [
-            "REDIS_URL": try TestRedis.url(), "REDIS_NAMESPACE": ns, "HEARTBEAT_INTERVAL_S": String(beat), "MONITOR_INTERVAL_S": "1",
+            "REDIS_URL": try await TestRedis.url(), "REDIS_NAMESPACE": ns, "HEARTBEAT_INTERVAL_S": String(beat), "MONITOR_INTERVAL_S": "1",
         ])
         var logger = Logger(label: "test")
         logger.logLevel = .critical
@@ -55,7 +55,7 @@ struct PeerWatchTests {
         // Three missed beats, plus one beat for the monitor's own loop to look, plus slack.
         #expect(alerted <= .milliseconds(Int(beat * 1000 * 5)), "critical alert after \(alerted)")
         let down = try #require(monitor.alerts.sent.last { $0.code == "PEER_DOWN" })
-        #expect(down.severity == "critical" && down.key == "execution-service")
+        #expect(down.severity == .critical && down.key == "execution-service")
         let report = await monitor.healthReport()
         #expect(report.status == .degraded)
 
@@ -68,7 +68,7 @@ struct PeerWatchTests {
         defer { resumed.cancel() }
         try await until("health OK again", within: .seconds(5)) { await monitor.healthReport().status == .ok }
         try await until("a PEER_BACK alert", within: .seconds(5)) { monitor.alerts.sent.filter { $0.code == "PEER_BACK" }.count > backsBefore }
-        #expect(monitor.alerts.sent.last { $0.code == "PEER_BACK" }?.severity == "info")
+        #expect(monitor.alerts.sent.last { $0.code == "PEER_BACK" }?.severity == .info)
 
         await group.triggerGracefulShutdown()
         _ = try? await running.value

@@ -9,15 +9,15 @@ import Testing
 
 @Suite("Reconciler on real Redis", .enabled(if: TestRedis.enabled))
 struct ReconcilerTests {
-    func make(_ label: String, grace: Duration = .milliseconds(200)) throws -> (EngineFixture, Reconciler, AlertSink) {
-        let f = try EngineFixture(label)
+    func make(_ label: String, grace: Duration = .milliseconds(200)) async throws -> (EngineFixture, Reconciler, AlertSink) {
+        let f = try await EngineFixture(label)
         let alerts = AlertSink(bus: f.book, settings: AlertSettings(dedupe: .seconds(60)), logger: Logger(label: "t"))
         let r = Reconciler(book: f.book, alerts: alerts, profile: .default, grace: grace, feeRate: 0.0004, logger: Logger(label: "t"))
         return (f, r, alerts)
     }
 
     @Test func twentyOrphanPositionsGetOneRetroactivePlanEach() async throws {
-        let (f, r, alerts) = try make("rec-orphans")
+        let (f, r, alerts) = try await make("rec-orphans")
         for i in 0..<20 {
             let side: PositionSide = i % 2 == 0 ? .long : .short
             try await f.redis.send(
@@ -48,9 +48,9 @@ struct ReconcilerTests {
     }
 
     @Test func racingPlannersOnOneHundredPositionsMakeOneHundredPlans() async throws {
-        let (f, r, _) = try make("rec-race")
+        let (f, r, _) = try await make("rec-race")
         let engine = f.engine()
-        let listener = RedisSubscriber(configuration: try TestRedis.configuration(), channels: [f.namespace.channel(.planCreated)])
+        let listener = RedisSubscriber(configuration: try await TestRedis.configuration(), channels: [f.namespace.channel(.planCreated)])
         listener.start()
         #expect(await listener.waitUntilSubscribed())
         async let signals: Void = {
@@ -71,7 +71,7 @@ struct ReconcilerTests {
     }
 
     @Test func stalePlanClosedOnlyAfterGrace() async throws {
-        let (f, r, _) = try make("rec-stale", grace: .milliseconds(300))
+        let (f, r, _) = try await make("rec-stale", grace: .milliseconds(300))
         let engine = f.engine()
         try await f.signal(engine, "BTCUSDT", .buy)
         try await f.positions.remove(PositionKey(symbol: "BTCUSDT", side: .long))
@@ -88,7 +88,7 @@ struct ReconcilerTests {
     }
 
     @Test func planWithoutStopLossIsRepaired() async throws {
-        let (f, r, alerts) = try make("rec-repair")
+        let (f, r, alerts) = try await make("rec-repair")
         let engine = f.engine()
         try await f.signal(engine, "BTCUSDT", .buy)
         let key = PositionKey(symbol: "BTCUSDT", side: .long)
@@ -106,7 +106,7 @@ struct ReconcilerTests {
     }
 
     @Test func withTheChangeFeedSteadyPassesReadOnlyWhatChanged() async throws {
-        let (f, r, alerts) = try make("rec-feed")
+        let (f, r, alerts) = try await make("rec-feed")
         let feed = ChangeFeed(configuration: f.config.common.redis, namespace: f.namespace, reconciler: r)
         await feed.start()
         let feedTask = Task { await feed.run() }

@@ -29,7 +29,7 @@ struct SharedSettingsTests {
     @Test func theMonitorClosesStalePlansWithTheConfiguredFee() async throws {
         let ns = TestRedis.namespace("fee")
         let config = try MonitorConfiguration(environment: [
-            "REDIS_URL": try TestRedis.url(), "REDIS_NAMESPACE": ns, "PAPER_FEE_RATE": "0.001", "MONITOR_INTERVAL_S": "0.2",
+            "REDIS_URL": try await TestRedis.url(), "REDIS_NAMESPACE": ns, "PAPER_FEE_RATE": "0.001", "MONITOR_INTERVAL_S": "0.2",
         ])
         let monitor = MonitoringService(config: config, version: "test", logger: Logger(label: "test.monitor"))
         defer { Task { await TestRedis.cleanup(namespace: config.common.namespace.prefix) } }

@@ -9,7 +9,7 @@ import Testing
 struct WebhookTests {
     @Test func failingTwiceThenSucceedingGetsEachConditionOnceWhileReconcilingGoesOn() async throws {
         let receiver = try await RecordingHTTPServer.start(statuses: [500, 503, 200])
-        let f = try EngineFixture("webhook")
+        let f = try await EngineFixture("webhook")
         let bus = EventBus(redis: f.redis, namespace: f.namespace, source: "monitoring-service")
         let alerts = AlertSink(
             bus: bus, settings: AlertSettings(webhook: URL(string: "http://127.0.0.1:\(receiver.port)/hook"), dedupe: .seconds(60)),
@@ -21,13 +21,13 @@ struct WebhookTests {
 
         #expect(
             await alerts.raise(
-                AlertEvent(severity: "critical", code: "PEER_DOWN", message: "execution-service missed 3 heartbeats", key: "execution-service")))
+                AlertEvent(severity: .critical, code: "PEER_DOWN", message: "execution-service missed 3 heartbeats", key: "execution-service")))
         #expect(
-            await alerts.raise(AlertEvent(severity: "critical", code: "PEER_DOWN", message: "still down", key: "execution-service")) == false,
+            await alerts.raise(AlertEvent(severity: .critical, code: "PEER_DOWN", message: "still down", key: "execution-service")) == false,
             "the same condition is not sent again while it lasts")
         #expect(
             await alerts.raise(
-                AlertEvent(severity: "warning", code: "PLAN_WITHOUT_SL", message: "plan has no pending stop-loss leg", key: "BTCUSDT:LONG")))
+                AlertEvent(severity: .warning, code: "PLAN_WITHOUT_SL", message: "plan has no pending stop-loss leg", key: "BTCUSDT:LONG")))
 
         // Reconcile passes go on while the webhook fails and backs off (0.5 s, then 1 s).
         let clock = ContinuousClock()

@@ -143,7 +143,7 @@ public final class InMemoryBook: BookStore {
         let json = try encode(plan)
         let event = PlanClosedEvent(
             key: plan.key.description, planId: plan.planId,
-            closedReason: plan.closedReason?.rawValue ?? ClosedReason.positionClosed.rawValue, realizedPnl: Rounding.price(realizedPnl))
+            closedReason: plan.closedReason ?? .positionClosed, realizedPnl: Rounding.price(realizedPnl))
         let envelope = try EventEnvelope.make(type: .planClosed, source: source, now: now, value: event)
         var snapshotJSON: [UInt8]?
         if case .store(let snapshot) = position {

@@ -1,30 +1,34 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A minimal HTTP/1.1 client for services under test on loopback: one GET per connection,
-/// 5 s timeouts, chunked bodies joined.
+/// HTTP to services under test on loopback: requests with async-http-client, and raw bytes
+/// over a plain socket (on a thread of its own) for the malformed requests no client sends.
 public enum LoopbackHTTP {
-    /// GETs `path` on 127.0.0.1:`port`.
-    public static func get(port: Int, _ path: String) throws -> (status: Int, body: String) {
-        let fd = try connectLoopback(port)
-        defer { close(fd) }
-        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        guard send(fd, request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { throw Subprocess.Failure("send failed") }
-        let text = String(decoding: readAll(fd), as: UTF8.self)
-        guard let line = text.split(separator: "\r\n").first, let status = Int(line.split(separator: " ").dropFirst().first ?? "") else {
-            throw Subprocess.Failure("no HTTP answer on 127.0.0.1:\(port)\(path): \(text.prefix(200))")
-        }
-        var body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
-        if text.lowercased().contains("transfer-encoding: chunked") { body = dechunk(body) }
-        return (status, body)
+    /// GETs `path` on 127.0.0.1:`port` (5 s timeout).
+    public static func get(port: Int, _ path: String) async throws -> (status: Int, body: String) {
+        let request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return (Int(response.status.code), String(buffer: body))
     }
 
     /// Sends raw request bytes; returns the status code, or nil when the server closed the
-    /// connection without an answer.
-    public static func raw(port: Int, _ request: [UInt8]) throws -> Int? {
+    /// connection without an answer. The blocking socket runs on a thread of its own.
+    public static func raw(port: Int, _ request: [UInt8]) async throws -> Int? {
+        let answer: Result<Int?, TestProcess.Failure> = await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: Result { () throws(TestProcess.Failure) in try exchange(port, request) }) }
+            thread.name = "raw-http"
+            thread.start()
+        }
+        return try answer.get()
+    }
+
+    private static func exchange(_ port: Int, _ request: [UInt8]) throws(TestProcess.Failure) -> Int? {
         let fd = try connectLoopback(port)
         defer { close(fd) }
         var sent = 0
@@ -38,9 +42,9 @@ public enum LoopbackHTTP {
     }
 
     /// A connected TCP socket to 127.0.0.1:`port` with 5 s send and receive timeouts.
-    static func connectLoopback(_ port: Int) throws -> Int32 {
+    static func connectLoopback(_ port: Int) throws(TestProcess.Failure) -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Subprocess.Failure("socket failed") }
+        guard fd >= 0 else { throw TestProcess.Failure("socket failed") }
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -53,7 +57,7 @@ public enum LoopbackHTTP {
         }
         guard connected == 0 else {
             close(fd)
-            throw Subprocess.Failure("connect to 127.0.0.1:\(port) failed")
+            throw TestProcess.Failure("connect to 127.0.0.1:\(port) failed")
         }
         return fd
     }
@@ -79,25 +83,14 @@ public enum LoopbackHTTP {
         let deadline = clock.now + within
         var last: (status: Int, body: String)?
         while clock.now < deadline {
-            if let answer = try? get(port: port, path) {
+            if let answer = try? await get(port: port, path) {
                 last = answer
                 if done(answer) { return answer }
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw Subprocess.Failure(
+        throw TestProcess.Failure(
             "\(path) on \(port) did not reach the expected state within \(within); last: \(last.map { "\($0.status) \($0.body.prefix(300))" } ?? "no answer")"
         )
-    }
-
-    static func dechunk(_ body: String) -> String {
-        var out: [UInt8] = []
-        var rest = Array(body.utf8)[...]
-        while let end = rest.firstRange(of: [13, 10]), let size = Int(String(decoding: rest[..<end.lowerBound], as: UTF8.self), radix: 16), size > 0 {
-            let start = end.upperBound
-            out += rest[start..<min(rest.endIndex, start + size)]
-            rest = rest[min(rest.endIndex, start + size + 2)...]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -89,7 +89,7 @@ public final class RecordingHTTPServer: Sendable {
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next(), port > 0 else {
             task.cancel()
-            throw Subprocess.Failure("the test HTTP server did not start")
+            throw TestProcess.Failure("the test HTTP server did not start")
         }
         return RecordingHTTPServer(port: port, recorder: recorder, task: task)
     }

@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import RedisClient
 
@@ -14,19 +15,19 @@ public final class RedisTestServer: Sendable {
 
     /// Starts a server; throws when `redis-server` cannot be found or does not come up.
     /// `persistent` turns AOF (everysec) on, for tests that kill and restart it.
-    public init(password: String? = nil, persistent: Bool = false, arguments: [String] = []) throws {
-        port = try RedisServerProcess.freePort()
+    public init(password: String? = nil, persistent: Bool = false, arguments: [String] = []) async throws {
+        port = try LoopbackPort.free()
         self.password = password
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("exitbrain-redis-\(port)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var args = persistent ? ["--appendonly", "yes", "--appendfsync", "everysec", "--save", ""] : ["--save", "", "--appendonly", "no"]
         if let password { args += ["--requirepass", password] }
         process = RedisServerProcess(port: port, directory: directory, arguments: args + arguments)
-        try process.start()
+        try await process.start()
     }
 
     deinit {
-        process.stop()
+        process.terminate()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
@@ -49,15 +50,17 @@ public final class RedisTestServer: Sendable {
     public var processIdentifier: pid_t? { process.processIdentifier }
 
     /// Starts it again on the same port.
-    public func start() throws { try process.start() }
-    /// Stops it with SIGTERM.
-    public func stop() { process.stop() }
-    /// Kills it with SIGKILL.
-    public func kill() { process.kill() }
+    public func start() async throws { try await process.start() }
+    /// Stops it with SIGTERM and waits for the exit.
+    public func stop() async { await process.stop() }
+    /// Sends SIGTERM without waiting (cleanups in `defer`).
+    public func terminate() { process.terminate() }
+    /// Kills it with SIGKILL and waits for the exit.
+    public func kill() async { await process.kill() }
     /// Stops and starts it on the same port.
-    public func restart() throws {
-        process.stop()
-        try process.start()
+    public func restart() async throws {
+        await process.stop()
+        try await process.start()
     }
 
     /// Finds `redis-server`.
@@ -67,5 +70,5 @@ public final class RedisTestServer: Sendable {
 /// Free loopback ports.
 public enum FreePort {
     /// A port that was free a moment ago.
-    public static func find() throws -> Int { try RedisServerProcess.freePort() }
+    public static func find() throws -> Int { try LoopbackPort.free() }
 }

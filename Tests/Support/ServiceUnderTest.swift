@@ -26,13 +26,13 @@ public final class ServiceUnderTest: @unchecked Sendable {
     public let kind: Kind
     public let port: Int
     public let environment: [String: String]
-    private var process: Subprocess.Background
+    private var process: TestProcess.Background
     /// Everything earlier runs of this service printed (kept across restarts).
     private var earlierOutput = ""
 
     /// Starts the service with `environment` (plus its HTTP port and a PATH).
     public init(_ kind: Kind, environment: [String: String]) throws {
-        guard let binary = ExitBrainBinary.path else { throw Subprocess.Failure("the exitbrain binary is not built") }
+        guard let binary = ExitBrainBinary.path else { throw TestProcess.Failure("the exitbrain binary is not built") }
         self.kind = kind
         port = try FreePort.find()
         var env = environment
@@ -40,7 +40,7 @@ public final class ServiceUnderTest: @unchecked Sendable {
         env["HTTP_HOST"] = "127.0.0.1"
         env["PATH"] = env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         self.environment = env
-        process = try Subprocess.Background(binary, [kind.rawValue], environment: env)
+        process = try TestProcess.Background(binary, [kind.rawValue], environment: env)
     }
 
     /// What it printed (all runs).
@@ -51,7 +51,7 @@ public final class ServiceUnderTest: @unchecked Sendable {
     public var isRunning: Bool { process.isRunning }
 
     /// GET on its HTTP port.
-    public func get(_ path: String) throws -> (status: Int, body: String) { try LoopbackHTTP.get(port: port, path) }
+    public func get(_ path: String) async throws -> (status: Int, body: String) { try await LoopbackHTTP.get(port: port, path) }
 
     /// Waits until `/health` answers `status` (and, if given, the body says `"status":"<word>"`).
     @discardableResult
@@ -67,27 +67,27 @@ public final class ServiceUnderTest: @unchecked Sendable {
     }
 
     /// SIGKILL: no goodbye.
-    public func kill9() {
-        Glibc.kill(process.pid, SIGKILL)
+    public func kill9() async {
+        process.signal(SIGKILL)
         let out = process.output
-        _ = process.stop(grace: .seconds(5))
+        _ = await process.stop(grace: .seconds(5))
         earlierOutput += out
     }
 
     /// SIGTERM and wait; returns the exit status.
     @discardableResult
-    public func stop() -> Int32 {
+    public func stop() async -> Int32 {
         let out = process.output
-        let status = process.stop()
+        let status = await process.stop()
         earlierOutput += out
         return status
     }
 
     /// Starts it again with the same environment and port.
-    public func restart() throws {
-        guard let binary = ExitBrainBinary.path else { throw Subprocess.Failure("the exitbrain binary is not built") }
-        if process.isRunning { stop() }
-        process = try Subprocess.Background(binary, [kind.rawValue], environment: environment)
+    public func restart() async throws {
+        guard let binary = ExitBrainBinary.path else { throw TestProcess.Failure("the exitbrain binary is not built") }
+        if process.isRunning { await stop() }
+        process = try TestProcess.Background(binary, [kind.rawValue], environment: environment)
     }
 
     /// Resident memory in MB (from /proc).
@@ -100,18 +100,19 @@ public final class ServiceUnderTest: @unchecked Sendable {
     }
 
     /// The sum of a Prometheus metric family's samples (all label sets), from `/metrics`.
-    public func metricSum(_ family: String) throws -> Double {
-        try samples { $0.hasPrefix(family + "{") || $0.hasPrefix(family + " ") }.reduce(0, +)
+    public func metricSum(_ family: String) async throws -> Double {
+        try await samples { $0.hasPrefix(family + "{") || $0.hasPrefix(family + " ") }.reduce(0, +)
     }
 
     /// One sample, by its full name with labels (`name{label="value"}`), from `/metrics`.
-    public func metric(_ series: String) throws -> Double? {
-        try samples { $0.hasPrefix(series + " ") }.first
+    public func metric(_ series: String) async throws -> Double? {
+        try await samples { $0.hasPrefix(series + " ") }.first
     }
 
-    private func samples(where matches: (Substring) -> Bool) throws -> [Double] {
-        try get("/metrics").body.split(separator: "\n").filter(matches).compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+    private func samples(where matches: (Substring) -> Bool) async throws -> [Double] {
+        try await get("/metrics").body.split(separator: "\n").filter(matches).compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
     }
 
-    deinit { _ = process.stop(grace: .seconds(2)) }
+    /// Sends a signal (SIGSTOP, SIGCONT, …).
+    public func signal(_ signal: Int32) { process.signal(signal) }
 }

@@ -33,8 +33,8 @@ public struct TestCertificates: Sendable {
             ],
         ]
         for args in steps {
-            let (status, output) = try await Subprocess.run("openssl", args, timeout: .seconds(60))
-            guard status == 0 else { throw Subprocess.Failure("openssl \(args[0]) failed (\(status)): \(output)") }
+            let (status, output) = try await TestProcess.run("openssl", args, timeout: .seconds(60))
+            guard status == 0 else { throw TestProcess.Failure("openssl \(args[0]) failed (\(status)): \(output)") }
         }
         return TestCertificates(directory: dir)
     }

@@ -19,21 +19,39 @@ public enum TestRedis {
         isCI || ProcessInfo.processInfo.environment["EXITBRAIN_TEST_REDIS_URL"] != nil || (try? RedisTestServer.redisServerPath()) != nil
     }
 
-    private static let shared: Result<(String, RedisTestServer?), any Error> = Result {
-        if let url = ProcessInfo.processInfo.environment["EXITBRAIN_TEST_REDIS_URL"], !url.isEmpty { return (url, nil) }
-        let server = try RedisTestServer()
-        sharedServerPID = server.processIdentifier ?? 0
-        // Static values are never deinitialized: stop the server when the test process exits.
-        atexit { if sharedServerPID > 0 { kill(sharedServerPID, SIGKILL) } }
-        return (server.url, server)
+    /// The server, started on first use when the test command gave none.
+    private actor Shared {
+        private var server: Result<(url: String, server: RedisTestServer?), any Error>?
+
+        func url() async throws -> String {
+            if let server { return try server.get().url }
+            let made: Result<(url: String, server: RedisTestServer?), any Error>
+            if let url = ProcessInfo.processInfo.environment["EXITBRAIN_TEST_REDIS_URL"], !url.isEmpty {
+                made = .success((url, nil))
+            } else {
+                do {
+                    let started = try await RedisTestServer()
+                    sharedServerPID = started.processIdentifier ?? 0
+                    // Static values are never deinitialized: stop the server when the test process exits.
+                    atexit { if sharedServerPID > 0 { kill(sharedServerPID, SIGKILL) } }
+                    made = .success((started.url, started))
+                } catch {
+                    made = .failure(error)
+                }
+            }
+            server = made
+            return try made.get().url
+        }
     }
 
+    private static let shared = Shared()
+
     /// The shared server's URL.
-    public static func url() throws -> String { try shared.get().0 }
+    public static func url() async throws -> String { try await shared.url() }
 
     /// A configuration for the shared server.
-    public static func configuration(commandTimeoutMilliseconds: Int = 2000) throws -> RedisConfiguration {
-        var c = try RedisConfiguration(url: url())
+    public static func configuration(commandTimeoutMilliseconds: Int = 2000) async throws -> RedisConfiguration {
+        var c = try RedisConfiguration(url: await url())
         c.commandTimeoutMilliseconds = commandTimeoutMilliseconds
         c.reconnectInitialMilliseconds = 50
         c.reconnectMaxMilliseconds = 500
@@ -47,7 +65,7 @@ public enum TestRedis {
 
     /// Deletes every key under the namespace.
     public static func cleanup(namespace: String) async {
-        guard let config = try? configuration() else { return }
+        guard let config = try? await configuration() else { return }
         let conn = RedisConnection(configuration: config)
         var cursor = "0"
         repeat {

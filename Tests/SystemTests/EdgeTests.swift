@@ -6,7 +6,7 @@ import Testing
 
 /// Bad environment, bad HTTP, wrong passwords, secrets, ACL users.
 @Suite(
-    "Bad input at the edges and security", .serialized, .enabled(if: TestRedis.isCI || Subprocess.find("redis-server") != nil, "needs redis-server"))
+    "Bad input at the edges and security", .serialized, .enabled(if: TestRedis.isCI || TestProcess.find("redis-server") != nil, "needs redis-server"))
 struct EdgeTests {
     static let badEnvironment: [(service: String, variable: String, value: String)] = [
         ("execution", "REDIS_URL", "ftp://127.0.0.1:6379"),
@@ -32,7 +32,7 @@ struct EdgeTests {
         for bad in Self.badEnvironment {
             var env = ["PATH": "/usr/bin:/bin", "REDIS_URL": "redis://127.0.0.1:1/0"]
             env[bad.variable] = bad.value
-            let run = try await Subprocess.run(binary, [bad.service], environment: env, timeout: .seconds(30))
+            let run = try await TestProcess.run(binary, [bad.service], environment: env, timeout: .seconds(30))
             let lines = run.output.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
             #expect(run.status == 78, "\(bad.variable)=\(bad.value): exit \(run.status)\n\(run.output)")
             #expect(lines.count == 1, "\(bad.variable)=\(bad.value): \(lines.count) lines\n\(run.output)")
@@ -41,29 +41,29 @@ struct EdgeTests {
     }
 
     @Test func unknownRoutesWrongMethodsAndOversizedRequestsAreRefusedAndTheServiceGoesOn() async throws {
-        let f = try SystemFixture("edge-http")
+        let f = try await SystemFixture("edge-http")
         let execution = try f.start(.execution)
         try await execution.waitHealth(200, within: .seconds(20))
-        #expect(try execution.get("/nope").status == 404)
-        #expect(try execution.get("/health/../../etc/passwd").status == 404)
-        let post = try LoopbackHTTP.raw(
+        #expect(try await execution.get("/nope").status == 404)
+        #expect(try await execution.get("/health/../../etc/passwd").status == 404)
+        let post = try await LoopbackHTTP.raw(
             port: execution.port, Array("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".utf8))
         #expect(post == 405, "POST /health answered \(post.map(String.init) ?? "nothing")")
         let hugeHeader = "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 200_000) + "\r\nConnection: close\r\n\r\n"
-        let header = try LoopbackHTTP.raw(port: execution.port, Array(hugeHeader.utf8))
+        let header = try await LoopbackHTTP.raw(port: execution.port, Array(hugeHeader.utf8))
         #expect(header != 200, "a 200 KB header must be refused, got \(header.map(String.init) ?? "a closed connection")")
         var bigBody = Array("POST /plans HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\nConnection: close\r\n\r\n".utf8)
         bigBody += [UInt8](repeating: 0x41, count: 2_000_000)
-        let body = try LoopbackHTTP.raw(port: execution.port, bigBody)
+        let body = try await LoopbackHTTP.raw(port: execution.port, bigBody)
         #expect(body != 200, "a 20 MB body must be refused, got \(body.map(String.init) ?? "a closed connection")")
         #expect(execution.isRunning)
-        #expect(try execution.get("/health").status == 200, "unharmed")
+        #expect(try await execution.get("/health").status == 200, "unharmed")
         await f.stopAll()
     }
 
     @Test func wrongPasswordIsAnAuthErrorAndDownNotACrashAndNoSecretIsEverShown() async throws {
         let password = "s3cret-\(UUID().uuidString.prefix(8))"
-        let f = try SystemFixture("edge-auth", password: password)
+        let f = try await SystemFixture("edge-auth", password: password)
         let wrong = "wr0ng-\(UUID().uuidString.prefix(8))"
         let refused = try f.start(.execution, ["REDIS_URL": "redis://:\(wrong)@127.0.0.1:\(f.redis.port)/0"])
         let down = try await LoopbackHTTP.poll(port: refused.port, "/health", until: { $0.status == 503 }, within: .seconds(20))
@@ -79,13 +79,13 @@ struct EdgeTests {
         try await f.eventually("a plan", within: .seconds(10)) { try await f.plan("SECUSDT:LONG") != nil }
         for service in [refused, execution, monitor] {
             for path in ["/health", "/metrics", "/plans"] {
-                let body = try service.get(path).body
+                let body = try await service.get(path).body
                 #expect(!body.contains(password) && !body.contains(wrong), "\(service.kind) \(path) shows a password")
             }
             let cmdline = (try? String(contentsOfFile: "/proc/\(service.pid)/cmdline", encoding: .utf8)) ?? ""
             #expect(!cmdline.contains(password) && !cmdline.contains(wrong), "the process arguments show a password")
         }
-        for service in [refused, execution, monitor] { service.stop() }
+        for service in [refused, execution, monitor] { await service.stop() }
         for service in [refused, execution, monitor] {
             #expect(!service.output.contains(password) && !service.output.contains(wrong), "\(service.kind) logged a password")
             #expect(!service.output.isEmpty)
@@ -95,7 +95,7 @@ struct EdgeTests {
     }
 
     @Test func anACLUserPerServiceConfinedToTheNamespaceIsEnough() async throws {
-        let f = try SystemFixture("edge-acl", password: "admin-\(UUID().uuidString.prefix(8))")
+        let f = try await SystemFixture("edge-acl", password: "admin-\(UUID().uuidString.prefix(8))")
         let ns = f.namespace.prefix
         for (user, secret) in [("execution", "exec-pw-1"), ("monitoring", "mon-pw-2")] {
             let r = try await f.conn.send(

@@ -7,10 +7,10 @@ import Testing
 
 /// The claim: a position is never left without a protective plan and no exit is executed
 /// twice, whatever fails. Real processes, real Redis (AOF everysec where it is killed).
-@Suite("Faults", .serialized, .enabled(if: TestRedis.isCI || Subprocess.find("redis-server") != nil, "needs redis-server"))
+@Suite("Faults", .serialized, .enabled(if: TestRedis.isCI || TestProcess.find("redis-server") != nil, "needs redis-server"))
 struct FaultTests {
     @Test func redisKilledWhileTrafficFlowsThenRestartedOnTheSameData() async throws {
-        let f = try SystemFixture("fault-redis", persistent: true)
+        let f = try await SystemFixture("fault-redis", persistent: true)
         let execution = try f.start(.execution)
         let monitor = try f.start(.monitor)
         try await execution.waitHealth(200, within: .seconds(20))
@@ -34,13 +34,13 @@ struct FaultTests {
         defer { flow.cancel() }
         try await Task.sleep(for: .milliseconds(300))
 
-        f.redis.kill()
+        await f.redis.kill()
         let downForExecution = try await execution.waitHealth(503, word: "DOWN", within: .seconds(10))
         let downForMonitor = try await monitor.waitHealth(503, word: "DOWN", within: .seconds(10))
         #expect(downForExecution < .seconds(3), "execution reported DOWN after \(downForExecution)")
         #expect(downForMonitor < .seconds(3), "monitor reported DOWN after \(downForMonitor)")
 
-        try f.redis.start()
+        try await f.redis.start()
         let upForExecution = try await execution.waitHealth(200, within: .seconds(15))
         let upForMonitor = try await monitor.waitHealth(200, within: .seconds(15))
         #expect(upForExecution < .seconds(5), "execution OK again after \(upForExecution)")
@@ -58,7 +58,7 @@ struct FaultTests {
     }
 
     @Test func executionKilledBetweenTP1AndTP2FillsEachOrderOnceAndMissesNone() async throws {
-        let f = try SystemFixture("fault-exec")
+        let f = try await SystemFixture("fault-exec")
         let fills = await ChannelRecorder(f.redis.configuration(), channels: [f.namespace.channel(.orderFilled)])
         defer { fills.close() }
         let execution = try f.start(.execution)
@@ -68,12 +68,12 @@ struct FaultTests {
         try await f.publish(.marketTick, f.tickJSON("BTCUSDT", 50_760))
         try await f.eventually("TP1 filled", within: .seconds(10)) { try await f.plan("BTCUSDT:LONG")?.legs[0].status == .filled }
 
-        execution.kill9()
-        try execution.restart()
+        await execution.kill9()
+        try await execution.restart()
         try await execution.waitHealth(200, within: .seconds(20))
         // The restarted service has the plan (it loads every plan on start) before the price moves.
         try await f.eventually("the plan loaded", within: .seconds(10)) {
-            try execution.get("/plans/BTCUSDT").body.contains("\"plan_id\"")
+            try await execution.get("/plans/BTCUSDT").body.contains("\"plan_id\"")
         }
         try await f.publish(.marketTick, f.tickJSON("BTCUSDT", 51_260))
         try await f.eventually("TP2 filled after the restart", within: .seconds(10)) { try await f.plan("BTCUSDT:LONG")?.legs[1].status == .filled }
@@ -90,17 +90,17 @@ struct FaultTests {
     }
 
     @Test func monitorKilledOrphansMadeMeanwhileGetPlansOnItsFirstPass() async throws {
-        let f = try SystemFixture("fault-mon")
+        let f = try await SystemFixture("fault-mon")
         let monitor = try f.start(.monitor)
         try await monitor.waitHealth(200, within: .seconds(20))
-        monitor.kill9()
+        await monitor.kill9()
         for i in 0..<5 {
             let side = i % 2 == 0 ? "LONG" : "SHORT"
             try await f.conn.send(
                 "HSET", f.namespace.positions, "ORPH\(i)USDT:\(side)",
                 #"{"symbol":"ORPH\#(i)USDT","side":"\#(side)","quantity":2,"entry_price":10}"#)
         }
-        try monitor.restart()
+        try await monitor.restart()
         let clock = ContinuousClock()
         let started = clock.now
         try await f.eventually("5 retroactive plans", within: .seconds(15)) {
@@ -114,7 +114,7 @@ struct FaultTests {
     }
 
     @Test func twoMonitorsAndOneExecutionOnOneHundredNewPositionsMakeOneHundredPlans() async throws {
-        let f = try SystemFixture("fault-race")
+        let f = try await SystemFixture("fault-race")
         let created = await ChannelRecorder(f.redis.configuration(), channels: [f.namespace.channel(.planCreated)])
         defer { created.close() }
         let execution = try f.start(.execution)

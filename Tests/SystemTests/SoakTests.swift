@@ -9,12 +9,12 @@ import Testing
 /// open position has an ACTIVE plan with a pending stop-loss (once it is older than one
 /// monitor interval) and that no plan ever exited more than its position held.
 /// 60 s by default; `EXITBRAIN_SOAK_S=600` for the long run.
-@Suite("Soak", .serialized, .enabled(if: TestRedis.isCI || Subprocess.find("redis-server") != nil, "needs redis-server"))
+@Suite("Soak", .serialized, .enabled(if: TestRedis.isCI || TestProcess.find("redis-server") != nil, "needs redis-server"))
 struct SoakTests {
     static let seconds = Int(ProcessInfo.processInfo.environment["EXITBRAIN_SOAK_S"] ?? "") ?? 60
 
     @Test func everyPositionKeepsItsProtectivePlanAndNothingExitsTwice() async throws {
-        let f = try SystemFixture("soak")
+        let f = try await SystemFixture("soak")
         let interval = 1.0
         let execution = try f.start(.execution, ["LOG_LEVEL": "warning"])
         let monitor = try f.start(.monitor, ["LOG_LEVEL": "warning", "MONITOR_INTERVAL_S": String(interval)])

@@ -13,8 +13,8 @@ final class SystemFixture: @unchecked Sendable {
     var services: [ServiceUnderTest] = []
     private var sequence = 0
 
-    init(_ label: String, persistent: Bool = false, password: String? = nil) throws {
-        redis = try RedisTestServer(password: password, persistent: persistent)
+    init(_ label: String, persistent: Bool = false, password: String? = nil) async throws {
+        redis = try await RedisTestServer(password: password, persistent: persistent)
         namespace = try Namespace("\(label)-\(getpid())")
         conn = RedisConnection(configuration: redis.configuration())
     }
@@ -74,9 +74,9 @@ final class SystemFixture: @unchecked Sendable {
     }
 
     func stopAll() async {
-        for s in services where s.isRunning { s.stop() }
+        for s in services where s.isRunning { await s.stop() }
         await conn.close()
-        redis.stop()
+        await redis.stop()
     }
 }
 

@@ -151,6 +151,8 @@ let package = Package(
             dependencies: [
                 "ExecutionService", "MonitoringService", "ExitBrainService", "ExitBrainCoordination", "Support",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine lacks to build, run and test ExitBrain:
-# hiredis headers, redis-server/redis-tools, pkg-config, and (for the deployment checks)
+# hiredis headers, redis-server/redis-tools, pkg-config, openssl and CA certificates (https
+# alerts and their tests), and (for the deployment checks)
 # docker-compose and prometheus's promtool. Installs only what is missing.
 set -euo pipefail
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for pkg in libhiredis-dev redis-server redis-tools pkg-config; do
+for pkg in libhiredis-dev redis-server redis-tools pkg-config openssl ca-certificates; do
   have_pkg "$pkg" || need+=("$pkg")
 done
 if [ "${EXITBRAIN_SETUP_DEPLOY_TOOLS:-1}" = "1" ]; then

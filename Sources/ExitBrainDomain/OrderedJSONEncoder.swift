@@ -14,6 +14,8 @@ enum JSONNode {
     case string(String)
     case array(ArrayBox)
     case object(ObjectBox)
+    /// What a super-encoder encodes, read when the value is written.
+    case encoder(OrderedEncoding)
 
     final class ArrayBox {
         var items: [JSONNode] = []
@@ -55,6 +57,7 @@ enum JSONNode {
                 box.values[i].write(to: &out)
             }
             out.append(UInt8(ascii: "}"))
+        case .encoder(let encoding): (encoding.root ?? .object(ObjectBox())).write(to: &out)
         }
     }
 
@@ -191,10 +194,16 @@ final class OrderedEncoding: Encoder {
             return UnkeyedContainer(box: nested, codingPath: codingPath + [key])
         }
 
-        mutating func superEncoder() -> any Encoder { SuperEncoder(box: box, key: "super", codingPath: codingPath) }
+        mutating func superEncoder() -> any Encoder {
+            let encoder = OrderedEncoding(path: codingPath + [AnyCodingKey(stringValue: "super")])
+            box.set("super", .encoder(encoder))
+            return encoder
+        }
 
         mutating func superEncoder(forKey key: Key) -> any Encoder {
-            SuperEncoder(box: box, key: key.stringValue, codingPath: codingPath + [key])
+            let encoder = OrderedEncoding(path: codingPath + [key])
+            box.set(key.stringValue, .encoder(encoder))
+            return encoder
         }
     }
 
@@ -242,8 +251,8 @@ final class OrderedEncoding: Encoder {
 
         mutating func superEncoder() -> any Encoder {
             let encoder = OrderedEncoding(path: nextPath)
-            box.items.append(.null)
-            return ArrayElementEncoder(box: box, index: box.items.count - 1, inner: encoder)
+            box.items.append(.encoder(encoder))
+            return encoder
         }
     }
 
@@ -269,62 +278,5 @@ final class OrderedEncoding: Encoder {
         mutating func encode<T: Encodable>(_ value: T) throws {
             encoder.root = try OrderedEncoding.node(for: value, path: codingPath)
         }
-    }
-
-    /// Encoder handed out by `superEncoder(forKey:)`: whatever it encodes lands under the key.
-    final class SuperEncoder: Encoder {
-        let box: JSONNode.ObjectBox
-        let key: String
-        let codingPath: [any CodingKey]
-        var userInfo: [CodingUserInfoKey: Any] { [:] }
-        private let inner: OrderedEncoding
-
-        init(box: JSONNode.ObjectBox, key: String, codingPath: [any CodingKey]) {
-            self.box = box
-            self.key = key
-            self.codingPath = codingPath
-            self.inner = OrderedEncoding(path: codingPath)
-        }
-
-        deinit { box.set(key, inner.root ?? .object(JSONNode.ObjectBox())) }
-
-        func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-            let container = inner.container(keyedBy: type)
-            box.set(key, inner.root ?? .null)
-            return container
-        }
-
-        func unkeyedContainer() -> any UnkeyedEncodingContainer {
-            let container = inner.unkeyedContainer()
-            box.set(key, inner.root ?? .null)
-            return container
-        }
-
-        func singleValueContainer() -> any SingleValueEncodingContainer { inner.singleValueContainer() }
-    }
-
-    /// Encoder handed out by an unkeyed container's `superEncoder()`.
-    final class ArrayElementEncoder: Encoder {
-        let box: JSONNode.ArrayBox
-        let index: Int
-        let inner: OrderedEncoding
-        var codingPath: [any CodingKey] { inner.codingPath }
-        var userInfo: [CodingUserInfoKey: Any] { [:] }
-
-        init(box: JSONNode.ArrayBox, index: Int, inner: OrderedEncoding) {
-            self.box = box
-            self.index = index
-            self.inner = inner
-        }
-
-        deinit { box.items[index] = inner.root ?? .null }
-
-        func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-            inner.container(keyedBy: type)
-        }
-
-        func unkeyedContainer() -> any UnkeyedEncodingContainer { inner.unkeyedContainer() }
-
-        func singleValueContainer() -> any SingleValueEncodingContainer { inner.singleValueContainer() }
     }
 }

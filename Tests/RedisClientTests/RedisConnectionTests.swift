@@ -67,7 +67,11 @@ struct RedisConnectionTests {
     }
 
     @Test func scriptsReloadAfterFlush() async throws {
-        let conn = RedisConnection(configuration: try await TestRedis.configuration())
+        // A server of its own: SCRIPT FLUSH on the shared one would pull scripts from under
+        // the tests running beside this one.
+        let server = try await RedisTestServer()
+        defer { server.terminate() }
+        let conn = RedisConnection(configuration: server.configuration())
         let script = RedisScript(name: "double", source: "return tonumber(ARGV[1]) * 2 -- \(UUID().uuidString)")
         #expect(try await conn.evaluate(script, keys: [], args: [21]) == .integer(42))
         try await conn.connect()

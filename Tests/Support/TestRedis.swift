@@ -21,26 +21,22 @@ public enum TestRedis {
 
     /// The server, started on first use when the test command gave none.
     private actor Shared {
-        private var server: Result<(url: String, server: RedisTestServer?), any Error>?
+        /// One start for every caller: tests run side by side ask at the same time.
+        private var server: Task<(url: String, server: RedisTestServer?), any Error>?
 
         func url() async throws -> String {
-            if let server { return try server.get().url }
-            let made: Result<(url: String, server: RedisTestServer?), any Error>
-            if let url = ProcessInfo.processInfo.environment["EXITBRAIN_TEST_REDIS_URL"], !url.isEmpty {
-                made = .success((url, nil))
-            } else {
-                do {
+            let start =
+                server
+                ?? Task {
+                    if let url = ProcessInfo.processInfo.environment["EXITBRAIN_TEST_REDIS_URL"], !url.isEmpty { return (url, nil) }
                     let started = try await RedisTestServer()
                     sharedServerPID = started.processIdentifier ?? 0
                     // Static values are never deinitialized: stop the server when the test process exits.
                     atexit { if sharedServerPID > 0 { kill(sharedServerPID, SIGKILL) } }
-                    made = .success((started.url, started))
-                } catch {
-                    made = .failure(error)
+                    return (started.url, started)
                 }
-            }
-            server = made
-            return try made.get().url
+            server = start
+            return try await start.value.url
         }
     }
 

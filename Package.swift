@@ -35,6 +35,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Venue",
+            dependencies: ["ExitBrainDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ChildProcesses",
             swiftSettings: swiftSettings
         ),
@@ -134,6 +139,11 @@ let package = Package(
         .executableTarget(
             name: "exitbrain-domain-bench",
             dependencies: ["ExitBrainDomain"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VenueTests",
+            dependencies: ["Venue", "ExitBrainDomain"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,38 @@
+import Foundation
+
+/// Prices and quantities as they cross the wire: `Decimal`, rounded to a venue's increments and
+/// written with a fixed number of decimals. A `Double` from the domain's arithmetic enters here
+/// once, through `Decimal(_:)`, and is rounded to the venue's tick or step before it is written:
+/// no `Double` text ever reaches a venue.
+extension Decimal {
+    /// The value rounded to a whole multiple of `increment` (a tick or a step), in `mode`.
+    public func rounded(toMultipleOf increment: Decimal, _ mode: NSDecimalNumber.RoundingMode) -> Decimal {
+        guard increment > 0 else { return self }
+        var units = self / increment
+        var whole = Decimal()
+        NSDecimalRound(&whole, &units, 0, mode)
+        return whole * increment
+    }
+
+    /// How many decimals an increment has: 0.001 → 3, 0.5 → 1, 10 → 0.
+    public var decimalPlaces: Int { Swift.max(0, -exponent) }
+
+    /// Fixed-point text with exactly `places` decimals (`48750.0`, `0.010`), rounded half-up first.
+    public func text(places: Int) -> String {
+        var value = self
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &value, places, .plain)
+        var text = rounded.description
+        guard places > 0 else { return text }
+        if let dot = text.firstIndex(of: ".") {
+            let have = text.distance(from: dot, to: text.endIndex) - 1
+            if have < places { text += String(repeating: "0", count: places - have) }
+        } else {
+            text += "." + String(repeating: "0", count: places)
+        }
+        return text
+    }
+
+    /// The value as a `Double`, for the domain's arithmetic.
+    public var doubleValue: Double { NSDecimalNumber(decimal: self).doubleValue }
+}

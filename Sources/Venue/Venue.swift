@@ -1,0 +1,48 @@
+import ExitBrainDomain
+import Foundation
+
+/// How a venue is doing, for the `exchange` entry of health.
+public struct VenueHealth: Sendable {
+    /// `paper` or `binance`.
+    public var kind: String
+    /// Reachable and accepting orders.
+    public var reachable: Bool
+    /// Degraded: rate-limited, a stream down, a clock off.
+    public var degraded: Bool
+    /// Facts in answer order (latency, stream state, weight used, open orders…).
+    public var details: [(String, String)]
+
+    /// A health entry.
+    public init(kind: String, reachable: Bool, degraded: Bool = false, details: [(String, String)] = []) {
+        self.kind = kind
+        self.reachable = reachable
+        self.degraded = degraded
+        self.details = details
+    }
+}
+
+/// What the execution service asks of a trading venue (docs/contract.md §11): one interface,
+/// implemented by the paper venue and by Binance USD-M futures. Requests arrive on the
+/// venue's tick and step (``SymbolRules``); conditional orders (stops, take-profits) are
+/// addressed by the same client ids as the others, whatever separate ids the venue keeps.
+public protocol Venue: Sendable {
+    /// `paper` or `binance`.
+    var kind: String { get }
+    /// The rules of a symbol.
+    func rules(for symbol: String) async throws(VenueError) -> SymbolRules
+    /// Places an order. The answer is the venue's acknowledgement; `unknownOutcome` means it
+    /// may exist (query it, never resend with a new id).
+    func place(_ request: OrderRequest) async throws(VenueError) -> OrderUpdate
+    /// Cancels an order by client id.
+    func cancel(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError)
+    /// What the venue knows of an order by client id; `notFound` when it knows nothing.
+    func query(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) -> OrderUpdate
+    /// Client ids of the open (working) regular orders, and of the open conditional orders.
+    func openOrders() async throws(VenueError) -> (regular: [String], conditional: [String])
+    /// The open positions.
+    func positions() async throws(VenueError) -> [VenuePosition]
+    /// The venue's events while `body` runs; the stream ends with the scope.
+    func withEvents<T: Sendable>(_ body: (AsyncStream<VenueEvent>) async throws -> T) async throws -> T
+    /// How the venue is doing.
+    func health() async -> VenueHealth
+}

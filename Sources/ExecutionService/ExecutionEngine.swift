@@ -29,7 +29,7 @@ public actor ExecutionEngine {
     public init(config: ExecutionConfiguration, book: any BookStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
         self.config = config
         self.book = book
-        mirror = BookMirror(book: book, hashes: [.plans])
+        mirror = BookMirror(book: book, hashes: [.plans], retainsRecords: false)
         self.planner = Planner(feeRate: config.common.feeRate)
         self.executor = PlanExecutor(feeRate: config.common.feeRate)
         self.logger = logger
@@ -393,7 +393,7 @@ public actor ExecutionEngine {
         for bad in refresh.unreadable {
             logger.error("stored plan is not readable; left as it is", metadata: ["key": "\(bad.field)", "error": "\(bad.why)"])
         }
-        let stored = mirror.plans
+        let stored = refresh.readPlans
         if refresh.full {
             var fresh: [PositionKey: ExitPlan] = [:]
             for (key, plan) in stored where plan.isActive {
@@ -410,14 +410,11 @@ public actor ExecutionEngine {
         }
         let present = Set(refresh.planFields)
         for key in planCache.keys where !present.contains(key.description) { forget(key) }
-        for field in refresh.planFields {
-            guard let key = PositionKey(field), planCache[key] == nil, let plan = stored[key], plan.isActive else { continue }
-            remember(plan)
-        }
+        for (key, plan) in stored where planCache[key] == nil && plan.isActive { remember(plan) }
     }
 
     private func remember(_ plan: ExitPlan) {
-        planCache[plan.key] = plan
+        if planCache.updateValue(plan, forKey: plan.key) == nil { mirror.noteKnown(plan: plan.key) }
         activePlans.record(Double(planCache.count))
     }
 

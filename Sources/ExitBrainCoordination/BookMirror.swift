@@ -10,7 +10,9 @@ import Synchronization
 /// ``requireFullRead()`` and whenever the caller asks for one.
 ///
 /// It holds only what was read: a plan the caller wrote itself is in the mirror once a read
-/// has seen it.
+/// has seen it. A mirror that does not retain records (the execution service's, which keeps
+/// its own plan cache) holds only the field names, and every refresh hands over the plans it
+/// read; a full read then decodes every plan.
 public final class BookMirror: Sendable {
     /// A record that could not be read: left as it is, reported once per read.
     public struct Unreadable: Sendable, Equatable {
@@ -32,33 +34,41 @@ public final class BookMirror: Sendable {
         public var unreadable: [Unreadable] = []
         /// The plan hash's field names at the read.
         public var planFields: [String] = []
+        /// The plans this refresh read and decoded (after a full read of a mirror that does not
+        /// retain records: every plan).
+        public var readPlans: [PositionKey: ExitPlan] = [:]
     }
 
     /// One hash's records as read, by field and by position.
     private struct Records<Record: Sendable>: Sendable {
         var byField: [String: (bytes: [UInt8], key: PositionKey)] = [:]
         var byKey: [PositionKey: Record] = [:]
+        /// Keep bytes and records between refreshes (else only the field names).
+        var retain = true
         /// `PLAN_UNREADABLE` or `POSITION_UNREADABLE`.
         let unreadableCode: String
         /// Reads one field's bytes, checking that the record is the field's.
         let decode: @Sendable (String, [UInt8]) throws(CoordinationError) -> (PositionKey, Record)
 
         /// The record read from `bytes`, unless it is the one held (then `changed` only if `named`).
-        mutating func read(_ field: String, _ bytes: [UInt8], named: Bool, _ refresh: inout Refresh) {
-            if let held = byField[field], held.bytes == bytes {
+        @discardableResult
+        mutating func read(_ field: String, _ bytes: [UInt8], named: Bool, _ refresh: inout Refresh) -> Record? {
+            if retain, let held = byField[field], held.bytes == bytes {
                 // A record an event named counts as changed even when its bytes are the ones
                 // held: the caller looks at it again.
                 if named { refresh.changed.insert(held.key) }
-                return
+                return nil
             }
             drop(field, &refresh.changed)
             do {
                 let (key, record) = try decode(field, bytes)
-                byField[field] = (bytes, key)
-                byKey[key] = record
+                byField[field] = (retain ? bytes : [], key)
+                if retain { byKey[key] = record }
                 refresh.changed.insert(key)
+                return record
             } catch {
                 refresh.unreadable.append(Unreadable(code: unreadableCode, field: field, why: error.message))
+                return nil
             }
         }
 
@@ -114,11 +124,15 @@ public final class BookMirror: Sendable {
     /// How often a refresh reads every record anyway.
     public let fullReadEvery: Duration
 
-    /// A mirror of `hashes` of `book`.
-    public init(book: any BookStore, hashes: [BookHash], fullReadEvery: Duration = .seconds(60)) {
+    /// A mirror of `hashes` of `book`; with `retainsRecords` false it keeps only field names.
+    public init(book: any BookStore, hashes: [BookHash], retainsRecords: Bool = true, fullReadEvery: Duration = .seconds(60)) {
         self.book = book
         self.hashes = hashes
         self.fullReadEvery = fullReadEvery
+        state.withLock {
+            $0.plans.retain = retainsRecords
+            $0.positions.retain = retainsRecords
+        }
     }
 
     /// Plans by position, as last read.
@@ -128,6 +142,16 @@ public final class BookMirror: Sendable {
 
     /// The next refresh reads everything (events may have been lost, a pass failed part-way).
     public func requireFullRead() { state.withLock { $0.needFullRead = true } }
+
+    /// For a mirror that does not retain records: the caller holds this plan already (it wrote
+    /// it), so a refresh between full reads does not read it back. A retaining mirror holds only
+    /// what it read, and ignores this.
+    public func noteKnown(plan key: PositionKey) {
+        state.withLock { s in
+            guard !s.plans.retain, s.plans.byField[key.description] == nil else { return }
+            s.plans.byField[key.description] = ([], key)
+        }
+    }
 
     /// Drops a plan from the mirror (the caller closed it).
     public func forgetPlan(_ key: PositionKey) {
@@ -168,7 +192,9 @@ public final class BookMirror: Sendable {
                 switch hash {
                 case .plans:
                     refresh.planFields = records.map(\.field)
-                    for (field, bytes) in records { s.plans.read(field, bytes, named: false, &refresh) }
+                    for (field, bytes) in records {
+                        if let plan = s.plans.read(field, bytes, named: false, &refresh) { refresh.readPlans[plan.key] = plan }
+                    }
                     s.plans.keepOnly(seen, &refresh.changed)
                 case .positions:
                     for (field, bytes) in records { s.positions.read(field, bytes, named: false, &refresh) }
@@ -197,7 +223,8 @@ public final class BookMirror: Sendable {
             for (request, items) in zip(requests, fetched) {
                 for (field, item) in zip(request.fields, items) {
                     switch (request.hash, item) {
-                    case (.plans, let bytes?): s.plans.read(field, bytes, named: true, &refresh)
+                    case (.plans, let bytes?):
+                        if let plan = s.plans.read(field, bytes, named: true, &refresh) { refresh.readPlans[plan.key] = plan }
                     case (.plans, nil): s.plans.drop(field, &refresh.changed)
                     case (.positions, let bytes?): s.positions.read(field, bytes, named: true, &refresh)
                     case (.positions, nil): s.positions.drop(field, &refresh.changed)

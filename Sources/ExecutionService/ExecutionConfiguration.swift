@@ -48,10 +48,11 @@ public struct ExecutionConfiguration: ServiceConfiguration {
     /// `PAPER_SLIPPAGE_BPS` (default 0).
     public var slippageBps: Double
 
-    /// Reads and validates the environment.
-    public init(environment: [String: String]) throws(ConfigurationError) {
-        let env = EnvironmentReader(environment)
-        common = try CommonConfiguration(environment: env, defaultPort: 8002)
+    /// The HTTP port when `HTTP_PORT` is unset.
+    public static let defaultPort = 8002
+
+    /// Reads and validates the service's own settings.
+    public init(common: CommonConfiguration, environment env: EnvironmentReader) throws(ConfigurationError) {
         exitMode = try env.word("EXIT_MODE", default: ExitMode.exitBrainV3)
         executorMode = try env.word("EXIT_EXECUTOR_MODE", default: ExecutorMode.shadow)
         rollout = try env.word("EXIT_BRAIN_V3_LIVE_ROLLOUT", default: Rollout.enabled)
@@ -59,6 +60,7 @@ public struct ExecutionConfiguration: ServiceConfiguration {
         killSwitch = try env.bool("EXIT_EXECUTOR_KILL_SWITCH", default: false)
         exchange = try env.word("EXCHANGE", default: ExchangeKind.paper)
         slippageBps = try env.double("PAPER_SLIPPAGE_BPS", default: 0, range: 0...500)
+        self.common = common
     }
 
     /// Live or shadow for one symbol: live only with the kill switch off, EXIT_BRAIN_V3,

@@ -14,6 +14,8 @@ public final class ExecutionService: RunnableService {
     /// Who it is: `execution-service`, watching `monitoring-service`.
     public static let identity = ServiceRuntime.Identity(
         name: "execution-service", peer: "monitoring-service", logLabel: "exitbrain.execution", connectionName: "exec-redis")
+    /// When the housekeeping loop last ran, and how late.
+    private let loop = Mutex(LoopState())
 
     /// The configuration.
     public let config: ExecutionConfiguration
@@ -21,7 +23,6 @@ public final class ExecutionService: RunnableService {
     public let engine: ExecutionEngine
     /// The shared runtime: connection, bus, stores, subscription, heartbeat, peer watch, health.
     public let runtime: ServiceRuntime
-    private let loop = Mutex(LoopState())
 
     struct LoopState {
         var lastLoop: ContinuousClock.Instant?

@@ -5,10 +5,20 @@ import ServiceLifecycle
 /// A service's configuration: the shared settings plus its own, read from the environment
 /// (flags already laid over it) and validated at start.
 public protocol ServiceConfiguration: Sendable {
+    /// The service's own HTTP port when `HTTP_PORT` is unset.
+    static var defaultPort: Int { get }
     /// Shared settings.
     var common: CommonConfiguration { get }
-    /// Reads and validates; a bad value is a ``ConfigurationError`` naming it.
-    init(environment: [String: String]) throws(ConfigurationError)
+    /// Reads and validates the service's own settings, beside the shared ones already read.
+    init(common: CommonConfiguration, environment env: EnvironmentReader) throws(ConfigurationError)
+}
+
+extension ServiceConfiguration {
+    /// Reads and validates every setting; a bad value is a ``ConfigurationError`` naming it.
+    public init(environment: [String: String]) throws(ConfigurationError) {
+        let env = EnvironmentReader(environment)
+        try self.init(common: try CommonConfiguration(environment: env, defaultPort: Self.defaultPort), environment: env)
+    }
 }
 
 /// A service the command runner can start: made from its configuration, run in a service

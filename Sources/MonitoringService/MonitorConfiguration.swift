@@ -11,12 +11,14 @@ public struct MonitorConfiguration: ServiceConfiguration {
     /// Alert sinks besides the bus (`ALERT_*`).
     public var alerts: AlertSettings
 
-    /// Reads and validates the environment.
-    public init(environment: [String: String]) throws(ConfigurationError) {
-        let env = EnvironmentReader(environment)
-        common = try CommonConfiguration(environment: env, defaultPort: 8003)
+    /// The HTTP port when `HTTP_PORT` is unset.
+    public static let defaultPort = 8003
+
+    /// Reads and validates the service's own settings.
+    public init(common: CommonConfiguration, environment env: EnvironmentReader) throws(ConfigurationError) {
         let s = try env.double("MONITOR_INTERVAL_S", default: 5, range: 0.05...3600)
         interval = .milliseconds(Int(s * 1000))
         alerts = try AlertSettings(environment: env)
+        self.common = common
     }
 }

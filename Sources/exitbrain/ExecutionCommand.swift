@@ -5,11 +5,14 @@ import ExitBrainService
 /// `exitbrain execution`.
 struct ExecutionCommand: ServiceCommand {
     typealias Service = ExecutionService
-
-    static let configuration = CommandConfiguration(
-        commandName: "execution",
-        abstract: "Run the execution service: signals in, paper orders and fills, exit plans, exit legs executed."
-    )
+    static let commandName = "execution"
+    static let abstract = "Run the execution service: signals in, paper orders and fills, exit plans, exit legs executed."
+    var overrides: [String: String?] {
+        [
+            "EXIT_MODE": exitMode, "EXIT_EXECUTOR_MODE": executorMode, "EXIT_BRAIN_V3_LIVE_ROLLOUT": rollout,
+            "EXIT_LIVE_ROLLOUT_PCT": rolloutPct, "EXIT_EXECUTOR_KILL_SWITCH": killSwitch, "EXCHANGE": exchange,
+        ]
+    }
 
     @OptionGroup var common: CommonOptions
     @Option(name: .customLong("exit-mode"), help: "EXIT_MODE: EXIT_BRAIN_V3 or LEGACY (default EXIT_BRAIN_V3).")
@@ -24,11 +27,4 @@ struct ExecutionCommand: ServiceCommand {
     var killSwitch: String?
     @Option(name: .customLong("exchange"), help: "EXCHANGE: paper (default paper).")
     var exchange: String?
-
-    var overrides: [String: String?] {
-        [
-            "EXIT_MODE": exitMode, "EXIT_EXECUTOR_MODE": executorMode, "EXIT_BRAIN_V3_LIVE_ROLLOUT": rollout,
-            "EXIT_LIVE_ROLLOUT_PCT": rolloutPct, "EXIT_EXECUTOR_KILL_SWITCH": killSwitch, "EXCHANGE": exchange,
-        ]
-    }
 }

@@ -5,11 +5,9 @@ import MonitoringService
 /// `exitbrain monitor`.
 struct MonitorCommand: ServiceCommand {
     typealias Service = MonitoringService
-
-    static let configuration = CommandConfiguration(
-        commandName: "monitor",
-        abstract: "Run the monitoring service: every open position has a plan, peers are alive, alerts."
-    )
+    static let commandName = "monitor"
+    static let abstract = "Run the monitoring service: every open position has a plan, peers are alive, alerts."
+    var overrides: [String: String?] { ["MONITOR_INTERVAL_S": interval, "ALERT_WEBHOOK_URL": webhook] }
 
     @OptionGroup var common: CommonOptions
     @Option(name: .customLong("monitor-interval-s"), help: "MONITOR_INTERVAL_S: reconcile period in seconds (default 5).")
@@ -18,6 +16,4 @@ struct MonitorCommand: ServiceCommand {
         name: .customLong("alert-webhook-url"),
         help: "ALERT_WEBHOOK_URL: http:// or https:// URL that receives alerts as {\"text\": …} (default unset).")
     var webhook: String?
-
-    var overrides: [String: String?] { ["MONITOR_INTERVAL_S": interval, "ALERT_WEBHOOK_URL": webhook] }
 }

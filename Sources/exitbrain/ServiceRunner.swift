@@ -8,6 +8,10 @@ import ServiceLifecycle
 protocol ServiceCommand: AsyncParsableCommand {
     /// The service it runs.
     associatedtype Service: RunnableService
+    /// The subcommand's name (`execution`).
+    static var commandName: String { get }
+    /// One line for `--help`.
+    static var abstract: String { get }
     /// The shared options.
     var common: CommonOptions { get }
     /// Its own flags, by environment variable (nil where not given).
@@ -15,6 +19,9 @@ protocol ServiceCommand: AsyncParsableCommand {
 }
 
 extension ServiceCommand {
+    /// The subcommand, named and described by the command.
+    static var configuration: CommandConfiguration { CommandConfiguration(commandName: commandName, abstract: abstract) }
+
     /// Environment and flags → configuration (or exit 78) → logging, metrics, service, HTTP, group.
     func run() async throws {
         try await ServiceRunner.run(Service.self, environment: environment(common.overrides, overrides))

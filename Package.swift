@@ -142,6 +142,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ChildProcessesTests",
+            dependencies: ["ChildProcesses"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "VenueTests",
             dependencies: ["Venue", "ExitBrainDomain"],
             swiftSettings: swiftSettings

@@ -21,7 +21,8 @@ public struct ChildProcessError: Error, Sendable, CustomStringConvertible {
 ///
 /// A thread of its own waits for the child's exit (a blocking `waitpid` never runs on the
 /// concurrency pool), and tasks wait for it through continuations: ``exited()``,
-/// ``exited(within:)``, ``stop(grace:)``.
+/// ``exited(within:)``, ``stop(grace:)``. A child that leads its own process group takes the
+/// group with it when it exits.
 public final class ChildProcess: Sendable {
     private struct State {
         var status: Int32?
@@ -33,6 +34,8 @@ public final class ChildProcess: Sendable {
     public let pid: pid_t
     /// What was started.
     public let executable: String
+    /// Whether it leads a process group of its own.
+    public let ownsProcessGroup: Bool
     private let state = Mutex(State())
 
     /// Starts `executable` (a path) with `arguments`; `environment` nil inherits this process's.
@@ -43,6 +46,7 @@ public final class ChildProcess: Sendable {
         output: String = "/dev/null", ownProcessGroup: Bool = false
     ) throws(ChildProcessError) {
         self.executable = executable
+        ownsProcessGroup = ownProcessGroup
         pid = try Self.spawn(executable, arguments, environment: environment, output: output, ownProcessGroup: ownProcessGroup)
         let thread = Thread { [self] in reap() }
         thread.name = "reaper-\(pid)"
@@ -62,39 +66,44 @@ public final class ChildProcess: Sendable {
         }
     }
 
-    /// Sends a signal to the child's whole process group (a child started with `ownProcessGroup`).
-    public func signalGroup(_ signal: Int32) { _ = kill(-pid, signal) }
-
-    /// Waits for the exit; returns its status.
-    public func exited() async -> Int32 {
-        while true {
-            if let status = await exited(within: .seconds(3600)) { return status }
+    /// Sends a signal to the child's whole process group while the child runs (a child started
+    /// with `ownProcessGroup`; the group is killed anyway when the child exits).
+    public func signalGroup(_ signal: Int32) {
+        guard ownsProcessGroup else { return }
+        state.withLock { s in
+            if s.status == nil { _ = kill(-pid, signal) }
         }
     }
 
-    /// Waits for the exit at most `limit`; nil when it still runs (or the wait was cancelled).
+    /// Waits for the exit; returns its status. Not ended by the task's cancellation.
+    public func exited() async -> Int32 {
+        if let status = exitStatus { return status }
+        return await Task { await waitForExit() ?? exitStatus ?? 128 + SIGKILL }.value
+    }
+
+    /// Waits for the exit at most `limit`; nil when it still runs. The wait is not cut short by
+    /// the calling task's cancellation (a stop in a cancelled test still grants its grace).
     public func exited(within limit: Duration) async -> Int32? {
         if let status = exitStatus { return status }
-        return await withTaskGroup(of: Int32?.self) { group in
-            group.addTask { await self.waitForExit() }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return nil
+        return await Task {
+            await withTaskGroup(of: Int32?.self) { group in
+                group.addTask { await self.waitForExit() }
+                group.addTask {
+                    try? await Task.sleep(for: limit)
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first ?? exitStatus
             }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? exitStatus
-        }
+        }.value
     }
 
-    /// SIGTERM, up to `grace` to exit, then SIGKILL (to its group too). Returns the exit status.
+    /// SIGTERM, up to `grace` to exit, then SIGKILL. Returns the exit status.
     @discardableResult
     public func stop(grace: Duration = .seconds(10)) async -> Int32 {
         signal(SIGTERM)
-        if let status = await exited(within: grace) {
-            signalGroup(SIGKILL)
-            return status
-        }
+        if let status = await exited(within: grace) { return status }
         signalGroup(SIGKILL)
         signal(SIGKILL)
         return await exited()
@@ -128,6 +137,9 @@ public final class ChildProcess: Sendable {
         var info = siginfo_t()
         while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
         let (status, waiters) = state.withLock { s -> (Int32, [CheckedContinuation<Int32?, Never>]) in
+            // While the exited leader is still a zombie its group id cannot be reused: whatever
+            // it left in its group goes now.
+            if ownsProcessGroup { _ = kill(-pid, SIGKILL) }
             var raw: Int32 = 0
             while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
             // WIFEXITED / WEXITSTATUS / WTERMSIG are C macros Swift does not import.

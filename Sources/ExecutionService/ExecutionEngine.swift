@@ -419,6 +419,9 @@ public actor ExecutionEngine {
     }
 
     private func forget(_ key: PositionKey) {
+        // The mirror forgets its name too: a plan stored again under this key (a monitor's
+        // retroactive plan) is then new to the next refresh and read within one resync.
+        mirror.forgetPlan(key)
         if let p = planCache.removeValue(forKey: key) { shadowSent[p.planId] = nil }
         activePlans.record(Double(planCache.count))
     }

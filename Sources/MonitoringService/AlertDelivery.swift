@@ -8,7 +8,8 @@ import Synchronization
 
 /// One sink's queue: bodies wait here (at most `capacity`; the oldest is dropped beyond) and
 /// are POSTed one at a time, with exponential backoff (0.5 s doubling to 30 s) after a failure,
-/// the failed body kept at the head. A slow or unreachable sink delays only its own queue.
+/// the failed body kept at the head; a body the sink refuses for good (a 4xx but 408 and 429)
+/// is dropped. A slow or unreachable sink delays only its own queue.
 final class AlertDelivery: Sendable {
     private struct State {
         var queue: [(id: UInt64, body: [UInt8])] = []
@@ -73,6 +74,17 @@ final class AlertDelivery: Sendable {
                 }
                 Counter(.alertDeliveries, dimensions: [("sink", target.name), ("outcome", "delivered")]).increment()
                 backoff = 0.5
+            } else if case .success(let status) = outcome, Self.isPermanentRefusal(status) {
+                // Sending the same body again gets the same answer (bad request, bad token, no such
+                // chat): it is dropped, so the alerts behind it are not held up for ever.
+                state.withLock { s in
+                    s.queue.removeAll { $0.id == item.id }
+                    s.dropped += 1
+                }
+                Counter(.alertDeliveries, dimensions: [("sink", target.name), ("outcome", "dropped")]).increment()
+                logger.error(
+                    "alert refused by its sink; dropped",
+                    metadata: ["sink": "\(target.name)", "url": "\(target.description)", "status": "\(status)"])
             } else {
                 let why: String
                 switch outcome {
@@ -90,6 +102,9 @@ final class AlertDelivery: Sendable {
             }
         }
     }
+
+    /// A 4xx other than 408 (timeout) and 429 (too many requests): the sink will never take this body.
+    static func isPermanentRefusal(_ status: Int) -> Bool { (400..<500).contains(status) && status != 408 && status != 429 }
 
     /// One POST with a 5 s deadline; the answer's status, or why there was none.
     private func post(_ body: [UInt8], client: HTTPClient) async -> Result<Int, any Error> {

@@ -38,7 +38,8 @@ public struct OrderTransitionError: Error, Sendable, Equatable, CustomStringConv
 /// - `NEW` / `PARTIALLY_FILLED` → fills, `CANCELED`, `EXPIRED`; a late `accepted` adds ids.
 /// - `FILLED`, `CANCELED`, `REJECTED`, `EXPIRED` are final; a repeat of the same final news is
 ///   no change (streams and queries repeat themselves), anything else is an error.
-/// - Fills are cumulative: they never go down and never exceed the order's quantity.
+/// - Fills are cumulative: they never go down and never exceed the order's quantity. A fill
+///   reported after a cancel or expiry is recorded (it happened before), the status stays.
 public enum OrderLifecycle {
     /// The record after `update`, or why it cannot take it. Unchanged records come back equal.
     public static func apply(_ update: OrderUpdate, to record: OrderRecord, at: Date) throws(OrderTransitionError) -> OrderRecord {
@@ -68,15 +69,18 @@ public enum OrderLifecycle {
                 throw refuse("fills are cumulative: \(cumulative) after \(record.filledQuantity)")
             }
             switch record.status {
-            case .intent, .unknown, .new, .partiallyFilled: break
+            case .intent, .unknown, .new, .partiallyFilled:
+                next.status = cumulative == record.quantity ? .filled : .partiallyFilled
             case .filled where cumulative == record.filledQuantity: return record
-            case .canceled where cumulative == record.filledQuantity: return record
-            case .filled, .canceled, .rejected, .expired: throw refuse("a \(record.status.rawValue) order takes no new fill")
+            case .canceled, .expired:
+                // A fill made before the cancel or expiry and reported after it (stream and REST
+                // race): what filled is recorded, the status stays.
+                if cumulative == record.filledQuantity { return record }
+            case .filled, .rejected: throw refuse("a \(record.status.rawValue) order takes no new fill")
             }
             next.filledQuantity = cumulative
             next.averagePrice = average ?? record.averagePrice
             next.venueOrderId = orderId ?? record.venueOrderId
-            next.status = cumulative == record.quantity ? .filled : .partiallyFilled
         case .canceled:
             switch record.status {
             case .unknown, .new, .partiallyFilled: next.status = .canceled

@@ -37,9 +37,14 @@ public struct SymbolRules: Sendable, Equatable, Codable {
     /// The step that applies to an order type.
     public func step(for type: OrderType) -> Decimal { type == .market ? marketStepSize : stepSize }
 
-    /// A quantity truncated down to the step (never rounded up: an exit must not exceed the position).
+    /// A quantity truncated down to the step (never rounded up: an exit must not exceed the
+    /// position). A value within a millionth of a step of a multiple is that multiple: binary
+    /// noise from the domain's arithmetic (0.3 − 0.1 = 0.19999999999999998) must not cost a step.
     public func quantity(_ value: Decimal, for type: OrderType = .stopMarket) -> Decimal {
-        value.rounded(toMultipleOf: step(for: type), .down)
+        let step = step(for: type)
+        let nearest = value.rounded(toMultipleOf: step, .plain)
+        if abs(nearest - value) <= step / 1_000_000 { return nearest }
+        return value.rounded(toMultipleOf: step, .down)
     }
 
     /// A stop's trigger on the tick, rounded toward the market: up for a long's stop (below the
@@ -65,12 +70,12 @@ public struct SymbolRules: Sendable, Equatable, Codable {
     /// Splits `total` (already on the step) into legs of the given fractions, each truncated to
     /// the step, the last taking the remainder: the legs always sum exactly to `total`. A leg
     /// the step leaves empty is 0 (the caller does not place it).
-    public func split(_ total: Decimal, fractions: [Double]) -> [Decimal] {
+    public func split(_ total: Decimal, fractions: [Double], for type: OrderType = .stopMarket) -> [Decimal] {
         guard !fractions.isEmpty else { return [] }
         var legs: [Decimal] = []
         var left = total
         for fraction in fractions.dropLast() {
-            let leg = Swift.min(left, quantity(total * Decimal(fraction)))
+            let leg = Swift.min(left, quantity(total * Decimal(fraction), for: type))
             legs.append(leg)
             left -= leg
         }

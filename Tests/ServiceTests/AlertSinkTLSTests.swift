@@ -81,6 +81,23 @@ struct AlertSinkTLSTests {
         await api.close()
     }
 
+    @Test func aBodyTheSinkRefusesForGoodIsDroppedAndTheNextOneGoes() async throws {
+        let receiver = try await RecordingHTTPServer.start(statuses: [400, 200])
+        let settings = AlertSettings(webhook: URL(string: "http://127.0.0.1:\(receiver.port)/hook"))
+        let sink = AlertSink(bus: InMemoryBook(source: "monitoring-service"), settings: settings, logger: Logger(label: "test.alerts"))
+        let delivery = Task { await sink.runDelivery() }
+        #expect(await sink.raise(Self.alert))
+        #expect(await sink.raise(AlertEvent(severity: .info, code: "PEER_BACK", message: "back", key: "execution-service")))
+        let clock = ContinuousClock()
+        let start = clock.now
+        while sink.delivered < 1, clock.now - start < .seconds(10) { try await Task.sleep(for: .milliseconds(20)) }
+        delivery.cancel()
+        await delivery.value
+        #expect(receiver.received.map(\.status) == [400, 200], "the refused body is not retried")
+        #expect(receiver.received.last?.body.contains("PEER_BACK") == true)
+        await receiver.close()
+    }
+
     @Test func badAlertSettingsNameTheVariableAndNeverTheToken() {
         let cases: [([String: String], String)] = [
             (["ALERT_WEBHOOK_URL": "ftp://example.com/x"], "ALERT_WEBHOOK_URL"),

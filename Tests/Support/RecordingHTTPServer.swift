@@ -86,8 +86,22 @@ public final class RecordingHTTPServer: Sendable {
             let app = Application(router: router, configuration: configuration, onServerRunning: running, logger: logger)
             task = Task { try await app.run() }
         }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
+        // The port, or 0 when the server failed before it listened (no wait for ever).
+        let port = await withTaskGroup(of: Int.self) { group in
+            group.addTask {
+                var iterator = ports.makeAsyncIterator()
+                return await iterator.next() ?? 0
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return 0
+            }
+            let first = await group.next() ?? 0
+            group.cancelAll()
+            portContinuation.finish()
+            return first
+        }
+        guard port > 0 else {
             task.cancel()
             throw TestProcess.Failure("the test HTTP server did not start")
         }

@@ -43,9 +43,9 @@ import Venue
             "expired": .expired,
         ],
         .filled: ["sent": nil, "accepted": .filled, "half": nil, "all": .filled, "canceled": nil, "rejected": nil, "expired": nil],
-        .canceled: ["sent": nil, "accepted": nil, "half": .canceled, "all": nil, "canceled": .canceled, "rejected": nil, "expired": nil],
+        .canceled: ["sent": nil, "accepted": nil, "half": .canceled, "all": .canceled, "canceled": .canceled, "rejected": nil, "expired": nil],
         .rejected: ["sent": nil, "accepted": nil, "half": nil, "all": nil, "canceled": nil, "rejected": .rejected, "expired": nil],
-        .expired: ["sent": nil, "accepted": nil, "half": nil, "all": nil, "canceled": nil, "rejected": nil, "expired": .expired],
+        .expired: ["sent": nil, "accepted": nil, "half": .expired, "all": .expired, "canceled": nil, "rejected": nil, "expired": .expired],
     ]
 
     @Test(arguments: OrderStatus.allCases)

@@ -12,6 +12,8 @@ import Venue
     @Test func quantitiesAreTruncatedToTheStep() {
         #expect(Self.btc.quantity(Decimal(0.0129)) == Decimal(string: "0.012")!)
         #expect(Self.btc.quantity(Decimal(0.003)) == Decimal(string: "0.003")!, "a value on the step stays")
+        #expect(Self.btc.quantity(Decimal(0.3 - 0.1)) == Decimal(string: "0.2")!, "binary noise below a step does not cost the step")
+        #expect(Self.btc.quantity(Decimal(string: "0.2009999")!) == Decimal(string: "0.2")!, "real excess is truncated")
         let coarseMarket = SymbolRules(
             symbol: "X", tickSize: 1, stepSize: Decimal(string: "0.001")!, marketStepSize: Decimal(string: "0.01")!, minQuantity: 0,
             maxQuantity: 10, minNotional: 0)

@@ -85,18 +85,7 @@ public final class ChildProcess: Sendable {
     /// the calling task's cancellation (a stop in a cancelled test still grants its grace).
     public func exited(within limit: Duration) async -> Int32? {
         if let status = exitStatus { return status }
-        return await Task {
-            await withTaskGroup(of: Int32?.self) { group in
-                group.addTask { await self.waitForExit() }
-                group.addTask {
-                    try? await Task.sleep(for: limit)
-                    return nil
-                }
-                let first = await group.next() ?? nil
-                group.cancelAll()
-                return first ?? exitStatus
-            }
-        }.value
+        return await Task { (await withDeadline(limit) { await self.waitForExit() } ?? nil) ?? exitStatus }.value
     }
 
     /// SIGTERM, up to `grace` to exit, then SIGKILL. Returns the exit status.

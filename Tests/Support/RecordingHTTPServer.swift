@@ -1,3 +1,4 @@
+import ChildProcesses
 import Foundation
 import Hummingbird
 import HummingbirdTLS
@@ -87,20 +88,12 @@ public final class RecordingHTTPServer: Sendable {
             task = Task { try await app.run() }
         }
         // The port, or 0 when the server failed before it listened (no wait for ever).
-        let port = await withTaskGroup(of: Int.self) { group in
-            group.addTask {
+        let port =
+            await withDeadline(.seconds(10)) { () async -> Int in
                 var iterator = ports.makeAsyncIterator()
                 return await iterator.next() ?? 0
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(10))
-                return 0
-            }
-            let first = await group.next() ?? 0
-            group.cancelAll()
-            portContinuation.finish()
-            return first
-        }
+            } ?? 0
+        portContinuation.finish()
         guard port > 0 else {
             task.cancel()
             throw TestProcess.Failure("the test HTTP server did not start")

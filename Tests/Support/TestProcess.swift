@@ -52,25 +52,16 @@ public enum TestProcess {
         let env: Subprocess.Environment =
             environment.map { .custom(Dictionary(uniqueKeysWithValues: $0.map { (Subprocess.Environment.Key(stringLiteral: $0.key), $0.value) })) }
             ?? .inherit
-        let outcome = try await withThrowingTaskGroup(of: (status: Int32, output: String)?.self) { group in
-            group.addTask {
-                let result = try await Subprocess.run(
-                    .path(FilePath(exe)), arguments: Arguments(args), environment: env,
-                    output: .string(limit: 16 << 20), error: .combinedWithOutput)
-                let status: Int32
-                switch result.terminationStatus {
-                case .exited(let code): status = code
-                case .signaled(let signal): status = 128 + signal
-                }
-                return (status, result.standardOutput ?? "")
+        let outcome = try await withDeadline(timeout) { () async throws -> (status: Int32, output: String) in
+            let result = try await Subprocess.run(
+                .path(FilePath(exe)), arguments: Arguments(args), environment: env,
+                output: .string(limit: 16 << 20), error: .combinedWithOutput)
+            let status: Int32
+            switch result.terminationStatus {
+            case .exited(let code): status = code
+            case .signaled(let signal): status = 128 + signal
             }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = try await group.next() ?? nil
-            group.cancelAll()
-            return first
+            return (status, result.standardOutput ?? "")
         }
         guard let outcome else { throw Failure("\(executable) \(args.joined(separator: " ")) did not finish within \(timeout)") }
         return outcome

@@ -90,7 +90,7 @@ public actor ExecutionEngine {
             logger.info("duplicate signal ignored", metadata: ["signal_id": "\(meta.id)", "client_order_id": "\(orderId)"])
             return
         }
-        Counter(.orders, dimensions: [("purpose", "ENTRY")]).increment()
+        Counter(.orders, dimensions: [("purpose", OrderPurpose.entry.rawValue)]).increment()
         let previous = entry.position
         var snapshot: PositionSnapshot
         if let p = previous {
@@ -117,7 +117,7 @@ public actor ExecutionEngine {
         try fillWrites.publish(.positionUpdated, snapshot, now: at)
         guard config.common.exitBrainEnabled else {
             try await book.commit(fillWrites)
-            Counter(.fills, dimensions: [("purpose", "ENTRY")]).increment()
+            Counter(.fills, dimensions: [("purpose", OrderPurpose.entry.rawValue)]).increment()
             return
         }
         try await planPosition(snapshot, context: signal.context, at: at, after: fillWrites)
@@ -134,11 +134,11 @@ public actor ExecutionEngine {
         do { candidate = try planner.makePlan(input) } catch {
             // The fill stands even when no plan can be made for it; the monitor will alert.
             try await book.commit(writes)
-            Counter(.fills, dimensions: [("purpose", "ENTRY")]).increment()
+            Counter(.fills, dimensions: [("purpose", OrderPurpose.entry.rawValue)]).increment()
             throw EventRejection(.rejectedByPlanner, error.message)
         }
         let firstCreation = try await book.getOrCreate(candidate, retroactive: false, now: at, after: writes)
-        Counter(.fills, dimensions: [("purpose", "ENTRY")]).increment()
+        Counter(.fills, dimensions: [("purpose", OrderPurpose.entry.rawValue)]).increment()
         if firstCreation.created {
             created(firstCreation.plan)
             return
@@ -202,8 +202,8 @@ public actor ExecutionEngine {
         let plan = try await book.plan(key)
         let orderId = "cl-" + Self.hash("\(key):\(plan?.planId ?? "none"):\(position.quantity):\(position.updatedAt.map(Timestamp.format) ?? "")")
         _ = try await book.recordOrder(PlanStore.PaperOrder(clientOrderId: orderId, price: fill, quantity: position.quantity, at: at), reading: nil)
-        Counter(.orders, dimensions: [("purpose", "EXIT")]).increment()
-        Counter(.fills, dimensions: [("purpose", "EXIT")]).increment()
+        Counter(.orders, dimensions: [("purpose", OrderPurpose.exit.rawValue)]).increment()
+        Counter(.fills, dimensions: [("purpose", OrderPurpose.exit.rawValue)]).increment()
         if let plan {
             let closed = executor.close(plan: plan, reason: .positionClosed, now: at)
             let pnl = Rounding.price(
@@ -327,9 +327,9 @@ public actor ExecutionEngine {
             }
         }
         for (d, fill) in fills {
-            Counter(.orders, dimensions: [("purpose", "EXIT")]).increment()
+            Counter(.orders, dimensions: [("purpose", OrderPurpose.exit.rawValue)]).increment()
             Counter(.legsTriggered, dimensions: [("kind", d.kind.rawValue), ("shadow", "false")]).increment()
-            Counter(.fills, dimensions: [("purpose", "EXIT")]).increment()
+            Counter(.fills, dimensions: [("purpose", OrderPurpose.exit.rawValue)]).increment()
             logger.info(
                 "exit leg filled",
                 metadata: [

@@ -32,7 +32,7 @@ public final class ExecutionService: RunnableService {
     /// Creates this service's counters at zero, so that dashboards and alert rules see every
     /// series from the start instead of "no data" until the first event.
     static func registerMetrics() {
-        for purpose in ["ENTRY", "EXIT"] {
+        for purpose in OrderPurpose.allCases.map(\.rawValue) {
             _ = Counter(.orders, dimensions: [("purpose", purpose)])
             _ = Counter(.fills, dimensions: [("purpose", purpose)])
         }

@@ -34,8 +34,8 @@ public final class BookMirror: Sendable {
         public var unreadable: [Unreadable] = []
         /// The plan hash's field names at the read.
         public var planFields: [String] = []
-        /// The plans this refresh read and decoded (after a full read of a mirror that does not
-        /// retain records: every plan).
+        /// For a mirror that does not retain records, the plans this refresh read (after a full
+        /// read: every plan). A retaining mirror leaves it empty: its callers read ``plans``.
         public var readPlans: [PositionKey: ExitPlan] = [:]
     }
 
@@ -50,7 +50,8 @@ public final class BookMirror: Sendable {
         /// Reads one field's bytes, checking that the record is the field's.
         let decode: @Sendable (String, [UInt8]) throws(CoordinationError) -> (PositionKey, Record)
 
-        /// The record read from `bytes`, unless it is the one held (then `changed` only if `named`).
+        /// Reads `bytes`, unless they are the ones held (then `changed` only if `named`). Returns the
+        /// record to a caller that does not retain records.
         @discardableResult
         mutating func read(_ field: String, _ bytes: [UInt8], named: Bool, _ refresh: inout Refresh) -> Record? {
             if retain, let held = byField[field], held.bytes == bytes {
@@ -65,7 +66,7 @@ public final class BookMirror: Sendable {
                 byField[field] = (retain ? bytes : [], key)
                 if retain { byKey[key] = record }
                 refresh.changed.insert(key)
-                return record
+                return retain ? nil : record
             } catch {
                 refresh.unreadable.append(Unreadable(code: unreadableCode, field: field, why: error.message))
                 return nil

@@ -31,7 +31,6 @@ public actor Reconciler: ChangeListener {
     private let alerts: AlertSink
     private let planner: Planner
     private let executor: PlanExecutor
-    private let feeRate: Double
     private let profile: ExitProfile
     private let grace: Duration
     private let enabled: Bool
@@ -63,7 +62,6 @@ public actor Reconciler: ChangeListener {
         mirror = BookMirror(book: book, hashes: [.positions, .plans], fullReadEvery: fullReadEvery)
         planner = Planner(feeRate: feeRate)
         executor = PlanExecutor(feeRate: feeRate)
-        self.feeRate = feeRate
         self.alerts = alerts
         self.profile = profile
         self.grace = grace
@@ -134,7 +132,7 @@ public actor Reconciler: ChangeListener {
                 let input = PlannerInput.retroactive(
                     symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
                     leverage: position.leverage, markPrice: position.markPrice, profile: profile,
-                    planId: RandomUUID.string(), now: now, feeRate: feeRate)
+                    planId: RandomUUID.string(), now: now, feeRate: planner.feeRate)
                 do {
                     candidates.append(try planner.makePlan(input))
                 } catch {
@@ -224,7 +222,7 @@ public actor Reconciler: ChangeListener {
                 let input = PlannerInput.retroactive(
                     symbol: key.symbol, side: key.side, entryPrice: position.entryPrice, quantity: position.quantity,
                     leverage: position.leverage, markPrice: position.markPrice, context: plan.context, profile: profile,
-                    planId: plan.planId, now: now, feeRate: feeRate)
+                    planId: plan.planId, now: now, feeRate: planner.feeRate)
                 let repaired = try planner.replan(existing: plan, input: input)
                 let event = PlanUpdatedEvent(
                     key: key.description, planId: plan.planId, version: repaired.version, change: "REPAIRED", changes: ["REPAIRED"])

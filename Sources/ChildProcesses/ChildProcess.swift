@@ -53,6 +53,19 @@ public final class ChildProcess: Sendable {
         thread.start()
     }
 
+    /// The full path of `name`, searched on PATH, then the usual folders; a name with a `/` is
+    /// taken as it is. Nil when there is no such executable.
+    public static func executable(named name: String) -> String? {
+        func runnable(_ path: String) -> Bool {
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue && access(path, X_OK) == 0
+        }
+        if name.contains("/") { return runnable(name) ? name : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let dirs = path.split(separator: ":").map(String.init) + ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+        return dirs.lazy.filter { !$0.isEmpty }.map { $0 + "/" + name }.first(where: runnable)
+    }
+
     /// The exit status once it has exited (128 + the signal's number when a signal ended it).
     public var exitStatus: Int32? { state.withLock { $0.status } }
 

@@ -69,11 +69,9 @@ public final class RedisServerProcess: Sendable {
 
     /// `redis-server` from PATH or the usual folders.
     public static func executablePath() throws(ChildProcessError) -> String {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        for dir in path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
-            let candidate = dir + "/redis-server"
-            if access(candidate, X_OK) == 0 { return candidate }
+        guard let path = ChildProcess.executable(named: "redis-server") else {
+            throw ChildProcessError("redis-server not found on PATH (Debian: apt-get install redis-server)")
         }
-        throw ChildProcessError("redis-server not found on PATH (Debian: apt-get install redis-server)")
+        return path
     }
 }

@@ -18,21 +18,7 @@ public enum TestProcess {
 
     /// The full path of `name`, searched on PATH (then the usual folders); a name with a `/`
     /// is taken as it is. Nil when there is no such executable.
-    public static func find(_ name: String) -> String? {
-        let fm = FileManager.default
-        func executable(_ path: String) -> Bool {
-            var isDirectory: ObjCBool = false
-            return fm.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue && access(path, X_OK) == 0
-        }
-        if name.contains("/") { return executable(name) ? name : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let dirs = path.split(separator: ":").map(String.init) + ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"]
-        for dir in dirs where !dir.isEmpty {
-            let candidate = dir + "/" + name
-            if executable(candidate) { return candidate }
-        }
-        return nil
-    }
+    public static func find(_ name: String) -> String? { ChildProcess.executable(named: name) }
 
     /// Runs `executable` (searched on PATH) with `args` and waits for it.
     ///

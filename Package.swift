@@ -40,6 +40,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "PaperVenue",
+            dependencies: [
+                "Venue", "ExitBrainCoordination", "ExitBrainDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ChildProcesses",
             swiftSettings: swiftSettings
         ),
@@ -52,6 +60,7 @@ let package = Package(
             dependencies: [
                 "RedisClient",
                 "ExitBrainDomain",
+                "Venue",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -75,6 +84,8 @@ let package = Package(
             name: "ExecutionService",
             dependencies: [
                 "ExitBrainService",
+                "Venue",
+                "PaperVenue",
                 "ExitBrainCoordination",
                 "ExitBrainDomain",
                 "RedisClient",
@@ -117,7 +128,7 @@ let package = Package(
         .target(
             name: "Support",
             dependencies: [
-                "ChildProcesses", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain",
+                "ChildProcesses", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "Venue",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -158,13 +169,13 @@ let package = Package(
         ),
         .testTarget(
             name: "CoordinationTests",
-            dependencies: ["ExitBrainCoordination", "ExitBrainDomain", "Support"],
+            dependencies: ["ExitBrainCoordination", "ExitBrainDomain", "Support", "Venue"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "ExecutionService", "MonitoringService", "ExitBrainService", "ExitBrainCoordination", "Support",
+                "ExecutionService", "MonitoringService", "PaperVenue", "Venue", "ExitBrainService", "ExitBrainCoordination", "Support",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

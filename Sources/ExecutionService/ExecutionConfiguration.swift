@@ -1,27 +1,6 @@
 import ExitBrainDomain
 import ExitBrainService
-
-/// `EXIT_MODE`.
-public enum ExitMode: String, Sendable, CaseIterable {
-    /// Plans are created and executed.
-    case exitBrainV3 = "EXIT_BRAIN_V3"
-    /// Plans are created but not executed.
-    case legacy = "LEGACY"
-}
-
-/// `EXIT_EXECUTOR_MODE`.
-public enum ExecutorMode: String, Sendable, CaseIterable {
-    /// Exit orders are placed.
-    case live = "LIVE"
-    /// Decisions are published with `shadow: true`; nothing is placed.
-    case shadow = "SHADOW"
-}
-
-/// `EXIT_BRAIN_V3_LIVE_ROLLOUT`.
-public enum Rollout: String, Sendable, CaseIterable {
-    case enabled = "ENABLED"
-    case disabled = "DISABLED"
-}
+import PaperVenue
 
 /// `EXCHANGE`.
 public enum ExchangeKind: String, Sendable, CaseIterable {
@@ -34,57 +13,37 @@ public struct ExecutionConfiguration: ServiceConfiguration {
     /// Shared settings (Redis, HTTP, logging, profile, `EXIT_BRAIN_V3_ENABLED`, fee).
     public var common: CommonConfiguration
     /// `EXIT_MODE`.
-    public var exitMode: ExitMode
+    public var exitMode: ExitMode { common.live.exitMode }
     /// `EXIT_EXECUTOR_MODE`.
-    public var executorMode: ExecutorMode
-    /// `EXIT_BRAIN_V3_LIVE_ROLLOUT`.
-    public var rollout: Rollout
-    /// `EXIT_LIVE_ROLLOUT_PCT`.
-    public var rolloutPercent: Int
-    /// `EXIT_EXECUTOR_KILL_SWITCH`.
-    public var killSwitch: Bool
+    public var executorMode: ExecutorMode { common.live.executorMode }
     /// `EXCHANGE`.
     public var exchange: ExchangeKind
     /// `PAPER_SLIPPAGE_BPS` (default 0).
     public var slippageBps: Double
+    /// `PAPER_FAULTS` (default none): what the paper venue does wrong on purpose (tests, drills).
+    public var paperFaults: PaperFaults
+    /// `EXIT_ORDERS`.
+    public var exitOrders: ExitOrdersMode { common.exitOrders }
 
     /// The HTTP port when `HTTP_PORT` is unset.
     public static let defaultPort = 8002
 
     /// Reads and validates the service's own settings.
     public init(common: CommonConfiguration, environment env: EnvironmentReader) throws(ConfigurationError) {
-        exitMode = try env.word("EXIT_MODE", default: ExitMode.exitBrainV3)
-        executorMode = try env.word("EXIT_EXECUTOR_MODE", default: ExecutorMode.shadow)
-        rollout = try env.word("EXIT_BRAIN_V3_LIVE_ROLLOUT", default: Rollout.enabled)
-        rolloutPercent = try env.int("EXIT_LIVE_ROLLOUT_PCT", default: 100, range: 0...100)
-        killSwitch = try env.bool("EXIT_EXECUTOR_KILL_SWITCH", default: false)
         exchange = try env.word("EXCHANGE", default: ExchangeKind.paper)
         slippageBps = try env.double("PAPER_SLIPPAGE_BPS", default: 0, range: 0...500)
+        let faults = env.string("PAPER_FAULTS", default: "")
+        do { paperFaults = try PaperFaults(parsing: faults) } catch {
+            throw ConfigurationError(
+                variable: "PAPER_FAULTS", value: faults,
+                allowed: "\(error)")
+        }
         self.common = common
     }
 
-    /// Live or shadow for one symbol: live only with the kill switch off, EXIT_BRAIN_V3,
-    /// LIVE executor, rollout ENABLED and the symbol inside the rollout share.
-    public func mode(for symbol: String) -> ExecutionMode {
-        guard !killSwitch, exitMode == .exitBrainV3, executorMode == .live, rollout == .enabled else { return .shadow }
-        return Self.bucket(symbol) < rolloutPercent ? .live : .shadow
-    }
-
-    /// A stable bucket 0–99 for a symbol (FNV-1a).
-    public static func bucket(_ symbol: String) -> Int {
-        var h: UInt32 = 2_166_136_261
-        for b in symbol.utf8 {
-            h ^= UInt32(b)
-            h = h &* 16_777_619
-        }
-        return Int(h % 100)
-    }
+    /// Live or shadow for one symbol (``LiveRules``).
+    public func mode(for symbol: String) -> ExecutionMode { common.live.mode(for: symbol) }
 
     /// The word reported in health.
-    public var modeWord: String {
-        if killSwitch { return "SHADOW (kill switch)" }
-        if exitMode == .legacy { return "LEGACY" }
-        if executorMode == .shadow || rollout == .disabled { return "SHADOW" }
-        return rolloutPercent == 100 ? "LIVE" : "LIVE \(rolloutPercent)%"
-    }
+    public var modeWord: String { common.live.modeWord }
 }

@@ -1,34 +1,64 @@
 import ExitBrainCoordination
 import ExitBrainDomain
+import ExitBrainService
 import Foundation
 import Logging
 import Metrics
+import Venue
 
-/// The execution service's state machine around the paper exchange: signals become entry
-/// fills, positions and plans; ticks run each plan through the domain's executor and turn its
-/// decisions into reduce-only exit orders, compare-and-set plan writes and closes.
+/// The execution service's state machine: signals become entry orders at the venue; fills
+/// become positions and plans; a plan's exits rest at the venue (`EXIT_ORDERS=VENUE`) or go
+/// out as market orders when a level is crossed (`ON_TRIGGER`); every order goes through the
+/// lifecycle of docs/contract.md §11 in `{ns}:orders` (the order files in this module).
 ///
 /// Redis is the record: the in-memory plan cache is refreshed from it at start and every few
-/// seconds, and a conflict on write reloads the stored plan.
+/// seconds, and a conflict on write reloads the stored plan. The venue is the truth about
+/// positions and orders: the engine reconciles with it at start and after any gap in its events.
 public actor ExecutionEngine {
-    private let config: ExecutionConfiguration
-    private let book: any BookStore
+    let config: ExecutionConfiguration
+    let book: any BookStore
+    let venue: any Venue
     private let mirror: BookMirror
     private let planner: Planner
-    private let executor: PlanExecutor
-    private let logger: Logger
-    private let now: @Sendable () -> Date
+    let executor: PlanExecutor
+    let logger: Logger
+    let now: @Sendable () -> Date
+    let clock = ContinuousClock()
 
-    private var planCache: [PositionKey: ExitPlan] = [:]
-    private var lastPrice: [String: Double] = [:]
+    var planCache: [PositionKey: ExitPlan] = [:]
+    var lastPrice: [String: Double] = [:]
     private var dirtyPrices: [String: Double] = [:]
     private var shadowSent: [String: Set<String>] = [:]
     private let activePlans = Gauge(.plansActive)
 
-    /// An engine over the book; `now` is the clock (tests pass their own).
-    public init(config: ExecutionConfiguration, book: any BookStore, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+    /// Every order record the engine knows, by client order id.
+    var records: [String: OrderRecord] = [:]
+    /// Client ids of the records that may still be working, by position.
+    var working: [PositionKey: Set<String>] = [:]
+    /// Requests and cancels under way (a re-entrant call leaves them alone).
+    var inFlight: Set<String> = []
+    /// Intents not sent yet because the venue was busy or unreachable, and when to try again.
+    var retryAt: [String: ContinuousClock.Instant] = [:]
+    /// Orders sent without an answer, and how their resolution by query goes.
+    var unknown: [String: UnknownQuery] = [:]
+    /// Why the engine cancelled an order (the `reason` of `order.canceled`).
+    var cancelReasons: [String: String] = [:]
+    /// The context of an entry whose fill is still to come (it is planned with it).
+    var entryContexts: [String: PlanContext] = [:]
+    /// Since when the price is past a resting stop that has not filled.
+    var stopCrossedSince: [PositionKey: ContinuousClock.Instant] = [:]
+    let unknownGauge = Gauge(.ordersUnknown)
+    /// When every plan's orders were last checked against what it needs.
+    var lastFullKeep: ContinuousClock.Instant?
+
+    /// An engine over the book and the venue; `now` is the clock (tests pass their own).
+    public init(
+        config: ExecutionConfiguration, book: any BookStore, venue: any Venue, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.config = config
         self.book = book
+        self.venue = venue
         mirror = BookMirror(book: book, hashes: [.plans], retainsRecords: false)
         self.planner = Planner(feeRate: config.common.feeRate)
         self.executor = PlanExecutor(feeRate: config.common.feeRate)
@@ -41,6 +71,12 @@ public actor ExecutionEngine {
 
     /// The cached plan for a position.
     public func cachedPlan(_ key: PositionKey) -> ExitPlan? { planCache[key] }
+
+    /// The order records this engine knows, by client order id.
+    public var orderRecords: [String: OrderRecord] { records }
+
+    /// How many orders wait for an answer (UNKNOWN).
+    public var unknownCount: Int { unknown.count }
 
     // MARK: - events
 
@@ -68,7 +104,7 @@ public actor ExecutionEngine {
         }
     }
 
-    /// A signal: entry fill (or close), position written and published, plan created or re-planned.
+    /// A signal: an entry order at the venue (or a close at market); its fill plans the position.
     public func handleSignal(_ signal: TradeSignal, meta: EnvelopeMeta) async throws {
         let key = PositionKey(symbol: signal.symbol, side: signal.side.positionSide)
         var price = signal.price ?? lastPrice[signal.symbol]
@@ -76,55 +112,78 @@ public actor ExecutionEngine {
         guard let marketPrice = price else {
             throw EventRejection(.noPrice, "no price for \(signal.symbol): send a market.tick first or give a price")
         }
+        lastPrice[signal.symbol] = marketPrice
+        await venue.observe(symbol: signal.symbol, price: Decimal(marketPrice))
         let at = now()
         if signal.action == .close {
             try await closeAtMarket(key, price: marketPrice, at: at)
             return
         }
         let orderId = "en-" + Self.hash(meta.id)
-        let fill = paperPrice(side: signal.side, price: marketPrice)
-        // Round trip 1: the venue's order record (dedupe by client order id) and the position.
-        let entry = try await book.recordOrder(
-            PlanStore.PaperOrder(clientOrderId: orderId, price: fill, quantity: signal.quantity, at: at), reading: key)
-        guard entry.recorded else {
+        guard records[orderId] == nil else {
             logger.info("duplicate signal ignored", metadata: ["signal_id": "\(meta.id)", "client_order_id": "\(orderId)"])
             return
         }
-        Counter(.orders, dimensions: [("purpose", OrderPurpose.entry.rawValue)]).increment()
-        let previous = entry.position
-        var snapshot: PositionSnapshot
-        if let p = previous {
-            let qty = Rounding.quantity(p.quantity + signal.quantity)
-            let entry = Rounding.price((p.entryPrice * p.quantity + fill * signal.quantity) / qty)
-            snapshot = PositionSnapshot(
-                symbol: key.symbol, side: key.side, quantity: qty, entryPrice: entry, markPrice: marketPrice,
-                leverage: signal.leverage, unrealizedPnl: 0, openedAt: p.openedAt ?? at, updatedAt: at)
-        } else {
-            snapshot = PositionSnapshot(
-                symbol: key.symbol, side: key.side, quantity: Rounding.quantity(signal.quantity), entryPrice: Rounding.price(fill),
-                markPrice: marketPrice, leverage: signal.leverage, unrealizedPnl: 0, openedAt: at, updatedAt: at)
+        let rules = try await rules(for: signal.symbol)
+        let quantity = rules.quantity(Decimal(signal.quantity), for: .market)
+        guard quantity > 0 else {
+            throw EventRejection(.invalidNumber, "quantity \(signal.quantity) is below the venue's step \(rules.marketStepSize) for \(signal.symbol)")
         }
-        snapshot.unrealizedPnl = Rounding.price((marketPrice - snapshot.entryPrice) * snapshot.quantity * key.side.sign)
-        // Round trip 2: the position, order.filled, position.updated and the plan's atomic
-        // get-or-create, in that order, in one write.
-        var fillWrites = book.writes()
-        try fillWrites.put(snapshot)
-        try fillWrites.publish(
-            .orderFilled,
-            OrderFilled(
-                symbol: key.symbol, side: signal.side, quantity: signal.quantity, price: fill,
-                clientOrderId: orderId, purpose: .entry, reduceOnly: false, legIndex: nil), now: at)
-        try fillWrites.publish(.positionUpdated, snapshot, now: at)
-        guard config.common.exitBrainEnabled else {
-            try await book.commit(fillWrites)
-            Counter(.fills, dimensions: [("purpose", OrderPurpose.entry.rawValue)]).increment()
-            return
+        let request = OrderRequest(
+            clientOrderId: orderId, symbol: signal.symbol, side: signal.side, positionSide: key.side, purpose: .entry, type: .market,
+            quantity: quantity, leverage: signal.leverage)
+        let intent = OrderRecord(intent: request, key: key, planId: nil, legIndex: nil, at: at)
+        // The intent first (HSETNX): a request that may have left is never forgotten.
+        var writes = book.writes()
+        writes.put(try OrderWrite.intent(intent))
+        try await book.commit(writes)
+        know(intent)
+        entryContexts[orderId] = signal.context
+        if let refusal = await send(intent, request: request) {
+            throw EventRejection(.refusedByVenue, "entry \(orderId) refused by the venue: \(refusal)")
         }
-        try await planPosition(snapshot, context: signal.context, at: at, after: fillWrites)
     }
 
-    /// Creates the plan for a position, or re-plans the stored one for its new quantity.
-    /// `writes` (the fill's position write and events) go in the same write as the first attempt.
+    /// An entry filled (in part or whole): the position is read from the venue and planned.
+    /// `writes` (the record's update and its events) go in the same round trip as the plan.
+    func entryFilled(_ record: OrderRecord, increment: Decimal, writes: BookWrites) async {
+        let at = now()
+        let context = record.status.isFinal ? entryContexts.removeValue(forKey: record.clientOrderId) : entryContexts[record.clientOrderId]
+        Counter(.fills, dimensions: [("purpose", OrderPurpose.entry.rawValue)]).increment()
+        var all = writes
+        do {
+            guard let position = try await venue.position(record.key) else {
+                try await book.commit(all)
+                return
+            }
+            let snapshot = snapshot(of: position, at: at)
+            try all.publish(.positionUpdated, snapshot, now: at)
+            guard config.common.exitBrainEnabled else {
+                try await book.commit(all)
+                return
+            }
+            try await planPosition(snapshot, context: context ?? PlanContext(), at: at, after: all)
+        } catch {
+            logger.error(
+                "entry fill not planned; the monitor will plan the position",
+                metadata: ["key": "\(record.key)", "client_order_id": "\(record.clientOrderId)", "error": "\(error)"])
+            try? await book.commit(all)
+        }
+    }
+
+    /// A position as the snapshot of docs/contract.md §7.
+    func snapshot(of position: VenuePosition, at: Date) -> PositionSnapshot {
+        let mark = position.markPrice?.doubleValue ?? lastPrice[position.key.symbol] ?? position.entryPrice.doubleValue
+        let quantity = position.quantity.doubleValue
+        let entry = position.entryPrice.doubleValue
+        return PositionSnapshot(
+            symbol: position.key.symbol, side: position.key.side, quantity: quantity, entryPrice: entry, markPrice: mark,
+            leverage: position.leverage ?? 1, unrealizedPnl: Rounding.price((mark - entry) * quantity * position.key.side.sign),
+            openedAt: nil, updatedAt: at)
+    }
+
+    /// Creates the plan for a position, or re-plans the stored one for its new quantity, with the
+    /// intents of its resting orders in the same step. `writes` go in the same write as the first attempt.
     private func planPosition(_ snapshot: PositionSnapshot, context: PlanContext, at: Date, after writes: BookWrites) async throws {
         let key = snapshot.key
         let input = PlannerInput(
@@ -134,13 +193,13 @@ public actor ExecutionEngine {
         do { candidate = try planner.makePlan(input) } catch {
             // The fill stands even when no plan can be made for it; the monitor will alert.
             try await book.commit(writes)
-            Counter(.fills, dimensions: [("purpose", OrderPurpose.entry.rawValue)]).increment()
             throw EventRejection(.rejectedByPlanner, error.message)
         }
-        let firstCreation = try await book.getOrCreate(candidate, retroactive: false, now: at, after: writes)
-        Counter(.fills, dimensions: [("purpose", OrderPurpose.entry.rawValue)]).increment()
+        let firstCreation = try await book.getOrCreate(
+            candidate, retroactive: false, now: at, after: writes, orders: try await intents(for: candidate))
         if firstCreation.created {
             created(firstCreation.plan)
+            await keepOrders(firstCreation.plan)
             return
         }
         var stored: ExitPlan? = firstCreation.plan
@@ -153,7 +212,8 @@ public actor ExecutionEngine {
                 }
                 let event = PlanUpdatedEvent(
                     key: key.description, planId: existing.planId, version: replanned.version, change: "REPLANNED", changes: ["REPLANNED"])
-                let outcome = try await book.update(replanned, expectedVersion: existing.version, event: event, position: nil, orders: [], now: at)
+                let outcome = try await book.update(
+                    replanned, expectedVersion: existing.version, event: event, position: nil, orders: try await intents(for: replanned), now: at)
                 if outcome == .written {
                     remember(replanned)
                     logger.info(
@@ -162,13 +222,16 @@ public actor ExecutionEngine {
                             "key": "\(key)", "plan_id": "\(existing.planId)", "version": "\(replanned.version)",
                             "quantity": "\(replanned.initialQuantity)",
                         ])
+                    await keepOrders(replanned)
                     return
                 }
                 continue
             }
-            let creation = try await book.getOrCreate(candidate, retroactive: false, now: at, after: book.writes())
+            let creation = try await book.getOrCreate(
+                candidate, retroactive: false, now: at, after: book.writes(), orders: try await intents(for: candidate))
             if creation.created {
                 created(creation.plan)
+                await keepOrders(creation.plan)
                 return
             }
             stored = creation.plan
@@ -192,56 +255,76 @@ public actor ExecutionEngine {
         }
     }
 
-    /// Closes a side at market (signal action CLOSE).
+    /// Closes a side at market (signal action CLOSE): the close order's intent travels with the
+    /// plan's close, the order follows, and the plan's resting orders are cancelled.
     private func closeAtMarket(_ key: PositionKey, price: Double, at: Date) async throws {
-        guard let position = try await book.position(key) else {
+        guard let position = try await venue.position(key) else {
             throw EventRejection(.noPosition, "no open \(key) position to close")
         }
-        let side = key.side.exitOrderSide
-        let fill = paperPrice(side: side, price: price)
         let plan = try await book.plan(key)
-        let orderId = "cl-" + Self.hash("\(key):\(plan?.planId ?? "none"):\(position.quantity):\(position.updatedAt.map(Timestamp.format) ?? "")")
-        _ = try await book.recordOrder(PlanStore.PaperOrder(clientOrderId: orderId, price: fill, quantity: position.quantity, at: at), reading: nil)
-        Counter(.orders, dimensions: [("purpose", OrderPurpose.exit.rawValue)]).increment()
-        Counter(.fills, dimensions: [("purpose", OrderPurpose.exit.rawValue)]).increment()
+        let rules = try await rules(for: key.symbol)
+        let orderId = "cl-" + Self.hash("\(key):\(plan?.planId ?? "none"):\(position.quantity):\(plan?.version ?? 0)")
+        let request = OrderRequest(
+            clientOrderId: orderId, symbol: key.symbol, side: key.side.exitOrderSide, positionSide: key.side, purpose: .exit,
+            type: .market, quantity: rules.quantity(position.quantity, for: .market))
+        let intent = OrderRecord(intent: request, key: key, planId: plan?.planId, legIndex: nil, at: at)
         if let plan {
             let closed = executor.close(plan: plan, reason: .positionClosed, now: at)
             let pnl = Rounding.price(
-                (fill - position.entryPrice) * position.quantity * key.side.sign - config.common.feeRate * fill * position.quantity)
-            let outcome = try await book.close(closed, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, orders: [], now: at)
-            if outcome != .written { try await book.removePosition(key) }
-            forget(key)
-            Counter(.plansClosed, dimensions: [("reason", ClosedReason.positionClosed.rawValue)]).increment()
-            logger.info(
-                "exit plan closed",
-                metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED", "realized_pnl": "\(pnl)"])
+                (price - position.entryPrice.doubleValue) * position.quantity.doubleValue * key.side.sign
+                    - config.common.feeRate * price * position.quantity.doubleValue)
+            let outcome = try await book.close(
+                closed, expectedVersion: plan.version, realizedPnl: pnl, position: .keep, orders: [try .intent(intent)], now: at)
+            if outcome == .written {
+                forget(key)
+                Counter(.plansClosed, dimensions: [("reason", ClosedReason.positionClosed.rawValue)]).increment()
+                logger.info(
+                    "exit plan closed",
+                    metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED", "realized_pnl": "\(pnl)"])
+            } else {
+                var writes = book.writes()
+                writes.put(try .intent(intent))
+                try await book.commit(writes)
+            }
         } else {
-            try await book.removePosition(key)
+            var writes = book.writes()
+            writes.put(try .intent(intent))
+            try await book.commit(writes)
         }
-        await publish(
-            .orderFilled,
-            OrderFilled(
-                symbol: key.symbol, side: side, quantity: position.quantity, price: fill, clientOrderId: orderId,
-                purpose: .exit, reduceOnly: true, legIndex: nil))
+        know(intent)
+        _ = await send(intent)
+        await cancelWorking(of: key, except: orderId, reason: "POSITION_CLOSED")
     }
 
-    /// A tick: every plan of the symbol is evaluated; decisions become orders (live) or events (shadow).
+    /// A bus tick: the paper venue trades on it, then every plan of the symbol is evaluated.
     public func handleTick(_ tick: MarketTick) async {
-        lastPrice[tick.symbol] = tick.price
         dirtyPrices[tick.symbol] = tick.price
+        await venue.observe(symbol: tick.symbol, price: Decimal(tick.price))
+        await handlePrice(symbol: tick.symbol, price: tick.price)
+    }
+
+    /// A price (a bus tick after the paper venue saw it, or a venue's mark price).
+    func handlePrice(symbol: String, price: Double) async {
+        lastPrice[symbol] = price
         guard config.common.exitBrainEnabled, config.exitMode == .exitBrainV3 else { return }
         for side in [PositionSide.long, .short] {
-            let key = PositionKey(symbol: tick.symbol, side: side)
+            let key = PositionKey(symbol: symbol, side: side)
             guard let plan = planCache[key] else { continue }
-            await evaluate(plan, price: tick.price)
+            await evaluate(plan, price: price)
         }
+    }
+
+    /// True when this symbol's exits rest at the venue: `EXIT_ORDERS=VENUE` and live.
+    func restsAtVenue(_ symbol: String) -> Bool {
+        config.exitOrders == .venue && config.common.exitBrainEnabled && config.mode(for: symbol) == .live
     }
 
     /// Runs one plan against one price and applies what comes out.
     public func evaluate(_ plan: ExitPlan, price: Double) async {
         let at = now()
         let mode = config.mode(for: plan.symbol)
-        let evaluation = executor.evaluate(plan: plan, price: price, now: at, mode: mode)
+        let resting = restsAtVenue(plan.symbol)
+        let evaluation = executor.evaluate(plan: plan, price: price, now: at, mode: mode, restingExits: resting)
         if mode == .shadow {
             for d in evaluation.decisions {
                 let id = "\(d.legIndex):\(plan.version)"
@@ -260,6 +343,7 @@ public actor ExecutionEngine {
             }
             return
         }
+        if resting, await superviseStop(plan, price: price) { return }
         guard evaluation.changed || !evaluation.decisions.isEmpty else { return }
         do {
             try await apply(evaluation, from: plan, price: price, at: at)
@@ -270,25 +354,57 @@ public actor ExecutionEngine {
         }
     }
 
+    /// The supervisor of a resting stop: a price past it for 3 s with no fill reported is an
+    /// exit at market (a stop stuck at the venue). True when it sent that exit.
+    func superviseStop(_ plan: ExitPlan, price: Double) async -> Bool {
+        guard let sl = plan.stopLossLeg, sl.status == .pending else { return false }
+        let past = plan.side == .long ? price <= sl.triggerPrice : price >= sl.triggerPrice
+        guard past else {
+            stopCrossedSince[plan.key] = nil
+            return false
+        }
+        let since = stopCrossedSince[plan.key] ?? clock.now
+        stopCrossedSince[plan.key] = since
+        guard clock.now - since >= .seconds(3) else { return false }
+        stopCrossedSince[plan.key] = nil
+        logger.warning(
+            "price past the resting stop for 3 s with no fill; exiting at market",
+            metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "stop_price": "\(sl.triggerPrice)", "price": "\(price)"])
+        await exitAtMarket(plan, price: price)
+        return true
+    }
+
+    /// Exits what the plan's crossed levels close, at market, whatever rests at the venue.
+    func exitAtMarket(_ plan: ExitPlan, price: Double) async {
+        let at = now()
+        let evaluation = executor.evaluate(plan: plan, price: price, now: at, mode: .live, restingExits: false)
+        guard !evaluation.decisions.isEmpty else { return }
+        do { try await apply(evaluation, from: plan, price: price, at: at) } catch {
+            logger.error("market exit not stored", metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "error": "\(error)"])
+        }
+    }
+
+    /// Writes an evaluation: the plan change with the intents of its market exits (decisions)
+    /// and of the resting orders it now needs, in one atomic step; then the orders.
     private func apply(_ evaluation: Evaluation, from plan: ExitPlan, price: Double, at: Date) async throws {
         let key = plan.key
-        // The exit orders are recorded on the paper venue in the same atomic step as the plan
-        // change they belong to: no order is ever placed for a plan version that is not the
-        // stored one (a plan changed elsewhere is a conflict, reloaded below, and the next
-        // price decides on it), and none is placed twice.
-        var next = evaluation.plan
-        var fills: [(ExitDecision, Double)] = []
-        var orders: [PlanStore.PaperOrder] = []
+        let next = evaluation.plan
+        let rules = try await rules(for: plan.symbol)
+        var exits: [OrderRecord] = []
         for d in evaluation.decisions {
             precondition(d.reduceOnly, "exit orders are reduce-only")
-            let fill = paperPrice(side: d.orderSide, price: price)
-            fills.append((d, fill))
-            orders.append(PlanStore.PaperOrder(clientOrderId: d.clientOrderId, price: fill, quantity: d.quantity, at: at))
-            if let i = next.legs.firstIndex(where: { $0.index == d.legIndex }) { next.legs[i].filledPrice = fill }
+            // A leg whose order rests at the venue exits at market under an id of its own.
+            let id = records[d.clientOrderId] == nil ? d.clientOrderId : "em-" + d.clientOrderId.dropFirst(3)
+            let request = OrderRequest(
+                clientOrderId: id, symbol: plan.symbol, side: d.orderSide, positionSide: plan.side, purpose: .exit,
+                type: .market, quantity: rules.quantity(Decimal(d.quantity), for: .market))
+            guard request.quantity > 0, records[id] == nil else { continue }
+            exits.append(OrderRecord(intent: request, key: key, planId: plan.planId, legIndex: d.legIndex, at: at))
         }
+        var orders = try exits.map { (r) throws(CoordinationError) in try OrderWrite.intent(r) }
         if next.status == .closed || next.remainingQuantity <= 0 {
             let pnl = executor.realizedPnl(plan: next)
-            let outcome = try await book.close(next, expectedVersion: plan.version, realizedPnl: pnl, position: .delete, orders: orders, now: at)
+            let outcome = try await book.close(next, expectedVersion: plan.version, realizedPnl: pnl, position: .keep, orders: orders, now: at)
             guard try await settle(outcome, key: key) else { return }
             forget(key)
             Counter(.plansClosed, dimensions: [("reason", next.closedReason?.rawValue ?? "UNKNOWN")]).increment()
@@ -299,58 +415,54 @@ public actor ExecutionEngine {
                     "realized_pnl": "\(pnl)",
                 ])
         } else {
-            let position = try await book.position(key)
-            var snapshot = position
-            if var s = snapshot {
-                s.quantity = next.remainingQuantity
-                s.markPrice = price
-                s.unrealizedPnl = Rounding.price((price - s.entryPrice) * s.quantity * key.side.sign)
-                s.updatedAt = at
-                snapshot = s
-            }
+            let resting = try await intents(for: next)
+            orders += resting
             let changes = evaluation.changes.map(\.rawValue)
             let event = PlanUpdatedEvent(
                 key: key.description, planId: plan.planId, version: next.version, change: changes.first ?? "LEG_FILLED", changes: changes)
-            let outcome = try await book.update(next, expectedVersion: plan.version, event: event, position: snapshot, orders: orders, now: at)
+            let outcome = try await book.update(next, expectedVersion: plan.version, event: event, position: nil, orders: orders, now: at)
             guard try await settle(outcome, key: key) else { return }
             remember(next)
-            if let s = snapshot, !fills.isEmpty { await publish(.positionUpdated, s) }
-            if evaluation.changes.contains(.slMoved), let sl = next.stopLossLeg {
-                let tp1Filled = next.legs.first { $0.kind == .takeProfit }?.status == .filled
-                let wasFilled = plan.legs.first { $0.kind == .takeProfit }?.status == .filled
-                if tp1Filled && !wasFilled {
-                    logger.info(
-                        "moved stop to breakeven", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "stop_price": "\(sl.triggerPrice)"])
-                } else {
-                    logger.info("moved stop", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "stop_price": "\(sl.triggerPrice)"])
-                }
-            }
+            knowIntents(resting, of: next)
+            logStopMove(from: plan, to: next, changes: evaluation.changes)
         }
-        for (d, fill) in fills {
-            Counter(.orders, dimensions: [("purpose", OrderPurpose.exit.rawValue)]).increment()
+        for record in exits { know(record) }
+        for d in evaluation.decisions {
             Counter(.legsTriggered, dimensions: [("kind", d.kind.rawValue), ("shadow", "false")]).increment()
-            Counter(.fills, dimensions: [("purpose", OrderPurpose.exit.rawValue)]).increment()
             logger.info(
-                "exit leg filled",
+                "exit leg triggered",
                 metadata: [
                     "key": "\(key)", "plan_id": "\(plan.planId)", "leg": "\(d.legIndex)", "kind": "\(d.kind.rawValue)",
-                    "quantity": "\(d.quantity)", "price": "\(fill)", "client_order_id": "\(d.clientOrderId)",
+                    "quantity": "\(d.quantity)", "price": "\(price)", "client_order_id": "\(d.clientOrderId)",
                 ])
             await publish(
                 .legTriggered,
                 LegTriggeredEvent(
                     key: key.description, planId: plan.planId, legIndex: d.legIndex, kind: d.kind,
                     price: price, quantity: d.quantity, clientOrderId: d.clientOrderId, shadow: false))
-            await publish(
-                .orderFilled,
-                OrderFilled(
-                    symbol: key.symbol, side: d.orderSide, quantity: d.quantity, price: fill,
-                    clientOrderId: d.clientOrderId, purpose: .exit, reduceOnly: true, legIndex: d.legIndex))
+        }
+        for record in exits { _ = await send(record) }
+        if let stored = planCache[key] {
+            await keepOrders(stored)
+        } else {
+            await cancelWorking(of: key, except: nil, reason: "POSITION_CLOSED")
+        }
+    }
+
+    /// The log lines of docs/contract.md §10 for a stop that moved.
+    func logStopMove(from plan: ExitPlan, to next: ExitPlan, changes: [PlanChange]) {
+        guard changes.contains(.slMoved), let sl = next.stopLossLeg else { return }
+        let tp1Filled = next.legs.first { $0.kind == .takeProfit }?.status == .filled
+        let wasFilled = plan.legs.first { $0.kind == .takeProfit }?.status == .filled
+        if tp1Filled && !wasFilled {
+            logger.info("moved stop to breakeven", metadata: ["key": "\(next.key)", "plan_id": "\(next.planId)", "stop_price": "\(sl.triggerPrice)"])
+        } else {
+            logger.info("moved stop", metadata: ["key": "\(next.key)", "plan_id": "\(next.planId)", "stop_price": "\(sl.triggerPrice)"])
         }
     }
 
     /// After a write: true when written; on a conflict the stored plan replaces the cached one.
-    private func settle(_ outcome: PlanStore.Outcome, key: PositionKey) async throws -> Bool {
+    func settle(_ outcome: PlanStore.Outcome, key: PositionKey) async throws -> Bool {
         switch outcome {
         case .written: return true
         case .missing:
@@ -363,9 +475,11 @@ public actor ExecutionEngine {
         }
     }
 
-    private func paperPrice(side: OrderSide, price: Double) -> Double {
-        let slip = config.slippageBps / 10_000
-        return Rounding.price(side == .buy ? price * (1 + slip) : price * (1 - slip))
+    /// The venue's rules for a symbol, as an error a signal can carry.
+    func rules(for symbol: String) async throws -> SymbolRules {
+        do { return try await venue.rules(for: symbol) } catch {
+            throw EventRejection(.refusedByVenue, "no rules for \(symbol) from the venue: \(error)")
+        }
     }
 
     // MARK: - housekeeping
@@ -387,13 +501,14 @@ public actor ExecutionEngine {
     /// plans, a restart) and drops plans closed by others. Between the mirror's full reads
     /// (every minute) it reads the field names and only the new plans; plans changed by others
     /// in place, such as a monitor's repair, are seen at the next full read or at the next
-    /// write's version check.
+    /// write's version check. New plans get their resting orders.
     public func resync() async throws {
         let refresh = try await mirror.refresh()
         for bad in refresh.unreadable {
             logger.error("stored plan is not readable; left as it is", metadata: ["key": "\(bad.field)", "error": "\(bad.why)"])
         }
         let stored = refresh.readPlans
+        var adopted: [ExitPlan] = []
         if refresh.full {
             var fresh: [PositionKey: ExitPlan] = [:]
             for (key, plan) in stored where plan.isActive {
@@ -401,32 +516,38 @@ public actor ExecutionEngine {
                     fresh[key] = mine
                 } else {
                     fresh[key] = plan
+                    if planCache[key]?.planId != plan.planId { adopted.append(plan) }
                 }
             }
             for (key, plan) in planCache where fresh[key] == nil { shadowSent[plan.planId] = nil }
             planCache = fresh
             activePlans.record(Double(planCache.count))
-            return
+        } else {
+            let present = Set(refresh.planFields)
+            for key in planCache.keys where !present.contains(key.description) { forget(key) }
+            for (key, plan) in stored where planCache[key] == nil && plan.isActive {
+                remember(plan)
+                adopted.append(plan)
+            }
         }
-        let present = Set(refresh.planFields)
-        for key in planCache.keys where !present.contains(key.description) { forget(key) }
-        for (key, plan) in stored where planCache[key] == nil && plan.isActive { remember(plan) }
+        for plan in adopted { await keepOrders(plan) }
     }
 
-    private func remember(_ plan: ExitPlan) {
+    func remember(_ plan: ExitPlan) {
         if planCache.updateValue(plan, forKey: plan.key) == nil { mirror.noteKnown(plan: plan.key) }
         activePlans.record(Double(planCache.count))
     }
 
-    private func forget(_ key: PositionKey) {
+    func forget(_ key: PositionKey) {
         // The mirror forgets its name too: a plan stored again under this key (a monitor's
         // retroactive plan) is then new to the next refresh and read within one resync.
         mirror.forgetPlan(key)
         if let p = planCache.removeValue(forKey: key) { shadowSent[p.planId] = nil }
+        stopCrossedSince[key] = nil
         activePlans.record(Double(planCache.count))
     }
 
-    private func publish(_ type: EventType, _ value: some Encodable & Sendable) async {
+    func publish(_ type: EventType, _ value: some Encodable & Sendable) async {
         do {
             try await book.publish(type, value, now: now())
         } catch {

@@ -4,8 +4,10 @@ import ExitBrainService
 import Foundation
 import Logging
 import Metrics
+import PaperVenue
 import ServiceLifecycle
 import Synchronization
+import Venue
 
 /// `exitbrain execution`: subscribes to signals and ticks, runs the engine, beats its heartbeat,
 /// watches the monitor's, and answers health. Starts even when Redis is down (health DOWN) and
@@ -23,6 +25,8 @@ public final class ExecutionService: RunnableService {
     public let engine: ExecutionEngine
     /// The shared runtime: connection, bus, stores, subscription, heartbeat, peer watch, health.
     public let runtime: ServiceRuntime
+    /// The venue orders go to.
+    public let venue: any Venue
 
     struct LoopState {
         var lastLoop: ContinuousClock.Instant?
@@ -56,7 +60,8 @@ public final class ExecutionService: RunnableService {
         self.config = config
         runtime = ServiceRuntime(
             identity: Self.identity, subscribing: [.tradeSignal, .marketTick], common: config.common, version: version, logger: logger)
-        engine = ExecutionEngine(config: config, book: runtime.book, logger: logger)
+        venue = PaperVenue(book: runtime.book, slippageBps: config.slippageBps, faults: config.paperFaults, logger: logger)
+        engine = ExecutionEngine(config: config, book: runtime.book, venue: venue, logger: logger)
         Self.registerMetrics()
     }
 
@@ -67,9 +72,10 @@ public final class ExecutionService: RunnableService {
             metadata: [
                 "redis": "\(config.common.redis)", "namespace": "\(config.common.namespace)", "mode": "\(config.modeWord)",
                 "profile": "\(config.common.profile.rawValue)", "exchange": "\(config.exchange.rawValue)",
+                "exit_orders": "\(config.exitOrders.rawValue)",
             ])
         runtime.subscription.start(pumping: false)
-        await runtime.run([{ await self.consume() }, { await self.housekeeping() }])
+        await runtime.run([{ await self.consume() }, { await self.housekeeping() }, { await self.followVenue() }])
         await engine.flushPrices()
         await runtime.close()
     }
@@ -96,6 +102,26 @@ public final class ExecutionService: RunnableService {
         }
     }
 
+    /// Reconciles with the venue (retrying until it succeeds), then applies the venue's events;
+    /// the subscription is taken first, so nothing that happens meanwhile is lost.
+    private func followVenue() async {
+        let events = await venue.events()
+        var wait = Duration.milliseconds(250)
+        while !Task.isCancelled {
+            do {
+                try await engine.reconcile()
+                break
+            } catch {
+                runtime.logger.warning("reconciliation with the venue failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: wait)
+                wait = min(wait * 2, .seconds(5))
+            }
+        }
+        for await event in events {
+            await engine.handleVenue(event)
+        }
+    }
+
     private func housekeeping() async {
         let clock = ContinuousClock()
         var lastResync = clock.now - .seconds(60)
@@ -113,6 +139,7 @@ public final class ExecutionService: RunnableService {
                 }
             }
             await engine.flushPrices()
+            await engine.maintainOrders()
             if clock.now - lastBeat >= config.common.heartbeatInterval {
                 lastBeat = clock.now
                 await runtime.beat()
@@ -138,9 +165,15 @@ public final class ExecutionService: RunnableService {
                 ? DependencyHealth(status: .ok, details: [("mode", .string(config.modeWord)), ("active_plans", .int(plans))])
                 : DependencyHealth(
                     status: .notApplicable, details: [("note", .string("EXIT_BRAIN_V3_ENABLED=false: no plans are created or executed"))])
+            let venueHealth = await venue.health()
+            var venueDetails: [(String, JSONValue)] = [("kind", .string(venueHealth.kind))]
+            for (name, value) in venueHealth.details { venueDetails.append((name, Int(value).map { .int($0) } ?? .string(value))) }
+            venueDetails.append(("orders_unknown", .int(await engine.unknownCount)))
+            let exchange = DependencyHealth(
+                status: !venueHealth.reachable ? .down : venueHealth.degraded ? .degraded : .ok, details: venueDetails)
             return ServiceRuntime.OwnHealth(
                 dependencies: [
-                    ("exchange", DependencyHealth(status: .ok, details: [("kind", .string(config.exchange.rawValue))])),
+                    ("exchange", exchange),
                     ("exit_brain", exitBrain),
                 ],
                 metrics: [("loop_lag_ms", .number((lag * 10).rounded() / 10)), ("last_loop_age_s", .number((loopAge * 10).rounded() / 10))],

@@ -9,31 +9,63 @@ public enum BookHash: Sendable, Hashable {
     case positions
 }
 
+/// One step of the paper venue's own book: an order (the venue's view of it) and the position
+/// it changes, written together.
+public struct PaperLedgerWrite: Sendable {
+    /// What happens to the position.
+    public enum PositionChange: Sendable {
+        /// Store this snapshot.
+        case store(PositionSnapshot)
+        /// The position is gone.
+        case delete(PositionKey)
+    }
+
+    /// Write only when the venue has no order under this client id (its dedupe).
+    public var onlyIfNew: Bool
+    /// The client order id.
+    public var clientOrderId: String
+    /// The venue's record of the order.
+    public var order: [UInt8]
+    /// The position change, if any.
+    public var position: PositionChange?
+
+    /// A ledger step.
+    public init(onlyIfNew: Bool, clientOrderId: String, order: [UInt8], position: PositionChange? = nil) {
+        self.onlyIfNew = onlyIfNew
+        self.clientOrderId = clientOrderId
+        self.order = order
+        self.position = position
+    }
+}
+
 /// Everything the execution engine and the reconciler do to the book: plans (atomic
-/// get-or-create, compare-and-set, close to history), positions, last prices, the paper
-/// venue's order records, events, and the reads a ``BookMirror`` is made of.
+/// get-or-create, compare-and-set, close to history), positions, last prices, order records
+/// (`{ns}:orders`), the paper venue's own book, events, and the reads a ``BookMirror`` is made of.
 ///
 /// ``RedisBook`` is the book; the seam lets the engine's and the reconciler's decisions be
 /// tested without a network, against a book kept in memory with the same rules.
 public protocol BookStore: EventPublishing {
     /// Stores `plan` for its position unless one is stored already (publishing
-    /// `exit_plan.created` in the same step), after applying `writes` in the same round trip.
-    func getOrCreate(_ plan: ExitPlan, retroactive: Bool, now: Date, after writes: BookWrites) async throws(CoordinationError) -> PlanStore.Creation
+    /// `exit_plan.created` and writing `orders`, its order intents, in the same step), after
+    /// applying `writes` in the same round trip.
+    func getOrCreate(
+        _ plan: ExitPlan, retroactive: Bool, now: Date, after writes: BookWrites, orders: [OrderWrite]
+    ) async throws(CoordinationError) -> PlanStore.Creation
     /// `getOrCreate` for many positions in one round trip, each its own atomic step; one result per plan, in order.
     func getOrCreateMany(
         _ plans: [ExitPlan], retroactive: Bool, now: Date
     ) async throws(CoordinationError) -> [Result<PlanStore.Creation, CoordinationError>]
     /// Replaces the plan if the stored one has `expectedVersion` and the same plan id, with its
-    /// event, its position and its paper orders in the same step.
+    /// event, its position and its order records in the same step.
     func update(
         _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?,
-        orders: [PlanStore.PaperOrder], now: Date
+        orders: [OrderWrite], now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome
     /// Moves the closed plan to history and removes it if the stored one has `expectedVersion`,
-    /// publishing `exit_plan.closed`, applying `position` and recording `orders` in the same step.
+    /// publishing `exit_plan.closed`, applying `position` and writing `orders` in the same step.
     func close(
         _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PlanStore.PositionAction,
-        orders: [PlanStore.PaperOrder], now: Date
+        orders: [OrderWrite], now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome
     /// The plan stored for a position.
     func plan(_ key: PositionKey) async throws(CoordinationError) -> ExitPlan?
@@ -45,11 +77,13 @@ public protocol BookStore: EventPublishing {
     func lastPrice(_ symbol: String) async throws(CoordinationError) -> Double?
     /// Records last prices, in one write.
     func recordPrices(_ prices: [String: Double]) async throws(CoordinationError)
-    /// Records a paper order once per client order id (false when it was there), reading the
-    /// position `reading` in the same round trip.
-    func recordOrder(
-        _ order: PlanStore.PaperOrder, reading key: PositionKey?
-    ) async throws(CoordinationError) -> (recorded: Bool, position: PositionSnapshot?)
+    /// Every order record of `{ns}:orders`, in one round trip.
+    func orderRecords() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])]
+    /// The paper venue's book of orders: client id and the venue's record, in one round trip.
+    func paperOrders() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])]
+    /// Writes one step of the paper venue's book atomically; false when `onlyIfNew` found the
+    /// order there (and nothing was written).
+    func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> Bool
     /// Every field and its bytes of each hash, in one round trip.
     func readAll(_ hashes: [BookHash]) async throws(CoordinationError) -> [[(field: String, bytes: [UInt8])]]
     /// The field names of each hash, in one round trip.

@@ -1,7 +1,7 @@
 import ExitBrainDomain
 import Foundation
 
-/// Writes that go to the book in one step, in order: position snapshots and events, each
+/// Writes that go to the book in one step, in order: position snapshots, order records and events, each
 /// encoded when it is added (so an encoding error surfaces there, not half-way through a send).
 /// A fill's position write and its `order.filled` / `position.updated` events travel as one
 /// `BookWrites`, alone or ahead of the plan's get-or-create.
@@ -12,6 +12,8 @@ public struct BookWrites: Sendable {
         case position(key: PositionKey, json: [UInt8])
         /// Publish this envelope on the event type's channel.
         case event(EventType, envelope: [UInt8])
+        /// Write an order record.
+        case order(OrderWrite)
     }
 
     /// The writes, in order.
@@ -31,6 +33,9 @@ public struct BookWrites: Sendable {
         do { json = try PlanJSON.encodeValue(snapshot) } catch { throw CoordinationError(error) }
         writes.append(.position(key: snapshot.key, json: json))
     }
+
+    /// Adds an order record's write.
+    public mutating func put(_ order: OrderWrite) { writes.append(.order(order)) }
 
     /// Adds an event.
     public mutating func publish(_ type: EventType, _ value: some Encodable, now: Date) throws(CoordinationError) {

@@ -49,6 +49,7 @@ public struct EventBus: EventPublishing {
             switch write {
             case .position(let key, let json): RedisCommand(["HSET", namespace.positions, key.description, json])
             case .event(let type, let envelope): RedisCommand(["PUBLISH", namespace.channel(type), envelope])
+            case .order(let write): write.command(namespace)
             }
         }
     }
@@ -60,6 +61,7 @@ public struct EventBus: EventPublishing {
             switch write {
             case .position(let key, _): throw CoordinationError(.redis, "position \(key): \(text)")
             case .event(let type, _): throw CoordinationError(.redis, "publish \(type.rawValue): \(text)")
+            case .order(let write): throw CoordinationError(.redis, "order \(write.clientOrderId): \(text)")
             }
         }
     }

@@ -22,4 +22,7 @@ public enum EventType: String, Sendable, CaseIterable {
     case alert = "alert"
     /// A receiver refused a message.
     case eventRejected = "event.rejected"
+    case orderPlaced = "order.placed"
+    case orderCanceled = "order.canceled"
+    case orderRejected = "order.rejected"
 }

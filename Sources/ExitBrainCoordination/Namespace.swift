@@ -27,7 +27,9 @@ public struct Namespace: Sendable, Hashable, CustomStringConvertible {
     public var history: String { "\(prefix):exit:history" }
     /// `{ns}:prices`: hash of last prices by symbol.
     public var prices: String { "\(prefix):prices" }
-    /// `{ns}:paper:orders`: hash of paper orders by client order id (the venue's dedupe record).
+    /// `{ns}:orders`: hash of order records by client order id (docs/contract.md §11).
+    public var orders: String { "\(prefix):orders" }
+    /// `{ns}:paper:orders`: the paper venue's own book of orders by client order id.
     public var paperOrders: String { "\(prefix):paper:orders" }
 
     /// `{ns}:heartbeat:{service}`.

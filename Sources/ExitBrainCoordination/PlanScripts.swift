@@ -2,19 +2,34 @@ import RedisClient
 
 /// The Lua scripts that make every plan change one atomic step with its event.
 enum PlanScripts {
-    /// KEYS: plans. ARGV: field, plan JSON, channel, envelope before the plan, envelope after it.
-    /// Stores the plan only when the field is free and then publishes; otherwise returns the
-    /// stored plan and publishes nothing. Reply: {1} when created (the caller has the plan),
-    /// {0, stored plan} when one was there.
+    /// Writes (mode, field, record) triples from ARGV index `first` on into the orders hash
+    /// KEYS[`key`]: `nx` only when the field is free (an intent), `set` always (an answer).
+    private static func orders(from first: Int, key: Int) -> String {
+        """
+
+        for i = \(first), #ARGV, 3 do
+          if ARGV[i] == 'nx' then redis.call('HSETNX', KEYS[\(key)], ARGV[i + 1], ARGV[i + 2])
+          else redis.call('HSET', KEYS[\(key)], ARGV[i + 1], ARGV[i + 2]) end
+        end
+
+        """
+    }
+
+    /// KEYS: plans, orders. ARGV: field, plan JSON, channel, envelope before the plan, envelope
+    /// after it, then (mode, client order id, order record) triples.
+    /// Stores the plan only when the field is free, with its order intents, and then publishes;
+    /// otherwise returns the stored plan and writes and publishes nothing. Reply: {1} when
+    /// created (the caller has the plan), {0, stored plan} when one was there.
     static let getOrCreate = RedisScript(
         name: "plan-get-or-create",
         source: """
             if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
-              redis.call('PUBLISH', ARGV[3], ARGV[4] .. ARGV[2] .. ARGV[5])
-              return {1}
-            end
-            return {0, redis.call('HGET', KEYS[1], ARGV[1])}
-            """)
+            """ + orders(from: 6, key: 2) + """
+                  redis.call('PUBLISH', ARGV[3], ARGV[4] .. ARGV[2] .. ARGV[5])
+                  return {1}
+                end
+                return {0, redis.call('HGET', KEYS[1], ARGV[1])}
+                """)
 
     /// Shared check: the stored plan has this plan id and version.
     private static let check = """
@@ -25,30 +40,28 @@ enum PlanScripts {
 
         """
 
-    /// KEYS: plans, positions, paper orders. ARGV: field, expected version, plan-id marker,
+    /// KEYS: plans, positions, orders. ARGV: field, expected version, plan-id marker,
     /// new plan JSON, channel, envelope ('' for none), position JSON ('' to leave the position
-    /// alone), then any number of (client order id, order record) pairs for the paper venue.
+    /// alone), then (mode, client order id, order record) triples.
     /// Reply: {1} on success, {0, stored plan} on a version or plan conflict, {-1} when absent.
-    /// The orders are recorded only when the plan is written: an exit is never placed for a
+    /// The order records are written only when the plan is: an order is never intended for a
     /// plan version that is not the stored one.
     static let compareAndSet = RedisScript(
         name: "plan-compare-and-set",
-        source: check + """
-            for i = 8, #ARGV, 2 do redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[i + 1]) end
+        source: check + orders(from: 8, key: 3) + """
             redis.call('HSET', KEYS[1], ARGV[1], ARGV[4])
             if ARGV[7] ~= '' then redis.call('HSET', KEYS[2], ARGV[1], ARGV[7]) end
             if ARGV[6] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end
             return {1}
             """)
 
-    /// KEYS: plans, history, positions, paper orders. ARGV: field, expected version, plan-id
+    /// KEYS: plans, history, positions, orders. ARGV: field, expected version, plan-id
     /// marker, final plan JSON, channel, envelope, position action ('delete', 'keep', or a
-    /// snapshot JSON to store), history cap, then (client order id, order record) pairs.
-    /// Moves the plan to history, removes it, records the orders, publishes.
+    /// snapshot JSON to store), history cap, then (mode, client order id, order record) triples.
+    /// Moves the plan to history, removes it, writes the order records, publishes.
     static let close = RedisScript(
         name: "plan-close",
-        source: check + """
-            for i = 9, #ARGV, 2 do redis.call('HSETNX', KEYS[4], ARGV[i], ARGV[i + 1]) end
+        source: check + orders(from: 9, key: 4) + """
             redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'plan', ARGV[4])
             redis.call('HDEL', KEYS[1], ARGV[1])
             if ARGV[7] == 'delete' then
@@ -58,5 +71,24 @@ enum PlanScripts {
             end
             redis.call('PUBLISH', ARGV[5], ARGV[6])
             return {1}
+            """)
+}
+
+/// The paper venue's ledger script.
+enum PaperScripts {
+    /// KEYS: paper orders, positions. ARGV: 'nx' (only when the order is new) or 'set', client
+    /// order id, the venue's order JSON, position field ('' for none), position JSON or
+    /// 'delete'. Writes the order and the position in one step; reply 0 when 'nx' found the
+    /// order there (nothing written), 1 otherwise.
+    static let commit = RedisScript(
+        name: "paper-commit",
+        source: """
+            if ARGV[1] == 'nx' and redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return 0 end
+            redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+            if ARGV[4] ~= '' then
+              if ARGV[5] == 'delete' then redis.call('HDEL', KEYS[2], ARGV[4])
+              else redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
+            end
+            return 1
             """)
 }

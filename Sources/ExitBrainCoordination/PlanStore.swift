@@ -25,23 +25,6 @@ public struct PlanStore: Sendable {
         self.bus = bus
     }
 
-    /// An order on the paper venue, recorded with the plan change that places it.
-    public struct PaperOrder: Sendable, Equatable {
-        /// The deterministic client order id.
-        public let clientOrderId: String
-        /// `price quantity timestamp`, as the venue records it.
-        public let record: String
-
-        public init(clientOrderId: String, price: Double, quantity: Double, at: Date) {
-            self.clientOrderId = clientOrderId
-            record = "\(price) \(quantity) \(Timestamp.format(at))"
-        }
-
-        static func arguments(_ orders: [PaperOrder]) -> [any RedisArgument] {
-            orders.flatMap { [$0.clientOrderId, $0.record] as [any RedisArgument] }
-        }
-    }
-
     /// The result of `getOrCreate`.
     public struct Creation: Sendable {
         /// The plan stored for the position (ours, or the one that was there).
@@ -56,23 +39,28 @@ public struct PlanStore: Sendable {
         }
     }
 
-    /// Stores `plan` for its position unless one is stored already; returns the stored plan.
-    public func getOrCreate(_ plan: ExitPlan, retroactive: Bool, now: Date = Date()) async throws(CoordinationError) -> Creation {
-        let reply = try await run(PlanScripts.getOrCreate, keys: [namespace.plans], args: try creationArgs(plan, retroactive: retroactive, now: now))
+    /// Stores `plan` for its position unless one is stored already, with `orders` (its order
+    /// intents) in the same step; returns the stored plan.
+    public func getOrCreate(
+        _ plan: ExitPlan, retroactive: Bool, now: Date = Date(), orders: [OrderWrite] = []
+    ) async throws(CoordinationError) -> Creation {
+        let reply = try await run(
+            PlanScripts.getOrCreate, keys: [namespace.plans, namespace.orders],
+            args: try creationArgs(plan, retroactive: retroactive, now: now) + OrderWrite.arguments(orders))
         return try creation(plan, reply)
     }
 
     /// `getOrCreate` sent in one write after `writes` (a fill's position write and events):
     /// one round trip for all. A write Redis refuses is the error, after the script ran.
     public func getOrCreate(
-        _ plan: ExitPlan, retroactive: Bool, now: Date = Date(), after writes: BookWrites
+        _ plan: ExitPlan, retroactive: Bool, now: Date = Date(), after writes: BookWrites, orders: [OrderWrite] = []
     ) async throws(CoordinationError) -> Creation {
-        guard !writes.isEmpty else { return try await getOrCreate(plan, retroactive: retroactive, now: now) }
+        guard !writes.isEmpty else { return try await getOrCreate(plan, retroactive: retroactive, now: now, orders: orders) }
         let result: (replies: [RedisReply], script: RedisReply)
         do {
             result = try await redis.pipeline(
-                bus.commands(for: writes), then: PlanScripts.getOrCreate, keys: [namespace.plans],
-                args: try creationArgs(plan, retroactive: retroactive, now: now))
+                bus.commands(for: writes), then: PlanScripts.getOrCreate, keys: [namespace.plans, namespace.orders],
+                args: try creationArgs(plan, retroactive: retroactive, now: now) + OrderWrite.arguments(orders))
         } catch let error as RedisError {
             throw CoordinationError(error)
         } catch {
@@ -91,7 +79,7 @@ public struct PlanStore: Sendable {
     ) async throws(CoordinationError) -> [Result<Creation, CoordinationError>] {
         var calls: [(keys: [any RedisArgument], args: [any RedisArgument])] = []
         calls.reserveCapacity(plans.count)
-        for plan in plans { calls.append(([namespace.plans], try creationArgs(plan, retroactive: retroactive, now: now))) }
+        for plan in plans { calls.append(([namespace.plans, namespace.orders], try creationArgs(plan, retroactive: retroactive, now: now))) }
         let replies: [RedisReply]
         do { replies = try await redis.evaluateAll(PlanScripts.getOrCreate, calls: calls) } catch { throw CoordinationError(error) }
         return zip(plans, replies).map { plan, reply in
@@ -132,21 +120,21 @@ public struct PlanStore: Sendable {
 
     /// Replaces the plan if the stored one still has `expectedVersion` and the same plan id,
     /// publishing `exit_plan.updated` (when `event` is given) and writing `position` in the same step.
-    /// `orders` are recorded on the paper venue (`{ns}:paper:orders`, once per client order id)
-    /// in the same step, and only if the plan is written.
+    /// `orders` (intents and answers) are written to `{ns}:orders` in the same step, and only if
+    /// the plan is written.
     public func update(
         _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot? = nil,
-        orders: [PaperOrder] = [], now: Date = Date()
+        orders: [OrderWrite] = [], now: Date = Date()
     ) async throws(CoordinationError) -> Outcome {
         let json = try encode(plan)
         let envelope = event.map { EventEnvelope.make(type: .planUpdated, source: bus.source, now: now, data: $0.jsonBytes()) } ?? []
         let positionJSON: [UInt8] = try position.map { (p) throws(CoordinationError) in try encodeValue(p) } ?? []
         let reply = try await run(
-            PlanScripts.compareAndSet, keys: [namespace.plans, namespace.positions, namespace.paperOrders],
+            PlanScripts.compareAndSet, keys: [namespace.plans, namespace.positions, namespace.orders],
             args: [
                 plan.key.description, expectedVersion, Self.marker(plan), json,
                 namespace.channel(.planUpdated), envelope, positionJSON,
-            ] + PaperOrder.arguments(orders))
+            ] + OrderWrite.arguments(orders))
         return try outcome(reply, key: plan.key.description)
     }
 
@@ -164,7 +152,7 @@ public struct PlanStore: Sendable {
     /// `expectedVersion`; publishes `exit_plan.closed`; applies `position` in the same step.
     public func close(
         _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PositionAction,
-        orders: [PaperOrder] = [], now: Date = Date()
+        orders: [OrderWrite] = [], now: Date = Date()
     ) async throws(CoordinationError) -> Outcome {
         let json = try encode(plan)
         let event = PlanClosedEvent(
@@ -179,11 +167,11 @@ public struct PlanStore: Sendable {
         case .store(let snapshot): action = try encodeValue(snapshot)
         }
         let reply = try await run(
-            PlanScripts.close, keys: [namespace.plans, namespace.history, namespace.positions, namespace.paperOrders],
+            PlanScripts.close, keys: [namespace.plans, namespace.history, namespace.positions, namespace.orders],
             args: [
                 plan.key.description, expectedVersion, Self.marker(plan), json,
                 namespace.channel(.planClosed), envelope, action, historyCap,
-            ] + PaperOrder.arguments(orders))
+            ] + OrderWrite.arguments(orders))
         return try outcome(reply, key: plan.key.description)
     }
 

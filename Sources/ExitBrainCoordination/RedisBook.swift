@@ -2,7 +2,7 @@ import ExitBrainDomain
 import Foundation
 import RedisClient
 
-/// The book in Redis: plans, positions, prices and the paper venue's orders under one
+/// The book in Redis: plans, positions, prices, order records and the paper venue's book under one
 /// namespace, on one connection, published as the bus's source.
 public struct RedisBook: BookStore {
     /// Plans and history.
@@ -35,9 +35,9 @@ public struct RedisBook: BookStore {
     public func commit(_ writes: BookWrites) async throws(CoordinationError) { try await bus.commit(writes) }
 
     public func getOrCreate(
-        _ plan: ExitPlan, retroactive: Bool, now: Date, after writes: BookWrites
+        _ plan: ExitPlan, retroactive: Bool, now: Date, after writes: BookWrites, orders: [OrderWrite]
     ) async throws(CoordinationError) -> PlanStore.Creation {
-        try await plans.getOrCreate(plan, retroactive: retroactive, now: now, after: writes)
+        try await plans.getOrCreate(plan, retroactive: retroactive, now: now, after: writes, orders: orders)
     }
 
     public func getOrCreateMany(
@@ -48,14 +48,14 @@ public struct RedisBook: BookStore {
 
     public func update(
         _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?,
-        orders: [PlanStore.PaperOrder], now: Date
+        orders: [OrderWrite], now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome {
         try await plans.update(plan, expectedVersion: expectedVersion, event: event, position: position, orders: orders, now: now)
     }
 
     public func close(
         _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PlanStore.PositionAction,
-        orders: [PlanStore.PaperOrder], now: Date
+        orders: [OrderWrite], now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome {
         try await plans.close(plan, expectedVersion: expectedVersion, realizedPnl: realizedPnl, position: position, orders: orders, now: now)
     }
@@ -70,19 +70,34 @@ public struct RedisBook: BookStore {
 
     public func recordPrices(_ prices: [String: Double]) async throws(CoordinationError) { try await positions.setPrices(prices) }
 
-    public func recordOrder(
-        _ order: PlanStore.PaperOrder, reading key: PositionKey?
-    ) async throws(CoordinationError) -> (recorded: Bool, position: PositionSnapshot?) {
-        var commands = [RedisCommand(["HSETNX", namespace.paperOrders, order.clientOrderId, order.record])]
-        if let key { commands.append(RedisCommand(["HGET", namespace.positions, key.description])) }
-        let replies = try await pipeline(commands, what: "paper order \(order.clientOrderId)")
-        guard let key, let bytes = replies[1].bytes else { return (replies[0].int == 1, nil) }
-        return (replies[0].int == 1, try PositionStore.decode(bytes, field: key.description))
+    public func orderRecords() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])] {
+        PlanStore.parseRaw(try await pipeline([RedisCommand(["HGETALL", namespace.orders])], what: "order records")[0])
     }
 
-    /// How many orders the paper venue has recorded.
-    public func paperOrderCount() async throws(CoordinationError) -> Int {
-        Int(try await pipeline([RedisCommand(["HLEN", namespace.paperOrders])], what: "paper orders")[0].int ?? 0)
+    public func paperOrders() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])] {
+        PlanStore.parseRaw(try await pipeline([RedisCommand(["HGETALL", namespace.paperOrders])], what: "paper orders")[0])
+    }
+
+    public func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> Bool {
+        var field = ""
+        var position: [UInt8] = []
+        switch write.position {
+        case .store(let snapshot):
+            field = snapshot.key.description
+            do { position = try PlanJSON.encodeValue(snapshot) } catch { throw CoordinationError(error) }
+        case .delete(let key):
+            field = key.description
+            position = Array("delete".utf8)
+        case nil: break
+        }
+        let reply: RedisReply
+        do {
+            reply = try await redis.evaluate(
+                PaperScripts.commit, keys: [namespace.paperOrders, namespace.positions],
+                args: [write.onlyIfNew ? "nx" : "set", write.clientOrderId, write.order, field, position])
+        } catch { throw CoordinationError(error) }
+        if case .error(let text) = reply { throw CoordinationError(.redis, "paper order \(write.clientOrderId): \(text)") }
+        return reply.int == 1
     }
 
     public func readAll(_ hashes: [BookHash]) async throws(CoordinationError) -> [[(field: String, bytes: [UInt8])]] {

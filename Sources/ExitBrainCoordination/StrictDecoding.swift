@@ -17,6 +17,7 @@ public enum RejectionReason: String, Sendable, CaseIterable {
     case noPrice = "no_price"
     case rejectedByPlanner = "rejected_by_planner"
     case noPosition = "no_position"
+    case refusedByVenue = "refused_by_venue"
 }
 
 /// A refused message: its reason and what a person should know.

@@ -26,12 +26,17 @@ public struct ExitLeg: Codable, Sendable, Equatable {
     public var filledPrice: Double?
     /// When the leg filled; `nil` until filled.
     public var filledAt: Date?
+    /// Where the leg's order is at the venue (docs/contract.md §11); `nil` until the service
+    /// asked for one.
+    public var orderStatus: OrderStatus?
+    /// How much of the leg the venue reported filled; `nil` until something filled.
+    public var filledQuantity: Double?
 
     /// Creates a leg.
     public init(
         index: Int, kind: LegKind, triggerPct: Double, triggerPrice: Double, sizePct: Double,
         quantity: Double, status: LegStatus = .pending, clientOrderId: String,
-        filledPrice: Double? = nil, filledAt: Date? = nil
+        filledPrice: Double? = nil, filledAt: Date? = nil, orderStatus: OrderStatus? = nil, filledQuantity: Double? = nil
     ) {
         self.index = index
         self.kind = kind
@@ -43,6 +48,8 @@ public struct ExitLeg: Codable, Sendable, Equatable {
         self.clientOrderId = clientOrderId
         self.filledPrice = filledPrice
         self.filledAt = filledAt
+        self.orderStatus = orderStatus
+        self.filledQuantity = filledQuantity
     }
 
     enum CodingKeys: String, CodingKey {
@@ -54,6 +61,8 @@ public struct ExitLeg: Codable, Sendable, Equatable {
         case clientOrderId = "client_order_id"
         case filledPrice = "filled_price"
         case filledAt = "filled_at"
+        case orderStatus = "order_status"
+        case filledQuantity = "filled_quantity"
     }
 
     /// Decodes a leg; numbers must be finite, quantities ≥ 0.
@@ -69,6 +78,8 @@ public struct ExitLeg: Codable, Sendable, Equatable {
         clientOrderId = try c.require(String.self, .clientOrderId)
         filledPrice = try c.decodeIfPresent(Double.self, forKey: .filledPrice)
         filledAt = try c.decodeTimestampIfPresent(forKey: .filledAt)
+        orderStatus = try c.decodeIfPresent(OrderStatus.self, forKey: .orderStatus)
+        filledQuantity = try c.decodeIfPresent(Double.self, forKey: .filledQuantity)
         try validate(path: pathText(decoder.codingPath))
     }
 
@@ -81,9 +92,13 @@ public struct ExitLeg: Codable, Sendable, Equatable {
             throw DomainError.invalid("\(path).quantity", quantity, "must be a finite number ≥ 0")
         }
         if let filledPrice { try FractionRules.positive(filledPrice, "\(path).filled_price") }
+        if let filledQuantity, !filledQuantity.isFinite || filledQuantity < 0 {
+            throw DomainError.invalid("\(path).filled_quantity", filledQuantity, "must be a finite number ≥ 0")
+        }
     }
 
-    /// Encodes in contract order; `filled_price` and `filled_at` only once the leg has filled.
+    /// Encodes in contract order; `filled_price` and `filled_at` only once the leg has filled,
+    /// `order_status` and `filled_quantity` only once the service works the leg at a venue.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(index, forKey: .index)
@@ -96,5 +111,7 @@ public struct ExitLeg: Codable, Sendable, Equatable {
         try c.encode(clientOrderId, forKey: .clientOrderId)
         try c.encodeIfPresent(filledPrice, forKey: .filledPrice)
         if let filledAt { try c.encodeTimestamp(filledAt, forKey: .filledAt) }
+        try c.encodeIfPresent(orderStatus, forKey: .orderStatus)
+        try c.encodeIfPresent(filledQuantity, forKey: .filledQuantity)
     }
 }

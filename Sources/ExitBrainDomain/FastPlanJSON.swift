@@ -146,6 +146,14 @@ enum FastPlanJSON {
             w.raw(",\"filled_at\":")
             w.timestamp(at)
         }
+        if let status = leg.orderStatus {
+            w.raw(",\"order_status\":")
+            w.word(status)
+        }
+        if let filled = leg.filledQuantity {
+            w.raw(",\"filled_quantity\":")
+            guard w.number(filled) else { return false }
+        }
         w.raw("}")
         return true
     }
@@ -397,6 +405,8 @@ enum FastPlanJSON {
         var orderId: String?
         var filledPrice: Double?
         var filledAt: Date?
+        var orderStatus: OrderStatus?
+        var filledQuantity: Double?
         var first = true
         while true {
             switch s.next(&first) {
@@ -408,7 +418,7 @@ enum FastPlanJSON {
                 let leg = ExitLeg(
                     index: index, kind: kind, triggerPct: triggerPct, triggerPrice: triggerPrice, sizePct: sizePct,
                     quantity: quantity, status: status, clientOrderId: orderId, filledPrice: filledPrice,
-                    filledAt: filledAt)
+                    filledAt: filledAt, orderStatus: orderStatus, filledQuantity: filledQuantity)
                 do { try leg.validate(path: "leg") } catch { return nil }
                 return leg
             case .key(let key):
@@ -448,6 +458,18 @@ enum FastPlanJSON {
                     if !s.null() {
                         guard let value = s.timestamp() else { return nil }
                         filledAt = value
+                    }
+                case "order_status":
+                    guard seen.insert(10) else { return nil }
+                    if !s.null() {
+                        guard let value: OrderStatus = s.word() else { return nil }
+                        orderStatus = value
+                    }
+                case "filled_quantity":
+                    guard seen.insert(11) else { return nil }
+                    if !s.null() {
+                        guard let value = s.number() else { return nil }
+                        filledQuantity = value
                     }
                 default: return nil
                 }

@@ -22,7 +22,11 @@ public struct PlanExecutor: Sendable {
     /// moved stops, version + 1 and `updated_at = now` when anything changed. Shadow: the same
     /// decisions marked `shadow`, the plan returned unchanged. A closed plan, or a price that is
     /// not finite and positive, gives no decisions and no change.
-    public func evaluate(plan: ExitPlan, price: Double, now: Date, mode: ExecutionMode) -> Evaluation {
+    ///
+    /// `restingExits`: the SL and the TPs rest at the venue (docs/contract.md §11 `EXIT_ORDERS=VENUE`),
+    /// so a crossed level is the venue's to fill and reported through ``applyFill(plan:legIndex:quantity:averagePrice:complete:now:)``;
+    /// the price still moves the trailing stop, and the time stop and an emergency still exit at market.
+    public func evaluate(plan: ExitPlan, price: Double, now: Date, mode: ExecutionMode, restingExits: Bool = false) -> Evaluation {
         guard plan.status == .active, price.isFinite, price > 0, plan.remainingQuantity > 0 else {
             return Evaluation(decisions: [], plan: plan, changes: [], closedReason: nil)
         }
@@ -30,7 +34,7 @@ public struct PlanExecutor: Sendable {
             return Evaluation(decisions: [], plan: plan, changes: [], closedReason: nil)
         }
         var step = ExecutionStep(plan: plan, price: price, now: now, shadow: mode == .shadow, feeRate: feeRate)
-        step.run()
+        step.run(restingExits: restingExits)
         if mode == .shadow || step.changes.isEmpty {
             return Evaluation(decisions: step.decisions, plan: plan, changes: [], closedReason: nil)
         }
@@ -38,6 +42,26 @@ public struct PlanExecutor: Sendable {
         next.version = plan.version + 1
         next.updatedAt = step.now
         return Evaluation(decisions: step.decisions, plan: next, changes: step.changes, closedReason: step.closedReason)
+    }
+
+    /// A fill the venue reported for leg `legIndex`: `quantity` more of it filled (the increment,
+    /// not the order's cumulative), the order's average price so far `averagePrice`; `complete`
+    /// when the leg's order is filled.
+    ///
+    /// The remaining quantity goes down by exactly the increment. A completed TP moves the stop
+    /// (breakeven after the first, the first TP's price after the second) and re-sizes it to what
+    /// remains; a completed stop, or nothing left, closes the plan. A fill for a leg that is not
+    /// pending, or of nothing, changes nothing.
+    public func applyFill(
+        plan: ExitPlan, legIndex: Int, quantity: Double, averagePrice: Double, complete: Bool, now: Date
+    ) -> Evaluation {
+        var step = ExecutionStep(plan: plan, price: averagePrice, now: now, shadow: false, feeRate: feeRate)
+        step.recordFill(legIndex, increment: quantity, complete: complete)
+        guard !step.changes.isEmpty else { return Evaluation(decisions: [], plan: plan, changes: [], closedReason: nil) }
+        var next = step.plan
+        next.version = plan.version + 1
+        next.updatedAt = step.now
+        return Evaluation(decisions: [], plan: next, changes: step.changes, closedReason: step.closedReason)
     }
 
     /// The stop-loss price after the first TP: entry plus round-trip fees, in the position's favour.
@@ -154,13 +178,13 @@ struct ExecutionStep {
         plan.legs.firstIndex { $0.kind == kind && $0.status == .pending }
     }
 
-    mutating func run() {
+    mutating func run(restingExits: Bool = false) {
         if let emergency = pendingIndex(.emergency) {
             closeAll(via: emergency, reason: .emergency)
             return
         }
         let stopIndex = pendingIndex(.stopLoss)
-        if let stopIndex, hitStop(plan.legs[stopIndex].triggerPrice) {
+        if !restingExits, let stopIndex, hitStop(plan.legs[stopIndex].triggerPrice) {
             let byTrailing = plan.trailing.isArmed && plan.trailing.stopPrice == plan.legs[stopIndex].triggerPrice
             if byTrailing, let runner = pendingIndex(.trail) {
                 closeAll(via: runner, reason: .trailingStop)
@@ -169,7 +193,7 @@ struct ExecutionStep {
             }
             return
         }
-        if fillCrossedTakeProfits() { return }
+        if !restingExits, fillCrossedTakeProfits() { return }
         if let timeStopAt = plan.timeStopAt, now >= timeStopAt, firstTakeProfitPending,
             let vehicle = stopIndex ?? pendingIndex(.trail)
         {
@@ -243,6 +267,13 @@ struct ExecutionStep {
             }
         }
         guard filledAny else { return false }
+        afterTakeProfitFills()
+        return false
+    }
+
+    /// After TPs filled: the stop covers what remains (a new order id when that changed) and
+    /// moves to breakeven after the first TP, to the first TP's price after the second.
+    private mutating func afterTakeProfitFills() {
         if let stopIndex = pendingIndex(.stopLoss) {
             if plan.legs[stopIndex].quantity != plan.remainingQuantity {
                 plan.legs[stopIndex].quantity = plan.remainingQuantity
@@ -256,7 +287,43 @@ struct ExecutionStep {
                 moveStop(stopIndex, to: Rounding.price(plan.entryPrice * (1 + sign * 2 * feeRate)))
             }
         }
-        return false
+    }
+
+    /// Records a venue's fill of leg `index` (see ``PlanExecutor/applyFill(plan:legIndex:quantity:averagePrice:complete:now:)``).
+    mutating func recordFill(_ index: Int, increment: Double, complete: Bool) {
+        guard plan.status == .active, plan.legs.indices.contains(index), plan.legs[index].status == .pending else { return }
+        guard increment.isFinite, increment > 0 || complete else { return }
+        let leg = plan.legs[index]
+        let before = leg.filledQuantity ?? 0
+        let filled = Rounding.quantity(before + max(0, increment))
+        if increment > 0 {
+            // The order's average over all its fills, as the venue reports it.
+            plan.legs[index].filledPrice = price
+            plan.legs[index].filledQuantity = filled
+            plan.remainingQuantity = max(0, Rounding.quantity(plan.remainingQuantity - increment))
+        }
+        note(.legFilled)
+        let done = complete || plan.remainingQuantity <= 0
+        switch leg.kind {
+        case .takeProfit:
+            if done {
+                plan.legs[index].status = .filled
+                plan.legs[index].quantity = filled
+                plan.legs[index].filledAt = now
+            }
+            if plan.remainingQuantity <= 0 {
+                finish(.takeProfit)
+            } else if done {
+                afterTakeProfitFills()
+            }
+        case .stopLoss, .trail, .emergency:
+            guard done else { return }
+            plan.legs[index].status = .filled
+            plan.legs[index].quantity = filled
+            plan.legs[index].filledAt = now
+            let byTrailing = plan.trailing.isArmed && plan.trailing.stopPrice == leg.triggerPrice
+            finish(leg.kind == .emergency ? .emergency : byTrailing || leg.kind == .trail ? .trailingStop : .stopLoss)
+        }
     }
 
     /// Moves the stop to `target` when that is tighter; never loosens it.

@@ -42,6 +42,10 @@ public struct CommonConfiguration: Sendable {
     public var exitBrainEnabled: Bool
     /// `PAPER_FEE_RATE` (default 0.0004 per side): breakeven stops and realized PnL, in both services.
     public var feeRate: Double
+    /// What makes a symbol's exits live (`EXIT_MODE`, `EXIT_EXECUTOR_MODE`, rollout, kill switch).
+    public var live: LiveRules
+    /// `EXIT_ORDERS`: exits resting at the venue, or sent when a level is crossed.
+    public var exitOrders: ExitOrdersMode
 
     /// Reads and validates; `defaultPort` is the service's own HTTP port.
     public init(environment env: EnvironmentReader, defaultPort: Int) throws(ConfigurationError) {
@@ -68,5 +72,7 @@ public struct CommonConfiguration: Sendable {
         profile = try env.word("EXIT_BRAIN_PROFILE", default: ExitProfile.default)
         exitBrainEnabled = try env.bool("EXIT_BRAIN_V3_ENABLED", default: true)
         feeRate = try env.double("PAPER_FEE_RATE", default: 0.0004, range: 0...0.01)
+        live = try LiveRules(environment: env)
+        exitOrders = try env.word("EXIT_ORDERS", default: ExitOrdersMode.venue)
     }
 }

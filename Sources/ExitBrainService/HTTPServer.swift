@@ -9,10 +9,12 @@ public protocol HealthSource: Sendable {
     func healthReport() async -> HealthReport
     /// The plan store, for `/plans`.
     var planStore: PlanStore { get }
+    /// The book, for `/orders`.
+    var orderBook: RedisBook { get }
 }
 
 /// The HTTP side of a service (docs/contract.md §8): `/health`, `/health/live`, `/metrics`, `/plans`,
-/// `/plans/{symbol}`. Read-only.
+/// `/plans/{symbol}`, `/orders`, `/orders/{symbol}`. Read-only.
 public enum HTTPEndpoints {
     /// Builds the application, bound to `host:port`.
     public static func application(source: some HealthSource, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
@@ -34,15 +36,23 @@ public enum HTTPEndpoints {
             await plans(source.planStore, symbol: nil)
         }
         router.get("/plans/:symbol") { _, context -> Response in
-            let symbol = context.parameters.get("symbol")?.uppercased() ?? ""
-            guard !symbol.isEmpty, symbol.count <= 32, symbol.allSatisfy({ $0.isLetter || $0.isNumber }) else {
+            guard let symbol = symbol(context.parameters.get("symbol")) else {
                 return json(#"{"error":"symbol must be 1-32 letters and digits"}"#, status: .badRequest)
             }
             return await plans(source.planStore, symbol: symbol)
         }
         // Every endpoint is read-only: other methods on them get 405 with `Allow: GET`
+        router.get("/orders") { _, _ -> Response in
+            await orders(source.orderBook, symbol: nil)
+        }
+        router.get("/orders/:symbol") { _, context -> Response in
+            guard let symbol = symbol(context.parameters.get("symbol")) else {
+                return json(#"{"error":"symbol must be 1-32 letters and digits"}"#, status: .badRequest)
+            }
+            return await orders(source.orderBook, symbol: symbol)
+        }
         // (not the router's 404, which would say the path does not exist).
-        for path in ["/health", "/health/live", "/metrics", "/plans", "/plans/:symbol"] {
+        for path in ["/health", "/health/live", "/metrics", "/plans", "/plans/:symbol", "/orders", "/orders/:symbol"] {
             for method in [HTTPRequest.Method.post, .put, .patch, .delete] {
                 router.on(RouterPath(path), method: method) { _, _ -> Response in
                     Response(
@@ -54,6 +64,13 @@ public enum HTTPEndpoints {
         return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "exitbrain"), logger: logger)
     }
 
+    /// A path's symbol, upper-cased, when it is 1-32 letters and digits.
+    private static func symbol(_ text: String?) -> String? {
+        let symbol = text?.uppercased() ?? ""
+        guard !symbol.isEmpty, symbol.count <= 32, symbol.allSatisfy({ $0.isLetter || $0.isNumber }) else { return nil }
+        return symbol
+    }
+
     private static func plans(_ store: PlanStore, symbol: String?) async -> Response {
         do {
             let raw = try await store.allRaw()
@@ -63,6 +80,29 @@ public enum HTTPEndpoints {
             for (i, item) in raw.enumerated() {
                 if i > 0 { body.append(UInt8(ascii: ",")) }
                 body += item.bytes
+            }
+            body.append(UInt8(ascii: "]"))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        } catch {
+            return json(#"{"error":"redis unavailable"}"#, status: .serviceUnavailable)
+        }
+    }
+
+    /// The order records of `{ns}:orders` (docs/contract.md §11), oldest first, as a JSON array.
+    private static func orders(_ book: RedisBook, symbol: String?) async -> Response {
+        do {
+            let rows = try await book.orderRecords()
+            var records: [(Date, [UInt8])] = []
+            for row in rows {
+                guard let record = try? OrderWrite.decode(row.bytes, field: row.field) else { continue }
+                if let symbol, record.key.symbol != symbol { continue }
+                records.append((record.createdAt, row.bytes))
+            }
+            records.sort { $0.0 < $1.0 }
+            var body: [UInt8] = [UInt8(ascii: "[")]
+            for (i, item) in records.enumerated() {
+                if i > 0 { body.append(UInt8(ascii: ",")) }
+                body += item.1
             }
             body.append(UInt8(ascii: "]"))
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))

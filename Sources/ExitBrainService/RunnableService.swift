@@ -37,4 +37,6 @@ public protocol RunnableService: Service, HealthSource {
 extension RunnableService {
     /// The plan store, for `/plans`.
     public var planStore: PlanStore { runtime.plans }
+    /// The book, for `/orders`.
+    public var orderBook: RedisBook { runtime.book }
 }

@@ -33,6 +33,7 @@ extension Decimal {
         return text
     }
 
-    /// The value as a `Double`, for the domain's arithmetic.
-    public var doubleValue: Double { NSDecimalNumber(decimal: self).doubleValue }
+    /// The value as a `Double`, for the domain's arithmetic: the `Double` nearest the decimal
+    /// text (0.007 stays 0.007, where a binary division would give 0.006999999999999999).
+    public var doubleValue: Double { Double(description) ?? NSDecimalNumber(decimal: self).doubleValue }
 }

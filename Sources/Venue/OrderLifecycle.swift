@@ -1,3 +1,4 @@
+import ExitBrainDomain
 import Foundation
 
 /// What happened to an order, as far as its life goes.
@@ -102,7 +103,7 @@ public enum OrderLifecycle {
             default: throw refuse("a \(record.status.rawValue) order cannot expire")
             }
         }
-        if next != record { next.updatedAt = at }
+        if next != record { next.updatedAt = Timestamp.normalize(at) }
         return next
     }
 }

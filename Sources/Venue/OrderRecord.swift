@@ -37,7 +37,7 @@ public struct OrderRecord: Sendable, Equatable {
     public var averagePrice: Decimal?
     /// The venue's refusal or the last failure, in its words.
     public var error: String?
-    /// When it was written.
+    /// When it was written (whole milliseconds, as stored).
     public var createdAt: Date
     /// When it last changed.
     public var updatedAt: Date
@@ -56,8 +56,8 @@ public struct OrderRecord: Sendable, Equatable {
         triggerPrice = request.triggerPrice
         status = .intent
         filledQuantity = 0
-        createdAt = at
-        updatedAt = at
+        createdAt = Timestamp.normalize(at)
+        updatedAt = createdAt
     }
 
     /// The request this record was written for (to resend nothing, but to query by its id).

@@ -32,11 +32,13 @@ public struct OrderRequest: Sendable, Equatable {
     public var quantity: Decimal
     /// On the tick; conditional types only.
     public var triggerPrice: Decimal?
+    /// The leverage an entry asks for (the venue keeps it per symbol; the paper venue per position).
+    public var leverage: Double?
 
     /// A request.
     public init(
         clientOrderId: String, symbol: String, side: OrderSide, positionSide: PositionSide, purpose: OrderPurpose, type: OrderType,
-        quantity: Decimal, triggerPrice: Decimal? = nil
+        quantity: Decimal, triggerPrice: Decimal? = nil, leverage: Double? = nil
     ) {
         self.clientOrderId = clientOrderId
         self.symbol = symbol
@@ -46,6 +48,7 @@ public struct OrderRequest: Sendable, Equatable {
         self.type = type
         self.quantity = quantity
         self.triggerPrice = triggerPrice
+        self.leverage = leverage
     }
 
     /// Every exit is reduce-only.

@@ -21,6 +21,23 @@ public struct VenueHealth: Sendable {
     }
 }
 
+/// An order working at the venue, as its open-order listings show it.
+public struct OpenOrder: Sendable, Equatable {
+    /// The client id (`clientAlgoId` for a conditional order).
+    public var clientOrderId: String
+    /// The symbol.
+    public var symbol: String
+    /// A conditional (algo) order.
+    public var conditional: Bool
+
+    /// An open order.
+    public init(clientOrderId: String, symbol: String, conditional: Bool) {
+        self.clientOrderId = clientOrderId
+        self.symbol = symbol
+        self.conditional = conditional
+    }
+}
+
 /// What the execution service asks of a trading venue (docs/contract.md §11): one interface,
 /// implemented by the paper venue and by Binance USD-M futures. Requests arrive on the
 /// venue's tick and step (``SymbolRules``); conditional orders (stops, take-profits) are
@@ -37,12 +54,18 @@ public protocol Venue: Sendable {
     func cancel(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError)
     /// What the venue knows of an order by client id; `notFound` when it knows nothing.
     func query(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) -> OrderUpdate
-    /// Client ids of the open (working) regular orders, and of the open conditional orders.
-    func openOrders() async throws(VenueError) -> (regular: [String], conditional: [String])
+    /// The open (working) orders, regular and conditional.
+    func openOrders() async throws(VenueError) -> [OpenOrder]
     /// The open positions.
     func positions() async throws(VenueError) -> [VenuePosition]
-    /// The venue's events while `body` runs; the stream ends with the scope.
-    func withEvents<T: Sendable>(_ body: (AsyncStream<VenueEvent>) async throws -> T) async throws -> T
+    /// One open position (nil when flat).
+    func position(_ key: PositionKey) async throws(VenueError) -> VenuePosition?
+    /// A price seen outside the venue (a bus `market.tick`): the paper venue trades on it; a
+    /// real venue, with its own mark price stream, ignores it.
+    func observe(symbol: String, price: Decimal) async
+    /// A new subscription to the venue's events, from now on; ending the iteration (or
+    /// cancelling its task) unsubscribes.
+    func events() async -> AsyncStream<VenueEvent>
     /// How the venue is doing.
     func health() async -> VenueHealth
 }

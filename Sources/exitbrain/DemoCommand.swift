@@ -118,7 +118,7 @@ struct SummaryService: Service {
             let book = (try? await positions.all().positions) ?? [:]
             let history = (try? await store.history(count: 10_000)) ?? []
             let pnl = history.reduce(0.0) { $0 + executor.realizedPnl(plan: $1) }
-            let fills = (try? await redisBook.paperOrderCount()) ?? 0
+            let fills = (try? await redisBook.orderRecords().count) ?? 0
             let eh = await execution.healthReport().status.rawValue
             let mh = await monitor.healthReport().status.rawValue
             var out =

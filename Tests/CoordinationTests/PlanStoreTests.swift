@@ -4,6 +4,7 @@ import Foundation
 import RedisClient
 import Support
 import Testing
+import Venue
 
 @Suite("Plan store on real Redis", .enabled(if: TestRedis.enabled))
 struct PlanStoreTests {
@@ -57,39 +58,64 @@ struct PlanStoreTests {
         await f.cleanup()
     }
 
-    @Test func exitOrdersAreRecordedOnlyWithTheWriteThatCarriesThem() async throws {
+    static func record(_ plan: ExitPlan, leg: Int, type: OrderType = .takeProfitMarket, quantity: String = "0.003") -> OrderRecord {
+        let leg = plan.legs[leg]
+        let request = OrderRequest(
+            clientOrderId: leg.clientOrderId, symbol: plan.symbol, side: plan.side.exitOrderSide, positionSide: plan.side, purpose: .exit,
+            type: type, quantity: Decimal(string: quantity)!, triggerPrice: Decimal(leg.triggerPrice))
+        return OrderRecord(intent: request, key: plan.key, planId: plan.planId, legIndex: leg.index, at: Date())
+    }
+
+    @Test func orderIntentsAreWrittenOnlyWithThePlanChangeThatAsksForThem() async throws {
         let f = try await CoordinationFixture(label: "orders")
         let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")
-        _ = try await f.plans.getOrCreate(plan, retroactive: false)
-        let order = PlanStore.PaperOrder(clientOrderId: plan.legs[0].clientOrderId, price: 50_760, quantity: 0.003, at: Date())
+        let first = Self.record(plan, leg: 3, type: .stopMarket, quantity: "0.010")
+        _ = try await f.plans.getOrCreate(plan, retroactive: false, orders: [try .intent(first)])
+        #expect(try await f.redis.send("HEXISTS", f.namespace.orders, first.clientOrderId) == .integer(1), "created with its intents")
+        // A second get-or-create finds the plan: its intents are not written.
+        let other = Self.record(plan, leg: 2)
+        _ = try await f.plans.getOrCreate(plan, retroactive: false, orders: [try .intent(other)])
+        #expect(try await f.redis.send("HEXISTS", f.namespace.orders, other.clientOrderId) == .integer(0))
+        let intent = Self.record(plan, leg: 0)
         var next = plan
         next.version += 1
-        // A stale version: a conflict, and no order on the venue.
-        let stale = try await f.plans.update(next, expectedVersion: plan.version + 5, event: nil, orders: [order])
+        // A stale version: a conflict, and no intent.
+        let stale = try await f.plans.update(next, expectedVersion: plan.version + 5, event: nil, orders: [try .intent(intent)])
         guard case .conflict = stale else {
             Issue.record("expected a conflict, got \(stale)")
             return
         }
-        #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(0))
-        // The right version: written, and the order recorded with it.
-        #expect(try await f.plans.update(next, expectedVersion: plan.version, event: nil, orders: [order]) == .written)
-        #expect(try await f.redis.send("HGET", f.namespace.paperOrders, order.clientOrderId).string == order.record)
-        // The same id again (a retry) is not recorded twice or overwritten.
+        #expect(try await f.redis.send("HEXISTS", f.namespace.orders, intent.clientOrderId) == .integer(0))
+        // The right version: written, and the intent with it, as the contract's JSON.
+        #expect(try await f.plans.update(next, expectedVersion: plan.version, event: nil, orders: [try .intent(intent)]) == .written)
+        let stored = try #require(try await f.redis.send("HGET", f.namespace.orders, intent.clientOrderId).bytes)
+        #expect(try OrderWrite.decode(stored, field: intent.clientOrderId) == intent)
+        #expect(String(decoding: stored, as: UTF8.self).hasPrefix("{\"client_order_id\":\"\(intent.clientOrderId)\",\"key\":\"BTCUSDT:LONG\""))
+        // An intent never overwrites what is known of the order; an update does.
         var third = next
         third.version += 1
-        let again = PlanStore.PaperOrder(clientOrderId: order.clientOrderId, price: 1, quantity: 1, at: Date())
-        #expect(try await f.plans.update(third, expectedVersion: next.version, event: nil, orders: [again]) == .written)
-        #expect(try await f.redis.send("HGET", f.namespace.paperOrders, order.clientOrderId).string == order.record)
-        // A close carries its orders the same way.
-        var closed = third
+        var answered = intent
+        answered.status = .new
+        #expect(try await f.plans.update(third, expectedVersion: next.version, event: nil, orders: [try .update(answered)]) == .written)
+        var fourth = third
+        fourth.version += 1
+        #expect(try await f.plans.update(fourth, expectedVersion: third.version, event: nil, orders: [try .intent(intent)]) == .written)
+        let kept = try #require(try await f.redis.send("HGET", f.namespace.orders, intent.clientOrderId).bytes)
+        #expect(try OrderWrite.decode(kept, field: intent.clientOrderId).status == .new)
+        // A close carries its records the same way.
+        var closed = fourth
         closed.version += 1
         closed.status = .closed
         closed.closedReason = .stopLoss
-        let stop = PlanStore.PaperOrder(clientOrderId: plan.legs[3].clientOrderId, price: 48_750, quantity: 0.007, at: Date())
-        #expect(try await f.plans.close(closed, expectedVersion: third.version - 1, realizedPnl: 0, position: .keep, orders: [stop]) != .written)
-        #expect(try await f.redis.send("HEXISTS", f.namespace.paperOrders, stop.clientOrderId) == .integer(0))
-        #expect(try await f.plans.close(closed, expectedVersion: third.version, realizedPnl: 0, position: .keep, orders: [stop]) == .written)
-        #expect(try await f.redis.send("HEXISTS", f.namespace.paperOrders, stop.clientOrderId) == .integer(1))
+        let stop = Self.record(plan, leg: 1)
+        #expect(
+            try await f.plans.close(closed, expectedVersion: fourth.version - 1, realizedPnl: 0, position: .keep, orders: [try .intent(stop)])
+                != .written)
+        #expect(try await f.redis.send("HEXISTS", f.namespace.orders, stop.clientOrderId) == .integer(0))
+        #expect(
+            try await f.plans.close(closed, expectedVersion: fourth.version, realizedPnl: 0, position: .keep, orders: [try .intent(stop)]) == .written
+        )
+        #expect(try await f.redis.send("HEXISTS", f.namespace.orders, stop.clientOrderId) == .integer(1))
         await f.cleanup()
     }
 

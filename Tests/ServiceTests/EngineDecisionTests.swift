@@ -1,93 +1,246 @@
 import ExecutionService
 import ExitBrainCoordination
 import ExitBrainDomain
+import ExitBrainService
 import Foundation
 import Logging
+import PaperVenue
 import Support
 import Testing
+import Venue
 
-/// The execution engine's decisions against a book kept in memory: no Redis, no network.
+/// The execution engine's decisions, trading on a paper venue, against a book kept in memory:
+/// no Redis, no network.
 @Suite("Engine decisions on an in-memory book")
 struct EngineDecisionTests {
-    func make(_ env: [String: String] = [:]) throws -> (InMemoryBook, ExecutionEngine) {
+    func make(_ env: [String: String] = [:], faults: PaperFaults = PaperFaults()) async throws -> (InMemoryBook, VenueHarness) {
         var e = ["EXIT_EXECUTOR_MODE": "LIVE"]
         e.merge(env) { $1 }
         let book = InMemoryBook(source: "execution-service")
-        return (book, ExecutionEngine(config: try ExecutionConfiguration(environment: e), book: book, logger: Logger(label: "test.engine")))
+        return (book, await VenueHarness(book: book, config: try ExecutionConfiguration(environment: e), faults: faults))
     }
 
-    func signal(_ engine: ExecutionEngine, _ side: OrderSide, id: String = RandomUUID.string(), price: Double = 50_000) async throws {
-        let meta = EnvelopeMeta(id: id, type: "trade.signal", source: "test", ts: "")
-        try await engine.handleSignal(TradeSignal(symbol: "BTCUSDT", side: side, quantity: 0.01, leverage: 10, price: price), meta: meta)
-    }
+    static let modes = [ExitOrdersMode.venue, .onTrigger]
 
-    @Test(arguments: [PositionSide.long, .short])
-    func ladderFromEntryToStop(side: PositionSide) async throws {
-        let (book, engine) = try make()
+    @Test(arguments: modes, [PositionSide.long, .short])
+    func ladderFromEntryToStop(mode: ExitOrdersMode, side: PositionSide) async throws {
+        let (book, h) = try await make(["EXIT_ORDERS": mode.rawValue])
         let s = side.sign
         let key = PositionKey(symbol: "BTCUSDT", side: side)
-        try await signal(engine, side == .long ? .buy : .sell)
+        try await h.signal(side == .long ? .buy : .sell)
         let plan = try #require(book.storedPlan(key))
         #expect(plan.legs.map(\.triggerPct) == [0.015, 0.025, 0.04, -0.025])
         #expect(book.storedPosition(key)?.quantity == 0.01)
         #expect(book.events(.planCreated).count == 1)
         #expect(book.events(.orderFilled).first?.data["purpose"] as? String == "ENTRY")
+        if mode == .venue {
+            let resting = h.resting(key, in: book.paperBook)
+            #expect(
+                resting.map(\.type).sorted { $0.rawValue < $1.rawValue } == [.stopMarket, .takeProfitMarket, .takeProfitMarket, .takeProfitMarket])
+            let tps = resting.filter { $0.type == .takeProfitMarket }.map(\.quantity)
+            #expect(tps.reduce(0, +) == Decimal(string: "0.01"), "the TP legs sum exactly to the position: \(tps)")
+            #expect(resting.first { $0.type == .stopMarket }?.quantity == Decimal(string: "0.01"))
+            #expect(book.events(.orderPlaced).count == 4)
+        }
 
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_000 * (1 + s * 0.0152)))
+        await h.tick(50_000 * (1 + s * 0.0152))
         let afterTP1 = try #require(book.storedPlan(key))
         #expect(afterTP1.legs[0].status == .filled)
         #expect(afterTP1.stopLossLeg?.triggerPrice == Rounding.price(50_000 * (1 + s * 0.0008)), "breakeven: entry ± 2 × fee")
         #expect(book.storedPosition(key)?.quantity == 0.007)
-        #expect(book.events(.legTriggered).map { $0.data["shadow"] as? Bool } == [false])
+        #expect(afterTP1.remainingQuantity == 0.007)
+        if mode == .venue {
+            let stops = h.resting(key, in: book.paperBook).filter { $0.type == .stopMarket }
+            #expect(stops.count == 1, "the old stop is cancelled once the new one rests")
+            #expect(stops.first?.triggerPrice == Decimal(string: "50040") || stops.first?.triggerPrice == Decimal(string: "49960"))
+            #expect(stops.first?.quantity == Decimal(string: "0.007"))
+            #expect(afterTP1.legs[0].orderStatus == .filled && afterTP1.legs[0].filledQuantity == 0.003)
+        } else {
+            #expect(book.events(.legTriggered).map { $0.data["shadow"] as? Bool } == [false])
+        }
 
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_000 * (1 + s * 0.0252)))
+        await h.tick(50_000 * (1 + s * 0.0252))
         #expect(book.storedPlan(key)?.stopLossLeg?.triggerPrice == afterTP1.legs[0].triggerPrice, "SL at TP1's price")
 
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_000 * (1 + s * 0.014)))
+        await h.tick(50_000 * (1 + s * 0.014))
         #expect(book.storedPlan(key) == nil, "plan moved to history")
         #expect(book.storedPosition(key) == nil, "position gone")
         #expect(book.history.last?.closedReason == .stopLoss)
-        #expect(book.orders.count == 4, "entry + TP1 + TP2 + SL")
         #expect(book.events(.planClosed).count == 1)
+        #expect(h.resting(key, in: book.paperBook).isEmpty, "nothing rests for a closed position")
+        let records = book.orders
+        #expect(records.values.allSatisfy { $0.status.isFinal }, "\(records.values.map { "\($0.clientOrderId) \($0.status)" })")
+        #expect(records.count == (mode == .venue ? 7 : 4), "entry + TP1 + TP2 + SL (+ two moved stops at the venue)")
+        #expect(Set(records.keys) == Set(book.paperBook.keys), "every record is one order at the venue")
+    }
+
+    @Test(arguments: modes)
+    func aGapThroughTwoTakeProfitsFillsBoth(mode: ExitOrdersMode) async throws {
+        let (book, h) = try await make(["EXIT_ORDERS": mode.rawValue])
+        try await h.signal(.buy)
+        await h.tick(51_300)
+        let plan = try #require(book.storedPlan(PositionKey(symbol: "BTCUSDT", side: .long)))
+        #expect(plan.legs[0].status == .filled && plan.legs[1].status == .filled)
+        #expect(plan.remainingQuantity == 0.004)
+        #expect(plan.stopLossLeg?.triggerPrice == plan.legs[0].triggerPrice)
+        #expect(book.storedPosition(PositionKey(symbol: "BTCUSDT", side: .long))?.quantity == 0.004)
+        #expect(plan.legs[0].orderStatus == .filled && plan.legs[1].orderStatus == .filled, "each leg shows its order's fill")
+    }
+
+    @Test func aPartialFillOfATakeProfitKeepsThePlanExact() async throws {
+        var faults = PaperFaults()
+        faults.partialFills = 1
+        let (book, h) = try await make(faults: faults)
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        try await h.signal(.buy)
+        await h.tick(50_760)
+        let half = try #require(book.storedPlan(key))
+        #expect(half.legs[0].status == .pending && half.legs[0].filledQuantity == 0.0015 && half.legs[0].orderStatus == .partiallyFilled)
+        #expect(half.remainingQuantity == 0.0085)
+        #expect(book.storedPosition(key)?.quantity == 0.0085)
+        #expect(half.stopLossLeg?.triggerPrice == 48_750, "a partial TP moves no stop")
+        await h.tick(50_770)
+        let full = try #require(book.storedPlan(key))
+        #expect(full.legs[0].status == .filled && full.legs[0].quantity == 0.003 && full.legs[0].filledQuantity == 0.003)
+        #expect(full.remainingQuantity == 0.007)
+        #expect(full.stopLossLeg?.triggerPrice == 50_040 && full.stopLossLeg?.quantity == 0.007)
+        #expect(h.resting(key, in: book.paperBook).first { $0.type == .stopMarket }?.quantity == Decimal(string: "0.007"))
+        let fills = book.events(.orderFilled).filter { $0.data["leg_index"] as? Int == 0 }.compactMap { $0.data["quantity"] as? Double }
+        #expect(fills == [0.0015, 0.0015], "two fills of the TP leg, each its increment")
+    }
+
+    @Test func anUnansweredOrderIsQueriedAndAdoptedNeverSentAgain() async throws {
+        var faults = PaperFaults()
+        faults.silentAccepts = 2  // the entry, then the SL
+        let (book, h) = try await make(faults: faults)
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        try await h.signal(.buy)
+        let entry = try #require(book.orders.values.first { $0.purpose == .entry })
+        #expect(entry.status == .unknown, "sent, no answer")
+        #expect(book.storedPlan(key) == nil, "nothing is planned on a fill not known yet")
+        for _ in 0..<40 where book.orders.values.contains(where: { $0.status == .unknown || $0.status == .intent }) || book.orders.count < 5 {
+            try await Task.sleep(for: .milliseconds(100))
+            await h.engine.maintainOrders()
+            await h.settle()
+        }
+        #expect(book.orders.values.first { $0.purpose == .entry }?.status == .filled, "the query found the fill")
+        let plan = try #require(book.storedPlan(key))
+        #expect(book.orders[plan.stopLossLeg!.clientOrderId]?.status == .new, "the silent SL was adopted")
+        #expect(book.paperBook.count == 5, "entry, SL and three TPs: one order per client id, nothing sent twice")
+        #expect(Set(book.paperBook.keys) == Set(book.orders.keys))
+    }
+
+    @Test func aStopRefusedAsAlreadyTriggeredIsAnExitAtMarket() async throws {
+        let (book, h) = try await make()
+        await h.venue.setFaults(
+            {
+                var f = PaperFaults()
+                f.refusals = [.init(PaperFaults.error(code: -2021), of: .stopMarket)]
+                return f
+            }())
+        try await h.signal(.buy)
+        #expect(book.storedPlan(PositionKey(symbol: "BTCUSDT", side: .long)) == nil)
+        #expect(book.history.last?.closedReason == .stopLoss)
+        #expect(book.storedPosition(PositionKey(symbol: "BTCUSDT", side: .long)) == nil, "exited at market")
+        #expect(book.events(.orderRejected).first?.data["code"] as? Int == -2021)
+        #expect(h.resting(PositionKey(symbol: "BTCUSDT", side: .long), in: book.paperBook).isEmpty, "the TPs placed meanwhile are cancelled")
+    }
+
+    @Test func aRateLimitedOrderWaitsAndGoesOut() async throws {
+        let (book, h) = try await make()
+        await h.venue.setFaults(
+            {
+                var f = PaperFaults()
+                f.refusals = [.init(PaperFaults.error(code: -1003), of: .stopMarket)]
+                return f
+            }())
+        try await h.signal(.buy)
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        let sl = try #require(book.storedPlan(key)?.stopLossLeg?.clientOrderId)
+        #expect(book.orders[sl]?.status == .intent, "not sent while the venue says slow down")
+        try await Task.sleep(for: .milliseconds(1_100))
+        await h.engine.maintainOrders()
+        await h.settle()
+        #expect(book.orders[sl]?.status == .new)
+        #expect(book.paperBook[sl] != nil)
+    }
+
+    @Test func aReduceOnlyRefusalReadsThePositionAndPlacesTheLegAgain() async throws {
+        let (book, h) = try await make()
+        await h.venue.setFaults(
+            {
+                var f = PaperFaults()
+                f.refusals = [.init(PaperFaults.error(code: -2022), of: .stopMarket)]
+                return f
+            }())
+        try await h.signal(.buy)
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        let first = try #require(book.storedPlan(key)?.stopLossLeg?.clientOrderId)
+        #expect(book.orders[first]?.status == .rejected)
+        #expect(book.storedPlan(key) != nil, "the position is there, so the plan stays")
+        try await Task.sleep(for: .milliseconds(1_100))
+        await h.engine.maintainOrders()
+        await h.settle()
+        let again = try #require(book.storedPlan(key)?.stopLossLeg?.clientOrderId)
+        #expect(again != first, "a new client id for the leg")
+        #expect(book.orders[again]?.status == .new)
+    }
+
+    @Test func aRefusedEntryLeavesNoPositionAndNoPlan() async throws {
+        let (book, h) = try await make()
+        await h.venue.setFaults(
+            {
+                var f = PaperFaults()
+                f.refusals = [.init(PaperFaults.error(code: -2019), of: .market)]
+                return f
+            }())
+        await #expect(throws: EventRejection.self) { try await h.signal(.buy) }
+        #expect(book.storedPosition(PositionKey(symbol: "BTCUSDT", side: .long)) == nil)
+        #expect(book.storedPlan(PositionKey(symbol: "BTCUSDT", side: .long)) == nil)
+        #expect(book.orders.values.map(\.status) == [.rejected])
+        #expect(book.events(.orderRejected).first?.data["code"] as? Int == -2019)
     }
 
     @Test func aRedeliveredSignalIsOneOrder() async throws {
-        let (book, engine) = try make()
-        try await signal(engine, .buy, id: "signal-1")
-        try await signal(engine, .buy, id: "signal-1")
-        #expect(book.orders.count == 1)
+        let (book, h) = try await make()
+        try await h.signal(.buy, id: "signal-1")
+        try await h.signal(.buy, id: "signal-1")
+        #expect(book.orders.values.filter { $0.purpose == .entry }.count == 1)
         #expect(book.storedPosition(PositionKey(symbol: "BTCUSDT", side: .long))?.quantity == 0.01)
         #expect(book.events(.orderFilled).count == 1)
     }
 
     @Test func aPlanChangedElsewhereGetsNoOrderAtItsOldPrice() async throws {
-        let (book, engine) = try make()
-        try await signal(engine, .buy)
+        let (book, h) = try await make(["EXIT_ORDERS": "ON_TRIGGER"])
+        try await h.signal(.buy)
         let key = PositionKey(symbol: "BTCUSDT", side: .long)
         var changed = try #require(book.storedPlan(key))
         changed.legs[0].triggerPrice = 51_000
         changed.version += 1
         try book.seed(changed)
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_760))
+        await h.tick(50_760)
         #expect(book.orders.count == 1, "the stale TP1 is not placed")
         #expect(book.storedPlan(key)?.version == changed.version)
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 51_010))
+        await h.tick(51_010)
         #expect(book.storedPlan(key)?.legs[0].status == .filled, "the reloaded plan's TP1 fills at its new price")
         #expect(book.orders.count == 2)
     }
 
-    @Test func shadowDecidesAndPlacesNothing() async throws {
-        let (book, engine) = try make(["EXIT_EXECUTOR_MODE": "SHADOW"])
-        try await signal(engine, .buy)
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_760))
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_770))
+    @Test(arguments: modes)
+    func shadowDecidesAndPlacesNothing(mode: ExitOrdersMode) async throws {
+        let (book, h) = try await make(["EXIT_EXECUTOR_MODE": "SHADOW", "EXIT_ORDERS": mode.rawValue])
+        try await h.signal(.buy)
+        await h.tick(50_760)
+        await h.tick(50_770)
         #expect(book.events(.legTriggered).map { $0.data["shadow"] as? Bool } == [true], "one decision, published once")
         #expect(book.storedPlan(PositionKey(symbol: "BTCUSDT", side: .long))?.version == 1)
         #expect(book.orders.count == 1, "only the entry")
+        #expect(book.paperBook.count == 1)
     }
 
     @Test func resyncPicksUpPlansOthersStoredAndDropsClosedOnes() async throws {
-        let (book, engine) = try make()
+        let (book, h) = try await make(["EXIT_ORDERS": "ON_TRIGGER"])
+        let engine = h.engine
         let now = Date()
         let plan = try Planner().makePlan(
             PlannerInput(
@@ -102,9 +255,28 @@ struct EngineDecisionTests {
         // A steady resync with nothing new reads only the field names: one round trip. A plan
         // the engine created itself is not read back either.
         try await engine.resync()
-        try await signal(engine, .buy)
+        try await h.signal(.buy)
         let before = book.roundTrips
         try await engine.resync()
         #expect(book.roundTrips - before == 1, "names only, not the engine's own new plan")
+    }
+
+    @Test func aRetroactivePlanGetsItsRestingOrders() async throws {
+        let (book, h) = try await make()
+        let snapshot = PositionSnapshot(
+            symbol: "ETHUSDT", side: .short, quantity: 1, entryPrice: 3_000, markPrice: 3_000, leverage: 5, unrealizedPnl: 0,
+            openedAt: Date(), updatedAt: Date())
+        try book.seed(snapshot)
+        let plan = try Planner().makePlan(
+            PlannerInput(
+                symbol: "ETHUSDT", side: .short, entryPrice: 3_000, quantity: 1, leverage: 5, source: .retroactive, planId: RandomUUID.string(),
+                now: Date()))
+        try book.seed(plan)
+        await h.tick(3_000, symbol: "ETHUSDT")
+        try await h.engine.resync()
+        await h.settle()
+        let resting = h.resting(plan.key, in: book.paperBook)
+        #expect(resting.contains { $0.type == .stopMarket && $0.triggerPrice == Decimal(string: "3075") }, "\(resting.map(\.triggerPrice))")
+        #expect(resting.count == 4)
     }
 }

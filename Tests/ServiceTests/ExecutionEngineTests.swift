@@ -1,11 +1,14 @@
 import ExecutionService
 import ExitBrainCoordination
 import ExitBrainDomain
+import ExitBrainService
 import Foundation
 import Logging
+import PaperVenue
 import RedisClient
 import Support
 import Testing
+import Venue
 
 /// An engine on its own namespace of the shared test server.
 struct EngineFixture {
@@ -30,13 +33,21 @@ struct EngineFixture {
         book = RedisBook(plans: plans, positions: positions, bus: bus)
     }
 
-    func engine() -> ExecutionEngine {
-        ExecutionEngine(config: config, book: book, logger: Logger(label: "test.engine"))
+    /// An engine trading on a paper venue over this namespace (a restart is a new harness).
+    func harness(faults: PaperFaults = PaperFaults()) async -> VenueHarness { await VenueHarness(book: book, config: config, faults: faults) }
+
+    /// Every order record of the namespace.
+    func records() async throws -> [String: OrderRecord] {
+        var out: [String: OrderRecord] = [:]
+        for row in try await book.orderRecords() { out[row.field] = try OrderWrite.decode(row.bytes, field: row.field) }
+        return out
     }
 
-    func signal(_ engine: ExecutionEngine, _ symbol: String, _ side: OrderSide, quantity: Double = 0.01, price: Double = 50_000) async throws {
-        let meta = EnvelopeMeta(id: UUID().uuidString, type: "trade.signal", source: "test", ts: "")
-        try await engine.handleSignal(TradeSignal(symbol: symbol, side: side, quantity: quantity, leverage: 10, price: price), meta: meta)
+    /// The paper venue's book of the namespace.
+    func paperBook() async throws -> [String: OrderRecord] {
+        var out: [String: OrderRecord] = [:]
+        for row in try await book.paperOrders() { out[row.field] = try OrderWrite.decode(row.bytes, field: row.field) }
+        return out
     }
 
     func cleanup() async { await TestRedis.cleanup(namespace: namespace.prefix) }
@@ -44,34 +55,12 @@ struct EngineFixture {
 
 @Suite("Execution engine on real Redis", .enabled(if: TestRedis.enabled))
 struct ExecutionEngineTests {
-    @Test func aPlanChangedElsewhereIsReloadedBeforeAnyExitIsPlaced() async throws {
-        let f = try await EngineFixture("exec-stale")
-        let engine = f.engine()
-        try await f.signal(engine, "BTCUSDT", .buy)
-        let key = PositionKey(symbol: "BTCUSDT", side: .long)
-        // Another writer (a monitor's repair) moves TP1 further out; this engine still holds the old plan.
-        var changed = try #require(try await f.plans.get(key))
-        changed.legs[0].triggerPrice = 51_000
-        changed.version += 1
-        #expect(try await f.plans.update(changed, expectedVersion: changed.version - 1, event: nil) == .written)
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_760))  // the old TP1, not the new one
-        #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(1), "no exit order for the stale plan")
-        #expect(try await f.plans.get(key)?.legs[0].status == .pending)
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_770))
-        #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(1), "the reloaded plan's TP1 is at 51 000")
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 51_010))
-        let after = try #require(try await f.plans.get(key))
-        #expect(after.legs[0].status == .filled && after.version == changed.version + 1)
-        #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(2))
-        await f.cleanup()
-    }
-
-    @Test(arguments: [PositionSide.long, .short])
-    func ladderScenario(side: PositionSide) async throws {
-        let f = try await EngineFixture("exec-\(side.rawValue.lowercased())")
-        let engine = f.engine()
+    @Test(arguments: [ExitOrdersMode.venue, .onTrigger], [PositionSide.long, .short])
+    func ladderScenario(mode: ExitOrdersMode, side: PositionSide) async throws {
+        let f = try await EngineFixture("exec-\(mode.rawValue.lowercased())-\(side.rawValue.lowercased())", env: ["EXIT_ORDERS": mode.rawValue])
+        let h = await f.harness()
         let s = side.sign
-        try await f.signal(engine, "BTCUSDT", side == .long ? .buy : .sell)
+        try await h.signal(side == .long ? .buy : .sell)
         let key = PositionKey(symbol: "BTCUSDT", side: side)
         guard let plan = try await f.plans.get(key) else {
             Issue.record("no plan stored after the entry fill")
@@ -80,46 +69,55 @@ struct ExecutionEngineTests {
         #expect(plan.legs.map(\.triggerPct) == [0.015, 0.025, 0.04, -0.025])
         #expect(plan.legs.map(\.sizePct) == [0.3, 0.3, 0.4, 1.0])
         #expect(plan.legs[0].triggerPrice == Rounding.price(50_000 * (1 + s * 0.015)))
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_000 * (1 + s * 0.0152)))
+        if mode == .venue {
+            let resting = h.resting(key, in: try await f.paperBook())
+            #expect(resting.count == 4, "SL and three TPs rest at the venue as soon as the plan exists")
+            #expect(try await f.records()[plan.stopLossLeg!.clientOrderId]?.status == .new)
+        }
+        await h.tick(50_000 * (1 + s * 0.0152))
         let afterTP1 = try #require(try await f.plans.get(key))
         #expect(afterTP1.legs[0].status == .filled)
         #expect(afterTP1.stopLossLeg?.triggerPrice == Rounding.price(50_000 * (1 + s * 0.0008)), "breakeven: entry ± 2 × fee")
         #expect(try await f.positions.get(key)?.quantity == 0.007)
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_000 * (1 + s * 0.0252)))
+        await h.tick(50_000 * (1 + s * 0.0252))
         let afterTP2 = try #require(try await f.plans.get(key))
         #expect(afterTP2.legs[1].status == .filled)
         #expect(afterTP2.stopLossLeg?.triggerPrice == afterTP2.legs[0].triggerPrice, "SL at TP1's price")
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_000 * (1 + s * 0.014)))
+        await h.tick(50_000 * (1 + s * 0.014))
         #expect(try await f.plans.get(key) == nil, "plan moved to history")
         #expect(try await f.positions.get(key) == nil, "position gone")
         let history = try await f.plans.history(count: 5)
         #expect(history.first?.closedReason == .stopLoss)
-        #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(4), "entry + TP1 + TP2 + SL")
+        let records = try await f.records()
+        #expect(records.count == (mode == .venue ? 7 : 4), "entry + TP1 + TP2 + SL (+ the two moved stops)")
+        #expect(records.values.allSatisfy { $0.status.isFinal })
+        #expect(h.resting(key, in: try await f.paperBook()).isEmpty)
         await f.cleanup()
     }
 
-    @Test func gapFillsTwoTakeProfitsInOneTick() async throws {
-        let f = try await EngineFixture("exec-gap")
-        let engine = f.engine()
-        try await f.signal(engine, "BTCUSDT", .buy)
-        await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 51_300))
+    @Test(arguments: [ExitOrdersMode.venue, .onTrigger])
+    func gapFillsTwoTakeProfitsInOneTick(mode: ExitOrdersMode) async throws {
+        let f = try await EngineFixture("exec-gap-\(mode.rawValue.lowercased())", env: ["EXIT_ORDERS": mode.rawValue])
+        let h = await f.harness()
+        try await h.signal(.buy)
+        await h.tick(51_300)
         let plan = try #require(try await f.plans.get(PositionKey(symbol: "BTCUSDT", side: .long)))
         #expect(plan.legs[0].status == .filled && plan.legs[1].status == .filled)
         #expect(plan.remainingQuantity == 0.004)
-        #expect(plan.version == 2, "one step, one version")
+        #expect(try await f.positions.get(PositionKey(symbol: "BTCUSDT", side: .long))?.quantity == 0.004)
         await f.cleanup()
     }
 
     @Test func shadowPublishesAndFillsNothing() async throws {
         for env in [["EXIT_EXECUTOR_MODE": "SHADOW"], ["EXIT_EXECUTOR_KILL_SWITCH": "true"], ["EXIT_BRAIN_V3_LIVE_ROLLOUT": "DISABLED"]] {
             let f = try await EngineFixture("exec-shadow", env: env)
-            let engine = f.engine()
-            try await f.signal(engine, "BTCUSDT", .buy)
+            let h = await f.harness()
+            try await h.signal(.buy)
             let listener = RedisSubscriber(configuration: try await TestRedis.configuration(), channels: [f.namespace.channel(.legTriggered)])
             listener.start()
             #expect(await listener.waitUntilSubscribed())
-            await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_760))
-            await engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_770))
+            await h.tick(50_760)
+            await h.tick(50_770)
             var it = listener.messages.makeAsyncIterator()
             let m = await it.next()
             let text = String(decoding: m?.payload ?? [], as: UTF8.self)
@@ -127,7 +125,7 @@ struct ExecutionEngineTests {
             let plan = try #require(try await f.plans.get(PositionKey(symbol: "BTCUSDT", side: .long)))
             #expect(plan.legs.allSatisfy { $0.status == .pending }, "\(env): nothing filled")
             #expect(plan.version == 1)
-            #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(1), "only the entry order")
+            #expect(try await f.records().count == 1, "only the entry order")
             listener.close()
             await f.cleanup()
         }
@@ -145,29 +143,80 @@ struct ExecutionEngineTests {
         #expect(legacy.mode(for: "BTCUSDT") == .shadow)
     }
 
-    @Test func restartAfterTP1FillsEachOrderOnce() async throws {
-        let f = try await EngineFixture("exec-restart")
-        let first = f.engine()
-        try await f.signal(first, "BTCUSDT", .buy)
-        await first.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_760))
-        // A new process: loads from Redis, then the price moves through TP2.
-        let second = f.engine()
-        try await second.resync()
-        await second.handleTick(MarketTick(symbol: "BTCUSDT", price: 51_260))
-        await second.handleTick(MarketTick(symbol: "BTCUSDT", price: 51_270))
+    @Test(arguments: [ExitOrdersMode.venue, .onTrigger])
+    func restartAfterTP1FillsEachOrderOnce(mode: ExitOrdersMode) async throws {
+        let f = try await EngineFixture("exec-restart-\(mode.rawValue.lowercased())", env: ["EXIT_ORDERS": mode.rawValue])
+        let first = await f.harness()
+        try await first.signal(.buy)
+        await first.tick(50_760)
+        // A new process: reconciles with the venue (its book is in Redis), then the price moves through TP2.
+        let second = await f.harness()
+        try await second.engine.reconcile()
+        await second.settle()
+        await second.tick(51_260)
+        await second.tick(51_270)
         let plan = try #require(try await f.plans.get(PositionKey(symbol: "BTCUSDT", side: .long)))
         #expect(plan.legs[0].status == .filled && plan.legs[1].status == .filled)
         #expect(plan.remainingQuantity == 0.004)
-        #expect(try await f.redis.send("HLEN", f.namespace.paperOrders) == .integer(3), "entry, TP1, TP2: one order each")
-        // The old process still holding version 2 cannot write over it.
-        await first.handleTick(MarketTick(symbol: "BTCUSDT", price: 51_300))
-        #expect(try await f.plans.get(PositionKey(symbol: "BTCUSDT", side: .long))?.version == plan.version)
+        let records = try await f.records()
+        #expect(Set(records.keys) == Set(try await f.paperBook().keys), "every record is one order at the venue, nothing sent twice")
+        #expect(records.values.filter { $0.legIndex == 1 }.count == 1, "one TP2 order")
+        await f.cleanup()
+    }
+
+    @Test func aRestingOrderOfAPositionGoneWhileDownIsCancelledOnRestart() async throws {
+        let f = try await EngineFixture("exec-orphan")
+        let first = await f.harness()
+        try await first.signal(.buy)
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        #expect(first.resting(key, in: try await f.paperBook()).count == 4)
+        // The service is down; the position is closed outside it (by hand at the venue).
+        try await f.positions.remove(key)
+        let second = await f.harness()
+        let report = try await second.engine.reconcile()
+        await second.settle()
+        #expect(second.resting(key, in: try await f.paperBook()).isEmpty, "its stop and TPs are cancelled")
+        #expect(try await f.plans.get(key) == nil, "its plan is closed")
+        #expect(try await f.plans.history(count: 1).first?.closedReason == .positionClosed)
+        #expect(report.orphansCancelled == 4)
+        await f.cleanup()
+    }
+
+    @Test func intentsLeftByACrashAreResolvedToOneOrderPerLeg() async throws {
+        let f = try await EngineFixture("exec-intents")
+        let first = await f.harness()
+        try await first.signal(.buy)
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        let plan = try #require(try await f.plans.get(key))
+        // Crash between INTENT and sending: the TP1 order never left (its record and the venue's forgotten).
+        let tp1 = plan.legs[0].clientOrderId
+        var never = try #require(try await f.records()[tp1])
+        _ = try await f.redis.send("HDEL", f.namespace.paperOrders, tp1)
+        never.status = .intent
+        never.venueAlgoId = nil
+        // Crash between sending and the answer: TP2 is at the venue, its record still says INTENT.
+        let tp2 = plan.legs[1].clientOrderId
+        var sent = try #require(try await f.records()[tp2])
+        sent.status = .intent
+        sent.venueAlgoId = nil
+        var writes = f.book.writes()
+        writes.put(try .update(never))
+        writes.put(try .update(sent))
+        try await f.book.commit(writes)
+        let second = await f.harness()
+        try await second.engine.reconcile()
+        await second.settle()
+        let records = try await f.records()
+        let venue = try await f.paperBook()
+        #expect(records[tp1]?.status == .new && venue[tp1]?.status == .new, "the unsent intent was sent once")
+        #expect(records[tp2]?.status == .new && records[tp2]?.venueAlgoId == venue[tp2]?.venueAlgoId, "the sent one was adopted, not sent again")
+        #expect(venue.values.filter { $0.key == key && $0.status == .new }.count == 4, "one order per leg")
         await f.cleanup()
     }
 
     @Test func signalWithoutPriceIsRejected() async throws {
         let f = try await EngineFixture("exec-noprice")
-        let engine = f.engine()
+        let engine = await f.harness().engine
         let meta = EnvelopeMeta(id: "1", type: "trade.signal", source: "t", ts: "")
         let rejection = await engine.handle(.signal(TradeSignal(symbol: "XYZUSDT", side: .buy, quantity: 1, leverage: 1), meta))
         #expect(rejection?.reason == .noPrice)

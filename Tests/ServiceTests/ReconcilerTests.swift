@@ -49,12 +49,12 @@ struct ReconcilerTests {
 
     @Test func racingPlannersOnOneHundredPositionsMakeOneHundredPlans() async throws {
         let (f, r, _) = try await make("rec-race")
-        let engine = f.engine()
+        let h = await f.harness()
         let listener = RedisSubscriber(configuration: try await TestRedis.configuration(), channels: [f.namespace.channel(.planCreated)])
         listener.start()
         #expect(await listener.waitUntilSubscribed())
         async let signals: Void = {
-            for i in 0..<100 { try? await f.signal(engine, "R\(i)USDT", .buy, quantity: 1, price: 10) }
+            for i in 0..<100 { try? await h.signal(.buy, symbol: "R\(i)USDT", quantity: 1, price: 10) }
         }()
         async let passes: Void = {
             for _ in 0..<20 { _ = try? await r.pass() }
@@ -72,8 +72,8 @@ struct ReconcilerTests {
 
     @Test func stalePlanClosedOnlyAfterGrace() async throws {
         let (f, r, _) = try await make("rec-stale", grace: .milliseconds(300))
-        let engine = f.engine()
-        try await f.signal(engine, "BTCUSDT", .buy)
+        let h = await f.harness()
+        try await h.signal(.buy)
         try await f.positions.remove(PositionKey(symbol: "BTCUSDT", side: .long))
         _ = try await r.pass()
         #expect(try await f.plans.count() == 1, "first sighting starts the grace period")
@@ -89,8 +89,8 @@ struct ReconcilerTests {
 
     @Test func planWithoutStopLossIsRepaired() async throws {
         let (f, r, alerts) = try await make("rec-repair")
-        let engine = f.engine()
-        try await f.signal(engine, "BTCUSDT", .buy)
+        let h = await f.harness()
+        try await h.signal(.buy)
         let key = PositionKey(symbol: "BTCUSDT", side: .long)
         var broken = try #require(try await f.plans.get(key))
         broken.legs.removeAll { $0.kind == .stopLoss }
@@ -115,8 +115,8 @@ struct ReconcilerTests {
             feedTask.cancel()
         }
         #expect(await feed.waitUntilSubscribed())
-        let engine = f.engine()
-        for symbol in ["AUSDT", "BUSDT", "CUSDT"] { try await f.signal(engine, symbol, .buy) }
+        let h = await f.harness()
+        for symbol in ["AUSDT", "BUSDT", "CUSDT"] { try await h.signal(.buy, symbol: symbol) }
         func pass() async throws -> Reconciler.PassResult {
             try await Task.sleep(for: .milliseconds(150))  // let the events of the last writes arrive
             await feed.checkIntact()

@@ -2,6 +2,7 @@ import ExitBrainCoordination
 import ExitBrainDomain
 import Foundation
 import Synchronization
+import Venue
 
 /// A book kept in memory with the rules of ``RedisBook``'s scripts (get-or-create once per
 /// position, compare-and-set on version and plan id, close to history, paper orders once per
@@ -25,7 +26,8 @@ public final class InMemoryBook: BookStore {
         var plans: [String: [UInt8]] = [:]
         var positions: [String: [UInt8]] = [:]
         var history: [[UInt8]] = []
-        var orders: [String: String] = [:]
+        var orders: [String: [UInt8]] = [:]
+        var paper: [String: [UInt8]] = [:]
         var prices: [String: Double] = [:]
         var published: [Published] = []
         var roundTrips = 0
@@ -44,8 +46,14 @@ public final class InMemoryBook: BookStore {
     public var published: [Published] { state.withLock { $0.published } }
     /// Events of one type.
     public func events(_ type: EventType) -> [Published] { published.filter { $0.type == type } }
-    /// Paper orders by client order id.
-    public var orders: [String: String] { state.withLock { $0.orders } }
+    /// Order records (`{ns}:orders`) by client order id.
+    public var orders: [String: OrderRecord] {
+        state.withLock { $0.orders }.compactMapValues { try? JSONDecoder().decode(OrderRecord.self, from: Data($0)) }
+    }
+    /// The paper venue's own book by client order id.
+    public var paperBook: [String: OrderRecord] {
+        state.withLock { $0.paper }.compactMapValues { try? JSONDecoder().decode(OrderRecord.self, from: Data($0)) }
+    }
     /// Closed plans, oldest first.
     public var history: [ExitPlan] { state.withLock { $0.history }.compactMap { try? PlanJSON.decode($0) } }
     /// The stored plan of a position.
@@ -86,13 +94,15 @@ public final class InMemoryBook: BookStore {
     }
 
     public func getOrCreate(
-        _ plan: ExitPlan, retroactive: Bool, now: Date, after writes: BookWrites
+        _ plan: ExitPlan, retroactive: Bool, now: Date, after writes: BookWrites, orders: [OrderWrite]
     ) async throws(CoordinationError) -> PlanStore.Creation {
         let json = try encode(plan)
         let stored: [UInt8]? = state.withLock { s in
             s.roundTrips += 1
             Self.apply(writes, &s)
-            return Self.create(plan, json, retroactive: retroactive, now: now, source: source, &s)
+            let stored = Self.create(plan, json, retroactive: retroactive, now: now, source: source, &s)
+            if stored == nil { Self.write(orders, &s) }
+            return stored
         }
         guard let stored else { return PlanStore.Creation(plan: plan, created: true) }
         return PlanStore.Creation(plan: try decode(stored), created: false)
@@ -116,7 +126,7 @@ public final class InMemoryBook: BookStore {
 
     public func update(
         _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?,
-        orders: [PlanStore.PaperOrder], now: Date
+        orders: [OrderWrite], now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome {
         let json = try encode(plan)
         let positionJSON: [UInt8]?
@@ -124,7 +134,7 @@ public final class InMemoryBook: BookStore {
         return state.withLock { s in
             s.roundTrips += 1
             if let outcome = Self.check(plan, expectedVersion, s) { return outcome }
-            for order in orders where s.orders[order.clientOrderId] == nil { s.orders[order.clientOrderId] = order.record }
+            Self.write(orders, &s)
             s.plans[plan.key.description] = json
             if let positionJSON { s.positions[plan.key.description] = positionJSON }
             if let event {
@@ -138,7 +148,7 @@ public final class InMemoryBook: BookStore {
 
     public func close(
         _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PlanStore.PositionAction,
-        orders: [PlanStore.PaperOrder], now: Date
+        orders: [OrderWrite], now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome {
         let json = try encode(plan)
         let event = PlanClosedEvent(
@@ -152,7 +162,7 @@ public final class InMemoryBook: BookStore {
         return state.withLock { s in
             s.roundTrips += 1
             if let outcome = Self.check(plan, expectedVersion, s) { return outcome }
-            for order in orders where s.orders[order.clientOrderId] == nil { s.orders[order.clientOrderId] = order.record }
+            Self.write(orders, &s)
             s.history.append(json)
             s.plans[plan.key.description] = nil
             switch position {
@@ -206,17 +216,35 @@ public final class InMemoryBook: BookStore {
         }
     }
 
-    public func recordOrder(
-        _ order: PlanStore.PaperOrder, reading key: PositionKey?
-    ) async throws(CoordinationError) -> (recorded: Bool, position: PositionSnapshot?) {
-        let (recorded, bytes) = state.withLock { s -> (Bool, [UInt8]?) in
+    public func orderRecords() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])] {
+        state.withLock { s in
             s.roundTrips += 1
-            let fresh = s.orders[order.clientOrderId] == nil
-            if fresh { s.orders[order.clientOrderId] = order.record }
-            return (fresh, key.flatMap { s.positions[$0.description] })
+            return s.orders.map { (field: $0.key, bytes: $0.value) }
         }
-        guard let key, let bytes else { return (recorded, nil) }
-        return (recorded, try PositionStore.decode(bytes, field: key.description))
+    }
+
+    public func paperOrders() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])] {
+        state.withLock { s in
+            s.roundTrips += 1
+            return s.paper.map { (field: $0.key, bytes: $0.value) }
+        }
+    }
+
+    public func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> Bool {
+        var position: (String, [UInt8]?)?
+        switch write.position {
+        case .store(let snapshot):
+            do { position = (snapshot.key.description, try PlanJSON.encodeValue(snapshot)) } catch { throw CoordinationError(.domain, "\(error)") }
+        case .delete(let key): position = (key.description, nil)
+        case nil: break
+        }
+        return state.withLock { s in
+            s.roundTrips += 1
+            if write.onlyIfNew, s.paper[write.clientOrderId] != nil { return false }
+            s.paper[write.clientOrderId] = write.order
+            if let (field, json) = position { s.positions[field] = json }
+            return true
+        }
     }
 
     public func readAll(_ hashes: [BookHash]) async throws(CoordinationError) -> [[(field: String, bytes: [UInt8])]] {
@@ -259,8 +287,19 @@ public final class InMemoryBook: BookStore {
             switch write {
             case .position(let key, let json): s.positions[key.description] = json
             case .event(let type, let envelope): s.published.append(Published(type: type, envelope: envelope))
+            case .order(let order): Self.write(order, &s)
             }
         }
+    }
+
+    /// Order record writes as the scripts make them: an intent only where the field is free.
+    private static func write(_ orders: [OrderWrite], _ s: inout State) {
+        for order in orders { write(order, &s) }
+    }
+
+    private static func write(_ order: OrderWrite, _ s: inout State) {
+        if order.mode == .intent, s.orders[order.clientOrderId] != nil { return }
+        s.orders[order.clientOrderId] = order.json
     }
 
     /// HSETNX and its event; returns the stored bytes when a plan was there.

@@ -1,0 +1,531 @@
+import ExitBrainCoordination
+import ExitBrainDomain
+import Foundation
+import Logging
+import Metrics
+import Venue
+
+/// How the resolution of an order sent without an answer goes: queries with the same client
+/// id, backing off, because "not found" right after sending is not proof of absence.
+struct UnknownQuery: Sendable {
+    /// When the order went `UNKNOWN`.
+    var since: ContinuousClock.Instant
+    /// Queries made.
+    var attempts = 0
+    /// When to query next.
+    var next: ContinuousClock.Instant
+
+    /// The wait before query `attempts + 1`: 0.25 s doubling to 5 s.
+    var backoff: Duration { .milliseconds(min(5_000, 250 << min(attempts, 5))) }
+
+    /// How long an order may stay unseen before it is taken as never arrived.
+    static let patience = Duration.seconds(30)
+}
+
+/// The order lifecycle (docs/contract.md §11): intents, requests, the venue's answers, unknown
+/// outcomes resolved by query, fills into plans, and the resting orders a plan needs.
+extension ExecutionEngine {
+    // MARK: - records
+
+    /// Books a record in memory (the caller wrote it).
+    func know(_ record: OrderRecord) {
+        records[record.clientOrderId] = record
+        if record.status.mayBeWorking {
+            working[record.key, default: []].insert(record.clientOrderId)
+        } else {
+            working[record.key]?.remove(record.clientOrderId)
+            if working[record.key]?.isEmpty == true { working[record.key] = nil }
+            unknown[record.clientOrderId] = nil
+            retryAt[record.clientOrderId] = nil
+        }
+        unknownGauge.record(Double(unknown.count))
+    }
+
+    /// Books intents written with a plan change.
+    func knowIntents(_ writes: [OrderWrite], of plan: ExitPlan) {
+        for write in writes {
+            guard let record = try? OrderWrite.decode(write.json, field: write.clientOrderId), records[write.clientOrderId] == nil else { continue }
+            know(record)
+        }
+    }
+
+    /// The intents of the resting orders `plan` needs and has no record of (none unless its
+    /// exits rest at the venue), to be written in the same step as the plan.
+    func intents(for plan: ExitPlan) async throws -> [OrderWrite] {
+        guard plan.isActive, restsAtVenue(plan.symbol) else { return [] }
+        let rules = try await rules(for: plan.symbol)
+        let at = now()
+        return try RestingOrders.desired(for: plan, rules: rules).filter { records[$0.clientOrderId] == nil }.map { request in
+            try OrderWrite.intent(
+                OrderRecord(
+                    intent: request, key: plan.key, planId: plan.planId, legIndex: RestingOrders.legIndex(of: request.clientOrderId, in: plan),
+                    at: at))
+        }
+    }
+
+    // MARK: - keeping a plan's orders at the venue
+
+    /// Makes the venue hold what the plan needs: intents for missing orders (written under the
+    /// plan's version), then the requests, SL first; then the plan's other working orders are
+    /// cancelled, a stop only once the new stop rests (the position is never without one).
+    /// A leg whose order the venue refused or dropped gets a new client id and a new order.
+    func keepOrders(_ plan: ExitPlan) async {
+        guard plan.isActive, restsAtVenue(plan.symbol), planCache[plan.key]?.planId == plan.planId else { return }
+        let current = planCache[plan.key] ?? plan
+        guard let rules = try? await venue.rules(for: current.symbol) else { return }
+        let desired = RestingOrders.desired(for: current, rules: rules)
+        // A desired order whose record ended without filling (refused, expired, cancelled by
+        // the venue) needs a new id: the old one is spent.
+        let spent = desired.compactMap { request -> Int? in
+            guard let r = records[request.clientOrderId], r.status.isFinal, r.status != .filled,
+                now().timeIntervalSince(r.updatedAt) >= 1
+            else { return nil }
+            return RestingOrders.legIndex(of: request.clientOrderId, in: current)
+        }
+        if !spent.isEmpty {
+            await reissue(current, legs: spent)
+            return
+        }
+        do {
+            let missing = try await intents(for: current)
+            if !missing.isEmpty {
+                let outcome = try await book.update(current, expectedVersion: current.version, event: nil, position: nil, orders: missing, now: now())
+                guard try await settle(outcome, key: current.key) else { return }
+                knowIntents(missing, of: current)
+            }
+        } catch {
+            logger.error("order intents not stored", metadata: ["key": "\(current.key)", "plan_id": "\(current.planId)", "error": "\(error)"])
+            return
+        }
+        for request in desired {
+            guard let record = records[request.clientOrderId], record.status == .intent, !inFlight.contains(record.clientOrderId) else { continue }
+            if let due = retryAt[record.clientOrderId], due > clock.now { continue }
+            _ = await send(record)
+        }
+        guard let latest = planCache[current.key], latest.planId == current.planId else { return }
+        let wanted = Set(RestingOrders.desired(for: latest, rules: rules).map(\.clientOrderId))
+        let stopRests =
+            RestingOrders.desired(for: latest, rules: rules).first { $0.type == .stopMarket }.map {
+                let status = records[$0.clientOrderId]?.status
+                return status == .new || status == .partiallyFilled
+            } ?? true
+        for id in working[latest.key] ?? [] where !wanted.contains(id) {
+            guard let record = records[id], record.purpose == .exit, record.type.isConditional else { continue }
+            if record.type == .stopMarket && !stopRests { continue }
+            await cancelOrder(record, reason: "SUPERSEDED")
+        }
+    }
+
+    /// Gives legs new client ids (a new plan version) so their orders can be placed again.
+    private func reissue(_ plan: ExitPlan, legs: [Int]) async {
+        var next = plan
+        next.version += 1
+        next.updatedAt = Timestamp.normalize(now())
+        for i in legs where next.legs.indices.contains(i) {
+            next.legs[i].clientOrderId = ClientOrderID.make(planId: plan.planId, legIndex: i, version: next.version)
+            next.legs[i].orderStatus = nil
+        }
+        do {
+            let orders = try await intents(for: next)
+            let outcome = try await book.update(next, expectedVersion: plan.version, event: nil, position: nil, orders: orders, now: now())
+            guard try await settle(outcome, key: plan.key) else { return }
+            remember(next)
+            knowIntents(orders, of: next)
+            logger.warning(
+                "exit orders placed again under new client ids", metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "legs": "\(legs)"])
+            await keepOrders(next)
+        } catch {
+            logger.error("legs not reissued", metadata: ["key": "\(plan.key)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: - requests
+
+    /// Sends an intent (as `request` when the caller has more of it than the record keeps, such
+    /// as an entry's leverage) and books the answer; returns the venue's refusal, if it refused.
+    func send(_ record: OrderRecord, request: OrderRequest? = nil) async -> VenueError? {
+        let id = record.clientOrderId
+        guard inFlight.insert(id).inserted else { return nil }
+        Counter(.orders, dimensions: [("purpose", record.purpose.rawValue)]).increment()
+        let outcome: Result<OrderUpdate, VenueError>
+        do { outcome = .success(try await venue.place(request ?? record.request)) } catch { outcome = .failure(error) }
+        inFlight.remove(id)
+        switch outcome {
+        case .success(let update):
+            Counter(.orderOutcomes, dimensions: [("outcome", "accepted")]).increment()
+            await absorb(update, for: id)
+            return nil
+        case .failure(let error):
+            return await refused(record, error)
+        }
+    }
+
+    /// What a refusal or a missing answer leads to (docs/contract.md §11); returns the error
+    /// when the order is refused for good.
+    private func refused(_ record: OrderRecord, _ error: VenueError) async -> VenueError? {
+        let id = record.clientOrderId
+        let outcome: String
+        defer { Counter(.orderOutcomes, dimensions: [("outcome", outcome)]).increment() }
+        switch error {
+        case .unknownOutcome(let message):
+            outcome = "unknown"
+            logger.warning("order sent without an answer; resolving by query", metadata: ["client_order_id": "\(id)", "error": "\(message)"])
+            await absorb(.sentWithoutAnswer(reason: message), for: id)
+            unknown[id] = UnknownQuery(since: clock.now, next: clock.now + .milliseconds(250))
+            unknownGauge.record(Double(unknown.count))
+            return nil
+        case .rateLimited(let after):
+            outcome = "rate_limited"
+            retryAt[id] = clock.now + .milliseconds(Int((after ?? 1) * 1000))
+            logger.warning("venue rate limit; the order waits", metadata: ["client_order_id": "\(id)", "retry_after_s": "\(after ?? 1)"])
+            return nil
+        case .unreachable, .banned:
+            outcome = "unreachable"
+            retryAt[id] = clock.now + .seconds(1)
+            logger.warning("venue unreachable; the order waits", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+            return nil
+        case .refused(-4116, _):
+            // A duplicate: the venue has an order with this id, from an earlier attempt. Adopt it.
+            outcome = "duplicate"
+            await resolveByQuery(record)
+            return nil
+        case .notFound:
+            outcome = "unknown"
+            await absorb(.sentWithoutAnswer(reason: error.description), for: id)
+            unknown[id] = UnknownQuery(since: clock.now, next: clock.now + .milliseconds(250))
+            return nil
+        case .wouldTriggerImmediately(let message):
+            outcome = "would_trigger"
+            await absorb(.rejected(code: -2021, message: message), for: id)
+            logger.warning(
+                "resting order refused as already triggered; exiting at market",
+                metadata: ["client_order_id": "\(id)", "key": "\(record.key)", "type": "\(record.type.rawValue)"])
+            if let plan = planCache[record.key], plan.planId == record.planId {
+                let level = record.triggerPrice?.doubleValue ?? lastPrice[record.key.symbol] ?? plan.entryPrice
+                await exitAtMarket(plan, price: level)
+            }
+            return nil
+        case .reduceOnlyRefused(let code, let message):
+            outcome = "rejected"
+            await absorb(.rejected(code: code, message: message), for: id)
+            logger.warning("reduce-only order refused; reading the position", metadata: ["client_order_id": "\(id)", "key": "\(record.key)"])
+            await positionMayBeGone(record.key)
+            return error
+        case .refused(let code, let message):
+            outcome = "rejected"
+            await absorb(.rejected(code: code, message: message), for: id)
+            logger.error(
+                "order refused by the venue",
+                metadata: ["client_order_id": "\(id)", "key": "\(record.key)", "code": "\(code)", "error": "\(message)"])
+            return error
+        }
+    }
+
+    /// Queries an order and books what the venue knows; "not found" starts (or continues) the
+    /// backoff of an unknown outcome.
+    func resolveByQuery(_ record: OrderRecord) async {
+        let id = record.clientOrderId
+        do {
+            let update = try await venue.query(clientOrderId: id, symbol: record.key.symbol, conditional: record.type.isConditional)
+            unknown[id] = nil
+            await absorb(update, for: id)
+        } catch .notFound {
+            if record.status == .intent { return }  // never left: the caller sends it
+            var query = unknown[id] ?? UnknownQuery(since: clock.now, next: clock.now)
+            query.attempts += 1
+            if clock.now - query.since >= UnknownQuery.patience {
+                unknown[id] = nil
+                logger.error(
+                    "order never seen at the venue; taken as not placed",
+                    metadata: ["client_order_id": "\(id)", "queries": "\(query.attempts)"])
+                await absorb(.expired, for: id)
+            } else {
+                query.next = clock.now + query.backoff
+                unknown[id] = query
+            }
+        } catch {
+            var query = unknown[id] ?? UnknownQuery(since: clock.now, next: clock.now)
+            query.next = clock.now + query.backoff
+            unknown[id] = query
+        }
+        unknownGauge.record(Double(unknown.count))
+    }
+
+    // MARK: - answers and events
+
+    /// Applies news of an order to its record, stores it with its events, and carries fills
+    /// into positions and plans. News the record already holds changes nothing.
+    func absorb(_ update: OrderUpdate, for id: String) async {
+        guard let before = records[id] else { return }
+        let after: OrderRecord
+        do { after = try OrderLifecycle.apply(update, to: before, at: now()) } catch {
+            logger.notice("order news ignored", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+            return
+        }
+        guard after != before else { return }
+        know(after)
+        let increment = after.filledQuantity - before.filledQuantity
+        var writes = book.writes()
+        do {
+            if after.status != before.status || increment > 0 {
+                switch after.status {
+                case .new where before.status != .new: try writes.publish(.orderPlaced, after, now: now())
+                case .canceled:
+                    try writes.publish(
+                        .orderCanceled,
+                        OrderCanceledEvent(
+                            clientOrderId: id, key: after.key.description, reason: cancelReasons.removeValue(forKey: id) ?? "VENUE"), now: now())
+                case .rejected:
+                    if case .rejected(let code, let message) = update {
+                        try writes.publish(
+                            .orderRejected, OrderRejectedEvent(clientOrderId: id, key: after.key.description, code: code, message: message),
+                            now: now())
+                    }
+                default: break
+                }
+            }
+            if increment > 0 {
+                try writes.publish(
+                    .orderFilled,
+                    OrderFilled(
+                        symbol: after.key.symbol, side: after.side, quantity: increment.doubleValue,
+                        price: after.averagePrice?.doubleValue ?? 0, clientOrderId: id, purpose: after.purpose,
+                        reduceOnly: after.purpose == .exit, legIndex: after.legIndex), now: now())
+            }
+        } catch {
+            logger.error("order events not encoded", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+        }
+        if increment > 0, after.purpose == .entry {
+            if let write = try? OrderWrite.update(after) { writes.put(write) }
+            await entryFilled(after, increment: increment, writes: writes)
+            return
+        }
+        if increment > 0 || after.status.isFinal, after.purpose == .exit, after.planId != nil {
+            await exitNews(after, increment: increment, events: writes)
+            return
+        }
+        do {
+            writes.put(try OrderWrite.update(after))
+            try await book.commit(writes)
+        } catch {
+            logger.error("order record not stored", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// An exit order filled (in part or whole) or ended: the plan takes the fill (the record's
+    /// update in the same step), the leg shows its order's status, and the plan's orders follow.
+    private func exitNews(_ record: OrderRecord, increment: Decimal, events: BookWrites) async {
+        let key = record.key
+        defer { Task { await self.publishAll(events) } }
+        guard let write = try? OrderWrite.update(record) else { return }
+        if increment > 0 { Counter(.fills, dimensions: [("purpose", OrderPurpose.exit.rawValue)]).increment() }
+        for _ in 0..<3 {
+            var plan = planCache[key]
+            if plan?.planId != record.planId { plan = try? await book.plan(key) }
+            guard let plan, plan.planId == record.planId, plan.isActive, let legIndex = record.legIndex, plan.legs.indices.contains(legIndex) else {
+                await storeAlone(write)
+                return
+            }
+            let at = now()
+            var evaluation = executor.applyFill(
+                plan: plan, legIndex: legIndex, quantity: increment.doubleValue,
+                averagePrice: record.averagePrice?.doubleValue ?? plan.legs[legIndex].triggerPrice, complete: record.status == .filled, now: at)
+            var next = evaluation.plan
+            // The leg shows its current order's status (the order a leg's id names).
+            if next.legs[legIndex].clientOrderId == record.clientOrderId || next.legs[legIndex].status == .filled,
+                next.legs[legIndex].orderStatus != record.status
+            {
+                if !evaluation.changed {
+                    next.version = plan.version + 1
+                    next.updatedAt = Timestamp.normalize(at)
+                }
+                next.legs[legIndex].orderStatus = record.status
+                evaluation = Evaluation(decisions: [], plan: next, changes: evaluation.changes, closedReason: evaluation.closedReason)
+            }
+            guard next != plan else {
+                await storeAlone(write)
+                return
+            }
+            do {
+                if next.status == .closed {
+                    let pnl = executor.realizedPnl(plan: next)
+                    let outcome = try await book.close(
+                        next, expectedVersion: plan.version, realizedPnl: pnl, position: .keep, orders: [write], now: at)
+                    guard try await settle(outcome, key: key) else { continue }
+                    forget(key)
+                    Counter(.plansClosed, dimensions: [("reason", next.closedReason?.rawValue ?? "UNKNOWN")]).increment()
+                    logger.info("exit leg filled", metadata: Self.fillMetadata(record, plan: plan))
+                    logger.info(
+                        "exit plan closed",
+                        metadata: [
+                            "key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "\(next.closedReason?.rawValue ?? "")",
+                            "realized_pnl": "\(pnl)",
+                        ])
+                    await cancelWorking(of: key, except: nil, reason: "POSITION_CLOSED")
+                    return
+                }
+                let orders = try await intents(for: next)
+                let changes = evaluation.changes.map(\.rawValue)
+                let event =
+                    changes.isEmpty
+                    ? nil
+                    : PlanUpdatedEvent(key: key.description, planId: plan.planId, version: next.version, change: changes[0], changes: changes)
+                let outcome = try await book.update(
+                    next, expectedVersion: plan.version, event: event, position: nil, orders: [write] + orders, now: at)
+                guard try await settle(outcome, key: key) else { continue }
+                remember(next)
+                knowIntents(orders, of: next)
+                if increment > 0 { logger.info("exit leg filled", metadata: Self.fillMetadata(record, plan: plan)) }
+                logStopMove(from: plan, to: next, changes: evaluation.changes)
+                await keepOrders(next)
+                return
+            } catch {
+                logger.error("exit fill not stored", metadata: ["client_order_id": "\(record.clientOrderId)", "error": "\(error)"])
+                await storeAlone(write)
+                return
+            }
+        }
+        await storeAlone(write)
+    }
+
+    private func storeAlone(_ write: OrderWrite) async {
+        var writes = book.writes()
+        writes.put(write)
+        do { try await book.commit(writes) } catch {
+            logger.error("order record not stored", metadata: ["client_order_id": "\(write.clientOrderId)", "error": "\(error)"])
+        }
+    }
+
+    private func publishAll(_ events: BookWrites) async {
+        do { try await book.commit(events) } catch { logger.debug("order events not published", metadata: ["error": "\(error)"]) }
+    }
+
+    static func fillMetadata(_ record: OrderRecord, plan: ExitPlan) -> Logger.Metadata {
+        [
+            "key": "\(record.key)", "plan_id": "\(plan.planId)", "leg": "\(record.legIndex ?? -1)",
+            "kind": "\(record.legIndex.flatMap { plan.legs.indices.contains($0) ? plan.legs[$0].kind.rawValue : nil } ?? "")",
+            "quantity": "\(record.filledQuantity)", "price": "\(record.averagePrice ?? 0)", "client_order_id": "\(record.clientOrderId)",
+        ]
+    }
+
+    // MARK: - cancels
+
+    /// Cancels the working orders of a position (all but `except`).
+    func cancelWorking(of key: PositionKey, except: String?, reason: String) async {
+        for id in working[key] ?? [] where id != except {
+            guard let record = records[id], record.purpose == .exit, record.type.isConditional else { continue }
+            await cancelOrder(record, reason: reason)
+        }
+    }
+
+    /// Cancels one order; an intent that never left is closed as not sent.
+    func cancelOrder(_ record: OrderRecord, reason: String) async {
+        let id = record.clientOrderId
+        guard record.status.mayBeWorking, !inFlight.contains(id) else { return }
+        if record.status == .intent {
+            await absorb(.rejected(code: nil, message: "not sent: \(reason)"), for: id)
+            return
+        }
+        inFlight.insert(id)
+        cancelReasons[id] = reason
+        do {
+            try await venue.cancel(clientOrderId: id, symbol: record.key.symbol, conditional: record.type.isConditional)
+            inFlight.remove(id)
+            await absorb(.canceled, for: id)
+        } catch .notFound {
+            inFlight.remove(id)
+            // Gone already (filled, expired): ask what became of it.
+            await resolveByQuery(record)
+        } catch {
+            inFlight.remove(id)
+            logger.warning("cancel not done; will try again", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: - positions and venue events
+
+    /// One venue event.
+    public func handleVenue(_ event: VenueEvent) async {
+        switch event {
+        case .order(let id, let update):
+            guard records[id] != nil else {
+                logger.debug("venue news of an order without a record", metadata: ["client_order_id": "\(id)"])
+                return
+            }
+            await absorb(update, for: id)
+        case .position(let position):
+            await publish(.positionUpdated, snapshot(of: position, at: now()))
+            if position.quantity <= 0 { await positionMayBeGone(position.key) }
+        case .price(let symbol, let price):
+            await handlePrice(symbol: symbol, price: price.doubleValue)
+        case .gap(let reason):
+            logger.warning("venue event stream had a gap; reconciling", metadata: ["reason": "\(reason)"])
+            do { try await reconcile() } catch {
+                logger.error("reconciliation after a gap failed; will retry", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// When the venue has no position for a key, its active plan closes (POSITION_CLOSED) and
+    /// its resting orders are cancelled.
+    func positionMayBeGone(_ key: PositionKey) async {
+        guard let plan = planCache[key] else {
+            await cancelWorking(of: key, except: nil, reason: "POSITION_CLOSED")
+            return
+        }
+        guard (try? await venue.position(key)) == .some(nil) else { return }
+        let at = now()
+        let closed = executor.close(plan: plan, reason: .positionClosed, now: at)
+        do {
+            let outcome = try await book.close(
+                closed, expectedVersion: plan.version, realizedPnl: executor.realizedPnl(plan: closed), position: .delete, orders: [], now: at)
+            if try await settle(outcome, key: key) {
+                forget(key)
+                Counter(.plansClosed, dimensions: [("reason", ClosedReason.positionClosed.rawValue)]).increment()
+                logger.info("exit plan closed", metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED"])
+            }
+        } catch {
+            logger.error("plan of a gone position not closed", metadata: ["key": "\(key)", "error": "\(error)"])
+        }
+        await cancelWorking(of: key, except: nil, reason: "POSITION_CLOSED")
+    }
+
+    // MARK: - the periodic pass
+
+    /// The housekeeping of orders: unknown outcomes queried when due, intents the venue was too
+    /// busy for sent again, resting stops supervised without ticks, orders of positions
+    /// without an active plan cancelled, and every 5 s each plan's orders checked against what
+    /// it needs (a refused or expired order is placed again under a new id).
+    public func maintainOrders() async {
+        if lastFullKeep.map({ clock.now - $0 >= .seconds(5) }) ?? true {
+            lastFullKeep = clock.now
+            for plan in planCache.values { await keepOrders(plan) }
+        }
+        for (id, query) in unknown where query.next <= clock.now {
+            guard let record = records[id] else {
+                unknown[id] = nil
+                continue
+            }
+            await resolveByQuery(record)
+        }
+        for (id, due) in retryAt where due <= clock.now {
+            retryAt[id] = nil
+            guard let record = records[id], record.status == .intent else { continue }
+            if let plan = planCache[record.key], plan.planId == record.planId {
+                await keepOrders(plan)
+            } else if record.purpose == .entry || record.planId == nil {
+                _ = await send(record)
+            }
+        }
+        for key in Array(working.keys) {
+            let plan = planCache[key]
+            for id in working[key] ?? [] {
+                guard let record = records[id], record.purpose == .exit, record.type.isConditional, record.status != .intent else { continue }
+                if plan == nil || plan?.planId != record.planId { await cancelOrder(record, reason: "ORPHANED") }
+            }
+            if let plan, restsAtVenue(plan.symbol), let price = lastPrice[plan.symbol] {
+                _ = await superviseStop(plan, price: price)
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import ExitBrainCoordination
+import ExitBrainDomain
+import Foundation
+import Logging
+import Venue
+
+/// Reconciliation with the venue at start and after any gap in its events (docs/contract.md
+/// §11): positions, open orders and open conditional orders are matched to plans by client
+/// order id; `INTENT` and `UNKNOWN` records are resolved; what a plan needs and is missing is
+/// placed; the service's own orders that belong to no open position are cancelled. Nothing is
+/// sent twice for one leg and plan version: an intent is queried before it is sent.
+extension ExecutionEngine {
+    /// What one reconciliation found and did.
+    public struct ReconcileReport: Sendable, Equatable {
+        /// Positions at the venue.
+        public var positions = 0
+        /// Records read from `{ns}:orders`.
+        public var records = 0
+        /// Records whose fate was asked of the venue.
+        public var queried = 0
+        /// Orders cancelled as belonging to no open position or plan.
+        public var orphansCancelled = 0
+        /// Plans closed because their position is gone.
+        public var plansClosed = 0
+    }
+
+    /// Reads the venue and the book and brings them together.
+    @discardableResult
+    public func reconcile() async throws -> ReconcileReport {
+        var report = ReconcileReport()
+        let rows = try await book.orderRecords()
+        report.records = rows.count
+        for row in rows {
+            do {
+                let stored = try OrderWrite.decode(row.bytes, field: row.field)
+                // A record written by another writer since (or our newer copy) wins by its time.
+                if let mine = records[row.field], mine.updatedAt > stored.updatedAt { continue }
+                know(stored)
+            } catch {
+                logger.error("order record not readable; left as it is", metadata: ["client_order_id": "\(row.field)", "error": "\(error)"])
+            }
+        }
+        try await resync()
+        let positions: [VenuePosition]
+        let open: [OpenOrder]
+        do {
+            positions = try await venue.positions()
+            open = try await venue.openOrders()
+        } catch {
+            throw CoordinationError(.redis, "venue not readable: \(error)")
+        }
+        report.positions = positions.count
+        let openIds = Set(open.map(\.clientOrderId))
+        let held = Set(positions.map(\.key))
+        // Records that may be working but are not among the venue's open orders: ask.
+        for (_, ids) in working {
+            for id in ids {
+                guard let record = records[id], !openIds.contains(id) else { continue }
+                report.queried += 1
+                await resolveByQuery(record)
+            }
+        }
+        // Open orders of ours that no open position or active plan wants.
+        for order in open {
+            let id = order.clientOrderId
+            guard let record = records[id] else {
+                if id.hasPrefix("eb-") {
+                    report.orphansCancelled += 1
+                    logger.warning("open order of ours without a record; cancelling", metadata: ["client_order_id": "\(id)"])
+                    try? await venue.cancel(clientOrderId: id, symbol: order.symbol, conditional: order.conditional)
+                }
+                continue
+            }
+            let plan = planCache[record.key]
+            if !held.contains(record.key) || plan == nil || plan?.planId != record.planId {
+                report.orphansCancelled += 1
+                await cancelOrder(records[id] ?? record, reason: "ORPHANED")
+            }
+        }
+        // Active plans: a gone position closes its plan; a held one gets what it needs.
+        for (key, plan) in planCache {
+            if held.contains(key) {
+                await keepOrders(plan)
+            } else if restsAtVenue(plan.symbol) || config.exchange != .paper {
+                report.plansClosed += 1
+                await positionMayBeGone(key)
+            }
+        }
+        logger.info(
+            "reconciled with the venue",
+            metadata: [
+                "positions": "\(report.positions)", "records": "\(report.records)", "queried": "\(report.queried)",
+                "orphans_cancelled": "\(report.orphansCancelled)", "plans_closed": "\(report.plansClosed)",
+            ])
+        return report
+    }
+}

@@ -1,0 +1,376 @@
+import ExitBrainCoordination
+import ExitBrainDomain
+import Foundation
+import Logging
+import Venue
+
+/// The simulated venue (`EXCHANGE=paper`): a ``Venue`` whose book lives in Redis, so that it
+/// outlives the service that trades on it, as a real venue does.
+///
+/// - Positions are `{ns}:positions` (a snapshot any client writes there is an open position).
+/// - Its own record of every order is `{ns}:paper:orders`, by client order id: a client id is
+///   accepted once (a second request with it is refused as a duplicate, as at Binance).
+/// - Market orders fill at once at the last price with the configured slippage; reduce-only
+///   orders never grow or flip a position (they fill at most what is open, and are refused when
+///   nothing is).
+/// - Stop-market and take-profit-market orders rest until a price crosses their trigger, then
+///   fill as market orders; one whose trigger is already crossed is refused (-2021).
+/// - ``PaperFaults`` make it answer nothing, refuse, delay or drop its events, or die mid-request.
+public actor PaperVenue: Venue {
+    public nonisolated let kind = "paper"
+    private let book: any BookStore
+    private let symbolRules: @Sendable (String) -> SymbolRules
+    private let slippageBps: Double
+    private let logger: Logger
+    private var faults: PaperFaults
+    private var orders: [String: OrderRecord] = [:]
+    private var resting: [String: Set<String>] = [:]
+    private var prices: [String: Decimal] = [:]
+    private var loaded = false
+    private var nextId: Int64 = 1
+    private var subscribers: [UUID: AsyncStream<VenueEvent>.Continuation] = [:]
+    private var dropping = false
+    /// Events handed to subscribers so far (each once, whatever the number of subscribers).
+    public private(set) var emittedCount = 0
+
+    /// The default rules of every paper symbol: a cent tick, a step of 0.0001, no minimum notional.
+    public static let defaultRules: @Sendable (String) -> SymbolRules = {
+        SymbolRules(
+            symbol: $0, tickSize: Decimal(string: "0.01")!, stepSize: Decimal(string: "0.0001")!, minQuantity: Decimal(string: "0.0001")!,
+            maxQuantity: 1_000_000, minNotional: 0)
+    }
+
+    /// A paper venue over the book.
+    public init(
+        book: any BookStore, slippageBps: Double = 0, faults: PaperFaults = PaperFaults(), logger: Logger,
+        rules: @escaping @Sendable (String) -> SymbolRules = PaperVenue.defaultRules
+    ) {
+        self.book = book
+        self.slippageBps = slippageBps
+        self.faults = faults
+        self.logger = logger
+        symbolRules = rules
+    }
+
+    // MARK: - knobs
+
+    /// Replaces the faults.
+    public func setFaults(_ faults: PaperFaults) { self.faults = faults }
+
+    /// Drops (true) or restores (false) the event stream; restoring it reports a gap.
+    public func dropEvents(_ drop: Bool) {
+        guard dropping != drop else { return }
+        dropping = drop
+        if !drop { emit(.gap(reason: "paper venue stream restored")) }
+    }
+
+    // MARK: - Venue
+
+    public nonisolated func rules(for symbol: String) async throws(VenueError) -> SymbolRules { symbolRules(symbol) }
+
+    public func place(_ request: OrderRequest) async throws(VenueError) -> OrderUpdate {
+        try await load()
+        if faults.crashOnPlace == request.type { Self.die("crash-on-place \(request.clientOrderId)") }
+        if let i = faults.refusals.firstIndex(where: { $0.type == nil || $0.type == request.type }) {
+            throw faults.refusals.remove(at: i).error
+        }
+        guard orders[request.clientOrderId] == nil else { throw .refused(code: -4116, message: "ClientOrderId is duplicated.") }
+        let rules = symbolRules(request.symbol)
+        let price = try await price(request.symbol)
+        if let violation = rules.violation(
+            quantity: request.quantity, price: request.triggerPrice, type: request.type, reduceOnly: request.reduceOnly)
+        {
+            throw violation
+        }
+        let key = PositionKey(symbol: request.symbol, side: request.positionSide)
+        let position = try await snapshot(key)
+        if request.reduceOnly, position == nil { throw .reduceOnlyRefused(code: -2022, message: "ReduceOnly Order is rejected.") }
+        let now = Date()
+        var record = OrderRecord(intent: request, key: key, planId: nil, legIndex: nil, at: now)
+        let update: OrderUpdate
+        if request.type.isConditional {
+            guard let trigger = request.triggerPrice else { throw .refused(code: -1102, message: "Mandatory parameter 'triggerPrice' was not sent.") }
+            if let price, Self.crossed(trigger, by: price, type: request.type, side: request.positionSide) {
+                throw .wouldTriggerImmediately(message: "Order would immediately trigger.")
+            }
+            let algoId = newId()
+            update = .accepted(venueOrderId: nil, venueAlgoId: algoId)
+            record = try apply(update, to: record, at: now)
+            try await commit(record, position: nil, onlyIfNew: true)
+            resting[request.symbol, default: []].insert(request.clientOrderId)
+        } else {
+            guard let price else { throw .refused(code: -1100, message: "No price for \(request.symbol) yet.") }
+            let fill = try fillMarket(request.quantity, of: request, at: price, position: position, now: now)
+            update = .filled(cumulative: fill.quantity, averagePrice: fill.price, venueOrderId: newId())
+            record = try apply(update, to: record, at: now)
+            try await commit(record, position: fill.position, onlyIfNew: true)
+        }
+        orders[record.clientOrderId] = record
+        if faults.crashAfterAccept == request.type { Self.die("crash-after-accept \(request.clientOrderId)") }
+        if faults.silentAccepts > 0 {
+            faults.silentAccepts -= 1
+            throw .unknownOutcome(message: "the paper venue accepted \(request.clientOrderId) and answered nothing (PAPER_FAULTS silent)")
+        }
+        emit(.order(clientOrderId: record.clientOrderId, update))
+        if case .filled = update { await emitPosition(key) }
+        return update
+    }
+
+    public func cancel(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) {
+        try await load()
+        guard let record = orders[clientOrderId], record.status.mayBeWorking else { throw .notFound(clientOrderId: clientOrderId) }
+        let next = try apply(.canceled, to: record, at: Date())
+        try await commit(next, position: nil, onlyIfNew: false)
+        orders[clientOrderId] = next
+        resting[symbol]?.remove(clientOrderId)
+        emit(.order(clientOrderId: clientOrderId, .canceled))
+    }
+
+    public func query(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) -> OrderUpdate {
+        try await load()
+        guard let record = orders[clientOrderId] else { throw .notFound(clientOrderId: clientOrderId) }
+        return Self.news(of: record)
+    }
+
+    public func openOrders() async throws(VenueError) -> [OpenOrder] {
+        try await load()
+        return resting.flatMap { symbol, ids in ids.map { OpenOrder(clientOrderId: $0, symbol: symbol, conditional: true) } }
+            .sorted { $0.clientOrderId < $1.clientOrderId }
+    }
+
+    public func positions() async throws(VenueError) -> [VenuePosition] {
+        let rows: [(field: String, bytes: [UInt8])]
+        do { rows = try await book.readAll([.positions])[0] } catch { throw .unreachable(message: error.message) }
+        return rows.compactMap { row in
+            guard let s = try? PositionStore.decode(row.bytes, field: row.field), s.quantity > 0 else { return nil }
+            return Self.venuePosition(s)
+        }
+    }
+
+    public func position(_ key: PositionKey) async throws(VenueError) -> VenuePosition? {
+        try await snapshot(key).map(Self.venuePosition)
+    }
+
+    public func events() -> AsyncStream<VenueEvent> {
+        let (stream, continuation) = AsyncStream<VenueEvent>.makeStream(bufferingPolicy: .bufferingNewest(100_000))
+        let id = UUID()
+        subscribers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.unsubscribe(id) } }
+        return stream
+    }
+
+    private func unsubscribe(_ id: UUID) { subscribers[id] = nil }
+
+    public func health() async -> VenueHealth {
+        do { try await load() } catch {
+            return VenueHealth(kind: kind, reachable: false, details: [("note", "paper book not readable: \(error)")])
+        }
+        let open = resting.values.reduce(0) { $0 + $1.count }
+        return VenueHealth(
+            kind: kind, reachable: true, degraded: dropping,
+            details: [("book", "redis"), ("orders", "\(orders.count)"), ("open_orders", "\(open)"), ("stream", dropping ? "DROPPED" : "CONNECTED")])
+    }
+
+    /// A price: resting orders whose trigger it crosses fill at it.
+    public func observe(symbol: String, price: Decimal) async {
+        prices[symbol] = price
+        guard let ids = resting[symbol], !ids.isEmpty else { return }
+        let now = Date()
+        for id in ids.sorted() {
+            guard let record = orders[id], record.status.mayBeWorking, let trigger = record.triggerPrice,
+                Self.crossed(trigger, by: price, type: record.type, side: record.positionSide)
+            else { continue }
+            if faults.stuckStops, record.type == .stopMarket { continue }
+            do {
+                let position = try await snapshot(record.key)
+                let next: OrderRecord
+                var positionChange: PaperLedgerWrite.PositionChange?
+                if position == nil {
+                    // Nothing left to reduce: the order expires instead of opening a position.
+                    next = try apply(.expired, to: record, at: now)
+                } else {
+                    var quantity = record.remainingQuantity
+                    if faults.partialFills > 0, record.filledQuantity == 0 {
+                        let half = symbolRules(record.key.symbol).quantity(quantity / 2)
+                        if half > 0 {
+                            faults.partialFills -= 1
+                            quantity = half
+                        }
+                    }
+                    let fill = try fillMarket(quantity, of: record.request, at: price, position: position, now: now)
+                    next = try apply(
+                        .filled(cumulative: record.filledQuantity + fill.quantity, averagePrice: fill.price, venueOrderId: newId()), to: record,
+                        at: now)
+                    positionChange = fill.position
+                }
+                try await commit(next, position: positionChange, onlyIfNew: false)
+                orders[id] = next
+                if !next.status.mayBeWorking { resting[symbol]?.remove(id) }
+                emit(.order(clientOrderId: id, Self.news(of: next)))
+                if positionChange != nil { await emitPosition(record.key) }
+            } catch {
+                logger.error("paper trigger not applied", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: - the book
+
+    private func load() async throws(VenueError) {
+        guard !loaded else { return }
+        let rows: [(field: String, bytes: [UInt8])]
+        do { rows = try await book.paperOrders() } catch { throw .unreachable(message: error.message) }
+        for row in rows {
+            guard let record = try? OrderWrite.decode(row.bytes, field: row.field) else {
+                logger.error("paper order not readable; ignored", metadata: ["client_order_id": "\(row.field)"])
+                continue
+            }
+            orders[row.field] = record
+            if record.type.isConditional, record.status.mayBeWorking { resting[record.key.symbol, default: []].insert(row.field) }
+            for id in [record.venueOrderId, record.venueAlgoId].compactMap({ $0 }) { nextId = max(nextId, (Int64(id) ?? 0) + 1) }
+        }
+        loaded = true
+    }
+
+    private func commit(_ record: OrderRecord, position: PaperLedgerWrite.PositionChange?, onlyIfNew: Bool) async throws(VenueError) {
+        let json: [UInt8]
+        do { json = try PlanJSON.encodeValue(record) } catch { throw .refused(code: -1000, message: "order not encodable: \(error)") }
+        let written: Bool
+        do {
+            written = try await book.commitPaper(
+                PaperLedgerWrite(onlyIfNew: onlyIfNew, clientOrderId: record.clientOrderId, order: json, position: position))
+        } catch { throw .unreachable(message: error.message) }
+        if !written { throw .refused(code: -4116, message: "ClientOrderId is duplicated.") }
+    }
+
+    private func snapshot(_ key: PositionKey) async throws(VenueError) -> PositionSnapshot? {
+        do {
+            guard let s = try await book.position(key), s.quantity > 0 else { return nil }
+            return s
+        } catch { throw .unreachable(message: error.message) }
+    }
+
+    private func price(_ symbol: String) async throws(VenueError) -> Decimal? {
+        if let known = prices[symbol] { return known }
+        do {
+            guard let stored = try await book.lastPrice(symbol) else { return nil }
+            return Decimal(stored)
+        } catch { throw .unreachable(message: error.message) }
+    }
+
+    /// A market fill of `quantity` at `price` with slippage against the taker; reduce-only
+    /// fills at most what is open.
+    private func fillMarket(
+        _ quantity: Decimal, of request: OrderRequest, at price: Decimal, position: PositionSnapshot?, now: Date
+    ) throws(VenueError) -> (quantity: Decimal, price: Decimal, position: PaperLedgerWrite.PositionChange) {
+        let rules = symbolRules(request.symbol)
+        let slip = Decimal(slippageBps) / 10_000
+        let raw = request.side == .buy ? price * (1 + slip) : price * (1 - slip)
+        let fillPrice = raw.rounded(toMultipleOf: rules.tickSize, .plain)
+        let key = PositionKey(symbol: request.symbol, side: request.positionSide)
+        let markDouble = fillPrice.doubleValue
+        if request.reduceOnly {
+            guard let position else { throw .reduceOnlyRefused(code: -2022, message: "ReduceOnly Order is rejected.") }
+            let open = rules.quantity(Decimal(position.quantity), for: .market)
+            let filled = Swift.min(quantity, open)
+            let left = open - filled
+            guard left > 0 else { return (filled, fillPrice, .delete(key)) }
+            var next = position
+            next.quantity = left.doubleValue
+            next.markPrice = markDouble
+            next.unrealizedPnl = Rounding.price((markDouble - next.entryPrice) * next.quantity * key.side.sign)
+            next.updatedAt = now
+            return (filled, fillPrice, .store(next))
+        }
+        let added = quantity.doubleValue
+        var next: PositionSnapshot
+        if let position {
+            let total = Rounding.quantity(position.quantity + added)
+            next = position
+            next.entryPrice = Rounding.price((position.entryPrice * position.quantity + markDouble * added) / total)
+            next.quantity = total
+            if let leverage = request.leverage { next.leverage = leverage }
+        } else {
+            next = PositionSnapshot(
+                symbol: key.symbol, side: key.side, quantity: Rounding.quantity(added), entryPrice: markDouble, markPrice: markDouble,
+                leverage: request.leverage ?? 1, unrealizedPnl: 0, openedAt: now, updatedAt: now)
+        }
+        next.markPrice = markDouble
+        next.updatedAt = now
+        next.unrealizedPnl = Rounding.price((markDouble - next.entryPrice) * next.quantity * key.side.sign)
+        return (quantity, fillPrice, .store(next))
+    }
+
+    private func apply(_ update: OrderUpdate, to record: OrderRecord, at: Date) throws(VenueError) -> OrderRecord {
+        do { return try OrderLifecycle.apply(update, to: record, at: at) } catch {
+            throw .refused(code: -1000, message: error.description)
+        }
+    }
+
+    private func newId() -> String {
+        defer { nextId += 1 }
+        return String(nextId)
+    }
+
+    // MARK: - events
+
+    private func emit(_ event: VenueEvent) {
+        guard !dropping else { return }
+        let delay = faults.eventDelay
+        let targets = Array(subscribers.values)
+        if delay == .zero {
+            emittedCount += 1
+            for c in targets { c.yield(event) }
+        } else {
+            Task {
+                try? await Task.sleep(for: delay)
+                self.delivered(event, to: targets)
+            }
+        }
+    }
+
+    private func delivered(_ event: VenueEvent, to targets: [AsyncStream<VenueEvent>.Continuation]) {
+        emittedCount += 1
+        for c in targets { c.yield(event) }
+    }
+
+    private func emitPosition(_ key: PositionKey) async {
+        let snapshot = try? await book.position(key)
+        emit(.position(snapshot.map(Self.venuePosition) ?? VenuePosition(key: key, quantity: 0, entryPrice: 0)))
+    }
+
+    // MARK: - rules
+
+    /// Whether `price` crosses a resting order's trigger: a stop against the position, a
+    /// take-profit in its favour.
+    static func crossed(_ trigger: Decimal, by price: Decimal, type: OrderType, side: PositionSide) -> Bool {
+        switch (type, side) {
+        case (.stopMarket, .long), (.takeProfitMarket, .short): price <= trigger
+        case (.stopMarket, .short), (.takeProfitMarket, .long): price >= trigger
+        case (.market, _): true
+        }
+    }
+
+    /// What a query of the order reports.
+    static func news(of record: OrderRecord) -> OrderUpdate {
+        switch record.status {
+        case .filled, .partiallyFilled:
+            .filled(cumulative: record.filledQuantity, averagePrice: record.averagePrice, venueOrderId: record.venueOrderId)
+        case .canceled: .canceled
+        case .expired: .expired
+        case .rejected: .rejected(code: nil, message: record.error ?? "rejected")
+        case .new, .intent, .unknown: .accepted(venueOrderId: record.venueOrderId, venueAlgoId: record.venueAlgoId)
+        }
+    }
+
+    static func venuePosition(_ s: PositionSnapshot) -> VenuePosition {
+        VenuePosition(
+            key: s.key, quantity: Decimal(s.quantity), entryPrice: Decimal(s.entryPrice), markPrice: Decimal(s.markPrice), leverage: s.leverage)
+    }
+
+    private static func die(_ why: String) -> Never {
+        FileHandle.standardError.write(Data("paper venue fault: \(why): SIGKILL\n".utf8))
+        kill(getpid(), SIGKILL)
+        fatalError("unreachable")
+    }
+}

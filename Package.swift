@@ -113,6 +113,7 @@ let package = Package(
             name: "exitbrain",
             dependencies: [
                 "ChildProcesses",
+                "Venue",
                 "RedisClient",
                 "ExitBrainService",
                 "ExecutionService",
@@ -189,7 +190,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SystemTests",
-            dependencies: ["Support", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain"],
+            dependencies: ["Support", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "Venue"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

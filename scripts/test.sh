@@ -43,10 +43,11 @@ if [ "$#" -gt 0 ]; then
 else
   # Independent unit and service tests run side by side. The few that time how fast something
   # happens (a peer's alert within 3 beats, DOWN within 3 s, passes during webhook backoff, a
-  # command timeout surfacing within its limit) and
+  # command timeout surfacing within its limit, every open position with a resting stop within
+  # one interval over a 60 s random walk) and
   # the tests that run whole processes (faults, hostile input, soak, compose, demo) run one at a
   # time after them: on 2 cores, work side by side starves honest timing checks.
-  timed='PeerWatchTests|HealthHTTPTests|WebhookTests|RedisConnectionTests'
+  timed='PeerWatchTests|HealthHTTPTests|WebhookTests|RedisConnectionTests|ProtectionSoakTests'
   swift test --skip-build --skip "SystemTests|DeployTests|$timed"
   swift test --skip-build --no-parallel --filter "$timed"
   swift test --skip-build --no-parallel --filter 'SystemTests|DeployTests'

@@ -31,13 +31,23 @@ public final class MonitoringService: RunnableService {
         alerts = AlertSink(bus: runtime.book, settings: config.alerts, logger: logger)
         reconciler = Reconciler(
             book: runtime.book, alerts: alerts, profile: config.common.profile,
-            grace: config.interval, enabled: config.common.exitBrainEnabled, feeRate: config.common.feeRate, logger: logger)
+            grace: config.interval, enabled: config.common.exitBrainEnabled, feeRate: config.common.feeRate,
+            stopsRestAtVenue: Self.stopsRestAtVenue(config.common), protectionGrace: config.interval * 2, logger: logger)
         changes = ChangeFeed(configuration: config.common.redis, namespace: config.common.namespace, reconciler: reconciler)
         // Every series from the start, at zero (dashboards show 0 instead of "no data").
         _ = Counter(.plansCreated, dimensions: [("source", "RETROACTIVE")])
         _ = Counter(.retroactivePlans)
         _ = Counter(.stalePlansClosed)
+        Gauge(.positionsUnprotected).record(0)
         _ = Counter(.plansClosed, dimensions: [("reason", ClosedReason.positionClosed.rawValue)])
+    }
+
+    /// For which symbols the SL must rest at the venue: `EXIT_ORDERS=VENUE`, exit brain on, and
+    /// the symbol live by the same rules as the execution service's (nil: never, no check).
+    static func stopsRestAtVenue(_ common: CommonConfiguration) -> (@Sendable (String) -> Bool)? {
+        guard common.exitOrders == .venue, common.exitBrainEnabled else { return nil }
+        let live = common.live
+        return { live.mode(for: $0) == .live }
     }
 
     /// Runs until graceful shutdown or cancellation.

@@ -20,6 +20,8 @@ public actor Reconciler: ChangeListener {
         public var closed = 0
         /// Plans re-planned in this pass.
         public var repaired = 0
+        /// Open positions without a resting stop at their plan's SL for the protection grace.
+        public var unprotected = 0
         /// Redis round trips the pass took.
         public var roundTrips = 0
         /// How long it took, in seconds.
@@ -42,6 +44,12 @@ public actor Reconciler: ChangeListener {
     private var dirtyPlans: Set<String> = []
     private var dirtyPositions: Set<String> = []
     private var feedAttached = false
+    private let stopsRestAtVenue: (@Sendable (String) -> Bool)?
+    private let protectionGrace: Duration
+    /// Since when each open position has been seen without its resting stop.
+    private var unprotectedSince: [PositionKey: ContinuousClock.Instant] = [:]
+    /// Positions already alerted as unprotected (once per episode).
+    private var alertedUnprotected: Set<PositionKey> = []
     /// Retroactive creations alerted one by one in a pass; more are summed up in one alert.
     public static let individualAlerts = 10
     /// Totals since start.
@@ -54,10 +62,16 @@ public actor Reconciler: ChangeListener {
     /// A reconciler over `book`; `grace` is how long a plan may stand without its position (one
     /// interval); `feeRate` (`PAPER_FEE_RATE`) is the fee its plans and realized PnL use, as in
     /// the execution service. With a change feed, a pass reads every record every `fullReadEvery`.
+    /// `stopsRestAtVenue` says for which symbols the SL must rest at the venue (`EXIT_ORDERS=VENUE`
+    /// and live); a position of such a symbol without its resting stop for `protectionGrace` is
+    /// `POSITION_UNPROTECTED`. Nil: no protection check.
     public init(
         book: any BookStore, alerts: AlertSink, profile: ExitProfile, grace: Duration, enabled: Bool = true,
-        feeRate: Double, fullReadEvery: Duration = .seconds(60), logger: Logger
+        feeRate: Double, fullReadEvery: Duration = .seconds(60), stopsRestAtVenue: (@Sendable (String) -> Bool)? = nil,
+        protectionGrace: Duration = .seconds(10), logger: Logger
     ) {
+        self.stopsRestAtVenue = stopsRestAtVenue
+        self.protectionGrace = protectionGrace
         self.book = book
         mirror = BookMirror(book: book, hashes: [.positions, .plans], fullReadEvery: fullReadEvery)
         planner = Planner(feeRate: feeRate)
@@ -243,6 +257,9 @@ public actor Reconciler: ChangeListener {
             }
         }
         suspect = nowSuspect
+        if let stopsRestAtVenue {
+            result.unprotected = try await checkProtection(positions: book, plans: planBook, restsAtVenue: stopsRestAtVenue, clock: clock)
+        }
         lacking = Set(scope.filter { book[$0] != nil && planBook[$0] == nil && !createdNow.contains($0) })
 
         result.roundTrips = self.book.roundTrips - trips
@@ -250,6 +267,7 @@ public actor Reconciler: ChangeListener {
         totals.created += result.created
         totals.closed += result.closed
         totals.repaired += result.repaired
+        totals.unprotected = result.unprotected
         totals.positions = result.positions
         totals.plans = result.plans
         last = result
@@ -259,5 +277,49 @@ public actor Reconciler: ChangeListener {
         Gauge(.plansActive).record(Double(result.plans + result.created - result.closed))
         finished = true
         return result
+    }
+
+    /// Every open position whose exits rest at the venue must have a resting stop (a `NEW` or
+    /// `PARTIALLY_FILLED` stop-market record) under its plan's SL client id. One without it for
+    /// the protection grace raises `POSITION_UNPROTECTED` (critical, once until it is protected
+    /// again); the count goes to `exitbrain_positions_unprotected`. One read of `{ns}:orders`;
+    /// only stop records are decoded.
+    private func checkProtection(
+        positions: [PositionKey: PositionSnapshot], plans: [PositionKey: ExitPlan], restsAtVenue: (String) -> Bool, clock: ContinuousClock
+    ) async throws(CoordinationError) -> Int {
+        let stopMarker = Array(#""type":"STOP_MARKET""#.utf8)
+        var resting: Set<String> = []
+        for row in try await book.orderRecords() where row.bytes.contains(stopMarker) {
+            guard let record = try? OrderWrite.decode(row.bytes, field: row.field) else { continue }
+            if record.status == .new || record.status == .partiallyFilled { resting.insert(record.clientOrderId) }
+        }
+        var unprotected: [PositionKey] = []
+        for (key, position) in positions where position.quantity > 0 && restsAtVenue(key.symbol) {
+            let stop = plans[key]?.stopLossLeg.flatMap { $0.status == .pending ? $0.clientOrderId : nil }
+            if let stop, resting.contains(stop) {
+                unprotectedSince[key] = nil
+                alertedUnprotected.remove(key)
+                continue
+            }
+            let since = unprotectedSince[key] ?? clock.now
+            unprotectedSince[key] = since
+            if clock.now - since >= protectionGrace { unprotected.append(key) }
+        }
+        for key in unprotectedSince.keys where positions[key] == nil {
+            unprotectedSince[key] = nil
+            alertedUnprotected.remove(key)
+        }
+        var alertsNow: [AlertEvent] = []
+        for key in unprotected.sorted(by: { $0.description < $1.description }) where alertedUnprotected.insert(key).inserted {
+            let why = plans[key] == nil ? "it has no exit plan" : "its plan's stop-loss order is not resting at the venue"
+            logger.critical("position unprotected", metadata: ["key": "\(key)", "reason": "\(why)"])
+            alertsNow.append(
+                AlertEvent(
+                    severity: .critical, code: "POSITION_UNPROTECTED", message: "open position \(key) has no resting stop: \(why)",
+                    key: key.description))
+        }
+        await alerts.raise(alertsNow)
+        Gauge(.positionsUnprotected).record(Double(unprotected.count))
+        return unprotected.count
     }
 }

@@ -30,6 +30,10 @@ public actor PaperVenue: Venue {
     private var nextId: Int64 = 1
     private var subscribers: [UUID: AsyncStream<VenueEvent>.Continuation] = [:]
     private var dropping = false
+    /// One operation at a time: the venue's book is read and written across awaits (Redis), and
+    /// an order must not be cancelled half-way through its fill.
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
     /// Events handed to subscribers so far (each once, whatever the number of subscribers).
     public private(set) var emittedCount = 0
 
@@ -69,6 +73,8 @@ public actor PaperVenue: Venue {
     public nonisolated func rules(for symbol: String) async throws(VenueError) -> SymbolRules { symbolRules(symbol) }
 
     public func place(_ request: OrderRequest) async throws(VenueError) -> OrderUpdate {
+        await acquire()
+        defer { release() }
         try await load()
         if faults.crashOnPlace == request.type { Self.die("crash-on-place \(request.clientOrderId)") }
         if let i = faults.refusals.firstIndex(where: { $0.type == nil || $0.type == request.type }) {
@@ -117,6 +123,8 @@ public actor PaperVenue: Venue {
     }
 
     public func cancel(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) {
+        await acquire()
+        defer { release() }
         try await load()
         guard let record = orders[clientOrderId], record.status.mayBeWorking else { throw .notFound(clientOrderId: clientOrderId) }
         let next = try apply(.canceled, to: record, at: Date())
@@ -127,12 +135,16 @@ public actor PaperVenue: Venue {
     }
 
     public func query(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) -> OrderUpdate {
+        await acquire()
+        defer { release() }
         try await load()
         guard let record = orders[clientOrderId] else { throw .notFound(clientOrderId: clientOrderId) }
         return Self.news(of: record)
     }
 
     public func openOrders() async throws(VenueError) -> [OpenOrder] {
+        await acquire()
+        defer { release() }
         try await load()
         return resting.flatMap { symbol, ids in ids.map { OpenOrder(clientOrderId: $0, symbol: symbol, conditional: true) } }
             .sorted { $0.clientOrderId < $1.clientOrderId }
@@ -173,6 +185,8 @@ public actor PaperVenue: Venue {
 
     /// A price: resting orders whose trigger it crosses fill at it.
     public func observe(symbol: String, price: Decimal) async {
+        await acquire()
+        defer { release() }
         prices[symbol] = price
         guard let ids = resting[symbol], !ids.isEmpty else { return }
         let now = Date()
@@ -214,7 +228,31 @@ public actor PaperVenue: Venue {
         }
     }
 
+    /// Its positions and resting orders at one instant (between operations), for tests that
+    /// check what is protected.
+    public func bookSnapshot() async throws(VenueError) -> (positions: [PositionSnapshot], resting: [OrderRecord]) {
+        await acquire()
+        defer { release() }
+        try await load()
+        let rows: [(field: String, bytes: [UInt8])]
+        do { rows = try await book.readAll([.positions])[0] } catch { throw .unreachable(message: error.message) }
+        let positions = rows.compactMap { try? PositionStore.decode($0.bytes, field: $0.field) }.filter { $0.quantity > 0 }
+        return (positions, resting.values.flatMap { $0 }.compactMap { orders[$0] })
+    }
+
     // MARK: - the book
+
+    private func acquire() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    private func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+    }
 
     private func load() async throws(VenueError) {
         guard !loaded else { return }

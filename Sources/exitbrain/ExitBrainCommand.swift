@@ -8,7 +8,7 @@ struct ExitBrainCommand: AsyncParsableCommand {
         abstract: "Exit management for crypto-futures positions: plans in Redis, two cooperating services.",
         version: ExitBrainVersion.current,
         subcommands: [
-            ExecutionCommand.self, MonitorCommand.self, DemoCommand.self, PlansCommand.self, SignalCommand.self, FeedCommand.self,
+            ExecutionCommand.self, MonitorCommand.self, DemoCommand.self, PlansCommand.self, OrdersCommand.self, SignalCommand.self, FeedCommand.self,
             RedisCheckCommand.self,
         ]
     )

@@ -116,6 +116,16 @@ struct ComposeRunTests {
         let table = try await TestProcess.run(binary, ["plans", "BTCUSDT"], environment: toolEnv, timeout: .seconds(30))
         #expect(table.status == 0 && table.output.contains("BTCUSDT") && table.output.contains("SL"), "exitbrain plans:\n\(table.output)")
         #expect(!table.output.contains(Compose.password), "the password is never printed")
+        // Its stop rests at the venue as soon as the plan exists: `exitbrain orders` and GET /orders show it.
+        try await eventually("the BTCUSDT:LONG stop resting at the venue", within: .seconds(10)) {
+            let orders = try await TestProcess.run(binary, ["orders", "BTCUSDT", "--working"], environment: toolEnv, timeout: .seconds(30))
+            return orders.status == 0 && orders.output.contains("STOP_MARKET") && orders.output.contains(" NEW ")
+        }
+        let execution = try #require(started.first { $0.name == "execution" })
+        let orders = try await LoopbackHTTP.get(port: execution.port, "/orders/BTCUSDT")
+        #expect(
+            orders.status == 200 && orders.body.contains("\"type\":\"STOP_MARKET\"") && orders.body.contains("\"purpose\":\"ENTRY\""),
+            "\(orders.body)")
 
         // A position written straight into Redis: the monitor gives it a plan within its interval.
         let position = #"{"symbol":"ETHUSDT","side":"SHORT","quantity":0.5,"entry_price":3000,"mark_price":3000,"leverage":5}"#

@@ -146,6 +146,28 @@ struct EngineDecisionTests {
         #expect(h.resting(PositionKey(symbol: "BTCUSDT", side: .long), in: book.paperBook).isEmpty, "the TPs placed meanwhile are cancelled")
     }
 
+    @Test func aPricePastAStuckRestingStopForThreeSecondsIsAnExitAtMarket() async throws {
+        var faults = PaperFaults()
+        faults.stuckStops = true
+        let (book, h) = try await make(faults: faults)
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        try await h.signal(.buy)
+        await h.tick(48_700)
+        #expect(book.storedPlan(key) != nil, "the venue's stop did not fill; not yet 3 s")
+        try await Task.sleep(for: .milliseconds(2_000))
+        await h.engine.maintainOrders()
+        await h.settle()
+        #expect(book.storedPlan(key) != nil, "2 s is not 3 s")
+        try await Task.sleep(for: .milliseconds(1_100))
+        await h.engine.maintainOrders()
+        await h.settle()
+        #expect(book.storedPlan(key) == nil)
+        #expect(book.history.last?.closedReason == .stopLoss)
+        #expect(book.storedPosition(key) == nil, "exited at market")
+        #expect(book.orders.keys.contains { $0.hasPrefix("em-") }, "the market exit has an id of its own")
+        #expect(h.resting(key, in: book.paperBook).isEmpty, "the stuck stop and the TPs are cancelled")
+    }
+
     @Test func aRateLimitedOrderWaitsAndGoesOut() async throws {
         let (book, h) = try await make()
         await h.venue.setFaults(

@@ -5,6 +5,7 @@ import Logging
 import MonitoringService
 import Support
 import Testing
+import Venue
 
 /// The reconciler's decisions against a book kept in memory: no Redis, no network.
 @Suite("Reconciler decisions on an in-memory book")
@@ -77,5 +78,38 @@ struct ReconcilerDecisionTests {
         try book.seed(position("FUSDT", .long))
         let next = try await reconciler.pass()
         #expect(next.created == 1, "a new position is seen from the names")
+    }
+
+    @Test func aPositionWithoutItsRestingStopForTwoIntervalsIsUnprotected() async throws {
+        let book = InMemoryBook(source: "monitoring-service")
+        let alerts = AlertSink(bus: book, settings: AlertSettings(dedupe: .seconds(60)), logger: Logger(label: "t"))
+        let reconciler = Reconciler(
+            book: book, alerts: alerts, profile: .default, grace: .seconds(5), feeRate: 0.0004, stopsRestAtVenue: { $0 != "SHADOWUSDT" },
+            protectionGrace: .milliseconds(150), logger: Logger(label: "t"))
+        try book.seed(position("EUSDT", .long, quantity: 1))
+        try book.seed(position("SHADOWUSDT", .long, quantity: 1))
+        #expect(try await reconciler.pass().unprotected == 0, "not yet two intervals")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await reconciler.pass().unprotected == 1, "the shadow symbol's stops do not rest at the venue")
+        let alert = try #require(alerts.sent.first { $0.code == "POSITION_UNPROTECTED" })
+        #expect(alert.severity == .critical && alert.key == "EUSDT:LONG")
+        // Its stop rests at the venue: protected again, and no second alert for the same episode.
+        let plan = try #require(book.storedPlan(PositionKey(symbol: "EUSDT", side: .long)))
+        let sl = try #require(plan.stopLossLeg)
+        var record = OrderRecord(
+            intent: OrderRequest(
+                clientOrderId: sl.clientOrderId, symbol: "EUSDT", side: .sell, positionSide: .long, purpose: .exit, type: .stopMarket,
+                quantity: 1, triggerPrice: Decimal(sl.triggerPrice)),
+            key: plan.key, planId: plan.planId, legIndex: sl.index, at: Date())
+        var writes = book.writes()
+        writes.put(try .intent(record))
+        try await book.commit(writes)
+        #expect(try await reconciler.pass().unprotected == 1, "an intent is not a resting stop")
+        record.status = .new
+        writes = book.writes()
+        writes.put(try .update(record))
+        try await book.commit(writes)
+        #expect(try await reconciler.pass().unprotected == 0)
+        #expect(alerts.sent.filter { $0.code == "POSITION_UNPROTECTED" }.count == 1)
     }
 }

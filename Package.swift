@@ -144,6 +144,7 @@ let package = Package(
             name: "exitbrain-bench",
             dependencies: [
                 "ChildProcesses", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "MonitoringService", "ExecutionService", "Support",
+                "PaperVenue", "Venue",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

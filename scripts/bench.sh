@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every performance figure of the project, each beside its in-run baseline: builds the release
 # binaries and runs the domain benchmark (pure CPU, against its targets) and exitbrain-bench
-# (Redis client against redis-benchmark; store, reconcile and the execution service against a
+# (Redis client against redis-benchmark; store, reconcile, the order lifecycle at the paper venue
+# and the execution service against a
 # PING timed the same way in the same run). Starts its own redis-server unless REDIS_URL is set.
 #   bash scripts/bench.sh            # everything, about 3 minutes after the build
 set -euo pipefail
@@ -23,4 +24,4 @@ echo "== domain (exitbrain-domain-bench)"
 .build/release/exitbrain-domain-bench
 echo
 echo "== redis client, plan store, reconcile, execution service (exitbrain-bench)"
-.build/release/exitbrain-bench redis store reconcile decision service
+.build/release/exitbrain-bench redis store reconcile venue decision service

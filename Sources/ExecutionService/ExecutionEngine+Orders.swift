@@ -53,9 +53,13 @@ extension ExecutionEngine {
     /// exits rest at the venue), to be written in the same step as the plan.
     func intents(for plan: ExitPlan) async throws -> [OrderWrite] {
         guard plan.isActive, restsAtVenue(plan.symbol) else { return [] }
-        let rules = try await rules(for: plan.symbol)
+        return try intents(for: plan, desired: RestingOrders.desired(for: plan, rules: try await rules(for: plan.symbol)))
+    }
+
+    /// The intents of those of `desired` (the plan's resting orders) that have no record.
+    func intents(for plan: ExitPlan, desired: [OrderRequest]) throws -> [OrderWrite] {
         let at = now()
-        return try RestingOrders.desired(for: plan, rules: rules).filter { records[$0.clientOrderId] == nil }.map { request in
+        return try desired.filter { records[$0.clientOrderId] == nil }.map { request in
             try OrderWrite.intent(
                 OrderRecord(
                     intent: request, key: plan.key, planId: plan.planId, legIndex: RestingOrders.legIndex(of: request.clientOrderId, in: plan),
@@ -87,7 +91,7 @@ extension ExecutionEngine {
             return
         }
         do {
-            let missing = try await intents(for: current)
+            let missing = try intents(for: current, desired: desired)
             if !missing.isEmpty {
                 let outcome = try await book.update(current, expectedVersion: current.version, event: nil, position: nil, orders: missing, now: now())
                 guard try await settle(outcome, key: current.key) else { return }
@@ -103,9 +107,11 @@ extension ExecutionEngine {
             _ = await send(record)
         }
         guard let latest = planCache[current.key], latest.planId == current.planId else { return }
-        let wanted = Set(RestingOrders.desired(for: latest, rules: rules).map(\.clientOrderId))
+        // What the plan wants now (it may have moved on while the requests were out).
+        let latestDesired = latest.version == current.version ? desired : RestingOrders.desired(for: latest, rules: rules)
+        let wanted = Set(latestDesired.map(\.clientOrderId))
         let stopRests =
-            RestingOrders.desired(for: latest, rules: rules).first { $0.type == .stopMarket }.map {
+            latestDesired.first { $0.type == .stopMarket }.map {
                 let status = records[$0.clientOrderId]?.status
                 return status == .new || status == .partiallyFilled
             } ?? true

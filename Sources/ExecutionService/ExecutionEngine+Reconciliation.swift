@@ -40,7 +40,7 @@ extension ExecutionEngine {
                 logger.error("order record not readable; left as it is", metadata: ["client_order_id": "\(row.field)", "error": "\(error)"])
             }
         }
-        try await resync()
+        try await resync(keepingOrders: false)
         let positions: [VenuePosition]
         let open: [OpenOrder]
         do {

@@ -113,7 +113,7 @@ public actor ExecutionEngine {
             throw EventRejection(.noPrice, "no price for \(signal.symbol): send a market.tick first or give a price")
         }
         lastPrice[signal.symbol] = marketPrice
-        await venue.observe(symbol: signal.symbol, price: Decimal(marketPrice))
+        await venue.observe(symbol: signal.symbol, price: Decimal(rounding: marketPrice))
         let at = now()
         if signal.action == .close {
             try await closeAtMarket(key, price: marketPrice, at: at)
@@ -125,7 +125,7 @@ public actor ExecutionEngine {
             return
         }
         let rules = try await rules(for: signal.symbol)
-        let quantity = rules.quantity(Decimal(signal.quantity), for: .market)
+        let quantity = rules.quantity(Decimal(rounding: signal.quantity), for: .market)
         guard quantity > 0 else {
             throw EventRejection(.invalidNumber, "quantity \(signal.quantity) is below the venue's step \(rules.marketStepSize) for \(signal.symbol)")
         }
@@ -299,7 +299,7 @@ public actor ExecutionEngine {
     /// A bus tick: the paper venue trades on it, then every plan of the symbol is evaluated.
     public func handleTick(_ tick: MarketTick) async {
         dirtyPrices[tick.symbol] = tick.price
-        await venue.observe(symbol: tick.symbol, price: Decimal(tick.price))
+        await venue.observe(symbol: tick.symbol, price: Decimal(rounding: tick.price))
         await handlePrice(symbol: tick.symbol, price: tick.price)
     }
 
@@ -397,7 +397,7 @@ public actor ExecutionEngine {
             let id = records[d.clientOrderId] == nil ? d.clientOrderId : "em-" + d.clientOrderId.dropFirst(3)
             let request = OrderRequest(
                 clientOrderId: id, symbol: plan.symbol, side: d.orderSide, positionSide: plan.side, purpose: .exit,
-                type: .market, quantity: rules.quantity(Decimal(d.quantity), for: .market))
+                type: .market, quantity: rules.quantity(Decimal(rounding: d.quantity), for: .market))
             guard request.quantity > 0, records[id] == nil else { continue }
             exits.append(OrderRecord(intent: request, key: key, planId: plan.planId, legIndex: d.legIndex, at: at))
         }
@@ -501,8 +501,9 @@ public actor ExecutionEngine {
     /// plans, a restart) and drops plans closed by others. Between the mirror's full reads
     /// (every minute) it reads the field names and only the new plans; plans changed by others
     /// in place, such as a monitor's repair, are seen at the next full read or at the next
-    /// write's version check. New plans get their resting orders.
-    public func resync() async throws {
+    /// write's version check. New plans get their resting orders (unless `keepingOrders` is
+    /// false: the caller sees to them).
+    public func resync(keepingOrders: Bool = true) async throws {
         let refresh = try await mirror.refresh()
         for bad in refresh.unreadable {
             logger.error("stored plan is not readable; left as it is", metadata: ["key": "\(bad.field)", "error": "\(bad.why)"])
@@ -530,6 +531,7 @@ public actor ExecutionEngine {
                 adopted.append(plan)
             }
         }
+        guard keepingOrders else { return }
         for plan in adopted { await keepOrders(plan) }
     }
 

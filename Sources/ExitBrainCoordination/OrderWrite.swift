@@ -45,11 +45,15 @@ public struct OrderWrite: Sendable, Equatable {
         RedisCommand([mode == .intent ? "HSETNX" : "HSET", namespace.orders, clientOrderId, json])
     }
 
-    /// Decodes a stored record.
+    /// Decodes a stored record (the fast scan first, `JSONDecoder` for anything it does not expect).
     public static func decode(_ bytes: [UInt8], field: String) throws(CoordinationError) -> OrderRecord {
         let record: OrderRecord
-        do { record = try JSONDecoder().decode(OrderRecord.self, from: Data(bytes)) } catch {
-            throw CoordinationError(.corruptRecord, "order at \(field) is not a valid order record: \(error)")
+        if let fast = OrderRecord.fastDecode(bytes) {
+            record = fast
+        } else {
+            do { record = try JSONDecoder().decode(OrderRecord.self, from: Data(bytes)) } catch {
+                throw CoordinationError(.corruptRecord, "order at \(field) is not a valid order record: \(error)")
+            }
         }
         guard record.clientOrderId == field else {
             throw CoordinationError(.corruptRecord, "order at \(field) is the record of \(record.clientOrderId)")

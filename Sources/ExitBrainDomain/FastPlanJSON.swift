@@ -734,14 +734,14 @@ struct KeySet {
 
 /// A strict, forward-only JSON reader for the fast paths. A read that does not match sets
 /// `failed` (or returns nil) and the caller gives up; it never guesses.
-struct JSONScanner {
+package struct JSONScanner {
     let bytes: UnsafeBufferPointer<UInt8>
     var i = 0
-    var failed = false
+    package var failed = false
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    package init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-    enum Step {
+    package enum Step {
         case key(String)
         case end
         case fail
@@ -757,17 +757,17 @@ struct JSONScanner {
     }
 
     /// Consumes `byte` after optional space.
-    mutating func open(_ byte: Unicode.Scalar) -> Bool {
+    package mutating func open(_ byte: Unicode.Scalar) -> Bool {
         skipSpace()
         guard i < bytes.count, bytes[i] == UInt8(byte.value) else { return false }
         i += 1
         return true
     }
 
-    mutating func close(_ byte: Unicode.Scalar) -> Bool { open(byte) }
+    package mutating func close(_ byte: Unicode.Scalar) -> Bool { open(byte) }
 
     /// The next key of an object, or its end.
-    mutating func next(_ first: inout Bool) -> Step {
+    package mutating func next(_ first: inout Bool) -> Step {
         if close("}") { return .end }
         if first {
             first = false
@@ -780,7 +780,7 @@ struct JSONScanner {
         return .key(key)
     }
 
-    mutating func atEnd() -> Bool {
+    package mutating func atEnd() -> Bool {
         skipSpace()
         return i == bytes.count
     }
@@ -802,7 +802,7 @@ struct JSONScanner {
         return nil
     }
 
-    mutating func string() -> String? {
+    package mutating func string() -> String? {
         skipSpace()
         guard let text = rawString() else {
             failed = true
@@ -811,7 +811,7 @@ struct JSONScanner {
         return text
     }
 
-    mutating func word<W: RawRepresentable>() -> W? where W.RawValue == String {
+    package mutating func word<W: RawRepresentable>() -> W? where W.RawValue == String {
         guard let text = string(), let word = W(rawValue: text) else {
             failed = true
             return nil
@@ -819,7 +819,7 @@ struct JSONScanner {
         return word
     }
 
-    mutating func timestamp() -> Date? {
+    package mutating func timestamp() -> Date? {
         guard let text = string(), let date = Timestamp.parse(text) else {
             failed = true
             return nil
@@ -828,7 +828,7 @@ struct JSONScanner {
     }
 
     /// Consumes `null` if it is next.
-    mutating func null() -> Bool {
+    package mutating func null() -> Bool {
         skipSpace()
         guard i + 4 <= bytes.count, bytes[i] == UInt8(ascii: "n"), bytes[i + 1] == UInt8(ascii: "u"),
             bytes[i + 2] == UInt8(ascii: "l"), bytes[i + 3] == UInt8(ascii: "l")
@@ -896,7 +896,7 @@ struct JSONScanner {
     }
 
     /// A JSON integer without fraction or exponent.
-    mutating func int() -> Int? {
+    package mutating func int() -> Int? {
         skipSpace()
         var j = i
         var negative = false

@@ -292,7 +292,7 @@ public actor PaperVenue: Venue {
         if let known = prices[symbol] { return known }
         do {
             guard let stored = try await book.lastPrice(symbol) else { return nil }
-            return Decimal(stored)
+            return Decimal(rounding: stored)
         } catch { throw .unreachable(message: error.message) }
     }
 
@@ -309,7 +309,7 @@ public actor PaperVenue: Venue {
         let markDouble = fillPrice.doubleValue
         if request.reduceOnly {
             guard let position else { throw .reduceOnlyRefused(code: -2022, message: "ReduceOnly Order is rejected.") }
-            let open = rules.quantity(Decimal(position.quantity), for: .market)
+            let open = rules.quantity(Decimal(rounding: position.quantity), for: .market)
             let filled = Swift.min(quantity, open)
             let left = open - filled
             guard left > 0 else { return (filled, fillPrice, .delete(key)) }
@@ -403,7 +403,8 @@ public actor PaperVenue: Venue {
 
     static func venuePosition(_ s: PositionSnapshot) -> VenuePosition {
         VenuePosition(
-            key: s.key, quantity: Decimal(s.quantity), entryPrice: Decimal(s.entryPrice), markPrice: Decimal(s.markPrice), leverage: s.leverage)
+            key: s.key, quantity: Decimal(rounding: s.quantity), entryPrice: Decimal(rounding: s.entryPrice),
+            markPrice: Decimal(rounding: s.markPrice), leverage: s.leverage)
     }
 
     private static func die(_ why: String) -> Never {

@@ -5,9 +5,16 @@ import Foundation
 /// once, through `Decimal(_:)`, and is rounded to the venue's tick or step before it is written:
 /// no `Double` text ever reaches a venue.
 extension Decimal {
-    /// The value rounded to a whole multiple of `increment` (a tick or a step), in `mode`.
+    /// The value rounded to a whole multiple of `increment` (a tick or a step), in `mode`. A
+    /// power of ten (0.01, 0.001, 1) is rounded at its decimal place, without a division.
     public func rounded(toMultipleOf increment: Decimal, _ mode: NSDecimalNumber.RoundingMode) -> Decimal {
         guard increment > 0 else { return self }
+        if increment.significand == 1 {
+            var value = self
+            var result = Decimal()
+            NSDecimalRound(&result, &value, -increment.exponent, mode)
+            return result
+        }
         var units = self / increment
         var whole = Decimal()
         NSDecimalRound(&whole, &units, 0, mode)
@@ -31,6 +38,19 @@ extension Decimal {
             text += "." + String(repeating: "0", count: places)
         }
         return text
+    }
+
+    /// A domain `Double` as a decimal with at most `places` decimals (the domain keeps prices
+    /// and quantities to 8): the nearest such decimal, built from a scaled integer, so that
+    /// 0.003 is 0.003 and not the binary value's 0.00299999999999999980.
+    public init(rounding value: Double, places: Int = 8) {
+        let scale = pow(10, Double(places))
+        let scaled = (value * scale).rounded()
+        guard value.isFinite, abs(scaled) < 9e15 else {
+            self.init(value)
+            return
+        }
+        self.init(sign: scaled < 0 ? .minus : .plus, exponent: -places, significand: Decimal(UInt64(abs(scaled))))
     }
 
     /// The value as a `Double`, for the domain's arithmetic: the `Double` nearest the decimal

@@ -42,6 +42,32 @@ public struct OrderRecord: Sendable, Equatable {
     /// When it last changed.
     public var updatedAt: Date
 
+    /// A record with every field given (a stored record read back).
+    public init(
+        clientOrderId: String, key: PositionKey, planId: String?, legIndex: Int?, purpose: OrderPurpose, type: OrderType, side: OrderSide,
+        positionSide: PositionSide, quantity: Decimal, triggerPrice: Decimal?, status: OrderStatus, venueOrderId: String?, venueAlgoId: String?,
+        filledQuantity: Decimal, averagePrice: Decimal?, error: String?, createdAt: Date, updatedAt: Date
+    ) {
+        self.clientOrderId = clientOrderId
+        self.key = key
+        self.planId = planId
+        self.legIndex = legIndex
+        self.purpose = purpose
+        self.type = type
+        self.side = side
+        self.positionSide = positionSide
+        self.quantity = quantity
+        self.triggerPrice = triggerPrice
+        self.status = status
+        self.venueOrderId = venueOrderId
+        self.venueAlgoId = venueAlgoId
+        self.filledQuantity = filledQuantity
+        self.averagePrice = averagePrice
+        self.error = error
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
     /// An intent, before the request leaves.
     public init(intent request: OrderRequest, key: PositionKey, planId: String?, legIndex: Int?, at: Date) {
         clientOrderId = request.clientOrderId

@@ -13,7 +13,7 @@ public enum RestingOrders {
     /// The requests, SL first (protection before profit).
     public static func desired(for plan: ExitPlan, rules: SymbolRules) -> [OrderRequest] {
         guard plan.isActive else { return [] }
-        let remaining = rules.quantity(Decimal(plan.remainingQuantity))
+        let remaining = rules.quantity(Decimal(rounding: plan.remainingQuantity))
         guard remaining > 0 else { return [] }
         let exitSide = plan.side.exitOrderSide
         var out: [OrderRequest] = []
@@ -21,14 +21,15 @@ public enum RestingOrders {
             out.append(
                 OrderRequest(
                     clientOrderId: sl.clientOrderId, symbol: plan.symbol, side: exitSide, positionSide: plan.side, purpose: .exit,
-                    type: .stopMarket, quantity: remaining, triggerPrice: rules.stopTrigger(Decimal(sl.triggerPrice), protecting: plan.side)))
+                    type: .stopMarket, quantity: remaining, triggerPrice: rules.stopTrigger(Decimal(rounding: sl.triggerPrice), protecting: plan.side)
+                ))
         }
         let takeProfits = plan.legs.filter { $0.kind == .takeProfit && $0.status == .pending }
         let runnerKeepsShare = plan.legs.contains { $0.kind == .trail && $0.status == .pending && $0.quantity > 0 }
         var left = remaining
         for (n, leg) in takeProfits.enumerated() {
             let open = max(0, leg.quantity - (leg.filledQuantity ?? 0))
-            var quantity = min(left, rules.quantity(Decimal(open)))
+            var quantity = min(left, rules.quantity(Decimal(rounding: open)))
             if n == takeProfits.count - 1, !runnerKeepsShare { quantity = left }
             left -= quantity
             guard quantity > 0 else { continue }
@@ -36,7 +37,7 @@ public enum RestingOrders {
                 OrderRequest(
                     clientOrderId: leg.clientOrderId, symbol: plan.symbol, side: exitSide, positionSide: plan.side, purpose: .exit,
                     type: .takeProfitMarket, quantity: quantity,
-                    triggerPrice: rules.takeProfitTrigger(Decimal(leg.triggerPrice), for: plan.side)))
+                    triggerPrice: rules.takeProfitTrigger(Decimal(rounding: leg.triggerPrice), for: plan.side)))
         }
         return out
     }

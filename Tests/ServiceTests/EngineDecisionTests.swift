@@ -168,6 +168,23 @@ struct EngineDecisionTests {
         #expect(h.resting(key, in: book.paperBook).isEmpty, "the stuck stop and the TPs are cancelled")
     }
 
+    @Test func fillsMissedInAStreamGapAreFoundByTheReconciliationAfterIt() async throws {
+        let (book, h) = try await make()
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        try await h.signal(.buy)
+        await h.venue.dropEvents(true)
+        await h.tick(50_760)  // TP1 fills at the venue; the service hears nothing
+        #expect(book.storedPlan(key)?.legs[0].status == .pending)
+        #expect(book.storedPosition(key)?.quantity == 0.007, "the venue filled it")
+        await h.venue.dropEvents(false)  // the stream is back: a gap
+        await h.settle()
+        let plan = try #require(book.storedPlan(key))
+        #expect(plan.legs[0].status == .filled && plan.remainingQuantity == 0.007, "the query after the gap found the fill")
+        #expect(plan.stopLossLeg?.triggerPrice == 50_040, "and the stop moved to breakeven")
+        let stops = h.resting(key, in: book.paperBook).filter { $0.type == .stopMarket }
+        #expect(stops.count == 1 && stops.first?.quantity == Decimal(string: "0.007"))
+    }
+
     @Test func aRateLimitedOrderWaitsAndGoesOut() async throws {
         let (book, h) = try await make()
         await h.venue.setFaults(

@@ -41,6 +41,21 @@ extension ExecutionEngine {
         unknownGauge.record(Double(unknown.count))
     }
 
+    /// Forgets (in memory; `{ns}:orders` keeps them) the records that are final and not the
+    /// current order of a pending leg: what the engine needs of them is done. Keeps memory flat
+    /// however many orders a long run makes.
+    func pruneRecords() {
+        var current: Set<String> = []
+        for plan in planCache.values {
+            for leg in plan.legs where leg.status == .pending { current.insert(leg.clientOrderId) }
+        }
+        for (id, record) in records where record.status.isFinal && !current.contains(id) {
+            records[id] = nil
+            cancelReasons[id] = nil
+            entryContexts[id] = nil
+        }
+    }
+
     /// Books intents written with a plan change.
     func knowIntents(_ writes: [OrderWrite], of plan: ExitPlan) {
         for write in writes {
@@ -506,6 +521,7 @@ extension ExecutionEngine {
         if lastFullKeep.map({ clock.now - $0 >= .seconds(5) }) ?? true {
             lastFullKeep = clock.now
             for plan in planCache.values { await keepOrders(plan) }
+            pruneRecords()
         }
         for (id, query) in unknown where query.next <= clock.now {
             guard let record = records[id] else {

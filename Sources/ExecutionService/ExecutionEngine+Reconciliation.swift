@@ -86,6 +86,7 @@ extension ExecutionEngine {
                 await positionMayBeGone(key)
             }
         }
+        pruneRecords()
         logger.info(
             "reconciled with the venue",
             metadata: [

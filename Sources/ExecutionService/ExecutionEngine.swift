@@ -50,6 +50,12 @@ public actor ExecutionEngine {
     let unknownGauge = Gauge(.ordersUnknown)
     /// When every plan's orders were last checked against what it needs.
     var lastFullKeep: ContinuousClock.Instant?
+    /// Positions whose orders are to be worked on by ``workOrders()``, in order, once each.
+    private var keepQueue: [PositionKey] = []
+    private var queued: Set<PositionKey> = []
+    private var workingBatch = false
+    private let orderWork: AsyncStream<Void>
+    private let orderWorkBell: AsyncStream<Void>.Continuation
 
     /// An engine over the book and the venue; `now` is the clock (tests pass their own).
     public init(
@@ -64,7 +70,36 @@ public actor ExecutionEngine {
         self.executor = PlanExecutor(feeRate: config.common.feeRate)
         self.logger = logger
         self.now = now
+        (orderWork, orderWorkBell) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
+
+    /// Asks ``workOrders()`` to bring the position's orders in line with its plan: a signal or
+    /// a tick does not wait for resting orders to be placed (the engine does that between its
+    /// other work, at once).
+    func keepSoon(_ key: PositionKey) {
+        guard restsAtVenue(key.symbol), queued.insert(key).inserted else { return }
+        keepQueue.append(key)
+        orderWorkBell.yield()
+    }
+
+    /// Works the queued positions' orders until cancelled (the service runs it beside its other loops).
+    public func workOrders() async {
+        for await _ in orderWork {
+            workingBatch = true
+            while !keepQueue.isEmpty {
+                let batch = keepQueue
+                keepQueue = []
+                queued = []
+                for key in batch {
+                    if let plan = planCache[key] { await keepOrders(plan) }
+                }
+            }
+            workingBatch = false
+        }
+    }
+
+    /// True while orders are queued or out at the venue.
+    public var orderWorkPending: Bool { workingBatch || !keepQueue.isEmpty || !inFlight.isEmpty }
 
     /// How many plans this engine manages now.
     public var activePlanCount: Int { planCache.count }
@@ -133,10 +168,12 @@ public actor ExecutionEngine {
             clientOrderId: orderId, symbol: signal.symbol, side: signal.side, positionSide: key.side, purpose: .entry, type: .market,
             quantity: quantity, leverage: signal.leverage)
         let intent = OrderRecord(intent: request, key: key, planId: nil, legIndex: nil, at: at)
-        // The intent first (HSETNX): a request that may have left is never forgotten.
-        var writes = book.writes()
-        writes.put(try OrderWrite.intent(intent))
-        try await book.commit(writes)
+        // The intent first (HSETNX): a request that may have left is never forgotten, and a
+        // signal seen before (redelivered, or before a restart) is not sent again.
+        guard try await book.insertIntent(try OrderWrite.intent(intent)) else {
+            logger.info("duplicate signal ignored", metadata: ["signal_id": "\(meta.id)", "client_order_id": "\(orderId)"])
+            return
+        }
         know(intent)
         entryContexts[orderId] = signal.context
         if let refusal = await send(intent, request: request) {
@@ -199,7 +236,7 @@ public actor ExecutionEngine {
             candidate, retroactive: false, now: at, after: writes, orders: try await intents(for: candidate))
         if firstCreation.created {
             created(firstCreation.plan)
-            await keepOrders(firstCreation.plan)
+            keepSoon(key)
             return
         }
         var stored: ExitPlan? = firstCreation.plan
@@ -222,7 +259,7 @@ public actor ExecutionEngine {
                             "key": "\(key)", "plan_id": "\(existing.planId)", "version": "\(replanned.version)",
                             "quantity": "\(replanned.initialQuantity)",
                         ])
-                    await keepOrders(replanned)
+                    keepSoon(key)
                     return
                 }
                 continue
@@ -231,7 +268,7 @@ public actor ExecutionEngine {
                 candidate, retroactive: false, now: at, after: book.writes(), orders: try await intents(for: candidate))
             if creation.created {
                 created(creation.plan)
-                await keepOrders(creation.plan)
+                keepSoon(key)
                 return
             }
             stored = creation.plan
@@ -442,8 +479,8 @@ public actor ExecutionEngine {
                     price: price, quantity: d.quantity, clientOrderId: d.clientOrderId, shadow: false))
         }
         for record in exits { _ = await send(record) }
-        if let stored = planCache[key] {
-            await keepOrders(stored)
+        if planCache[key] != nil {
+            keepSoon(key)
         } else {
             await cancelWorking(of: key, except: nil, reason: "POSITION_CLOSED")
         }
@@ -532,7 +569,7 @@ public actor ExecutionEngine {
             }
         }
         guard keepingOrders else { return }
-        for plan in adopted { await keepOrders(plan) }
+        for plan in adopted { keepSoon(plan.key) }
     }
 
     func remember(_ plan: ExitPlan) {

@@ -27,6 +27,8 @@ public final class ExecutionService: RunnableService {
     public let runtime: ServiceRuntime
     /// The venue orders go to.
     public let venue: any Venue
+    /// The paper venue's book, on a connection of its own.
+    private let venueBook: RedisBook
 
     struct LoopState {
         var lastLoop: ContinuousClock.Instant?
@@ -60,7 +62,9 @@ public final class ExecutionService: RunnableService {
         self.config = config
         runtime = ServiceRuntime(
             identity: Self.identity, subscribing: [.tradeSignal, .marketTick], common: config.common, version: version, logger: logger)
-        venue = PaperVenue(book: runtime.book, slippageBps: config.slippageBps, faults: config.paperFaults, logger: logger)
+        venueBook = RedisBook(
+            configuration: config.common.redis, namespace: config.common.namespace, source: Self.identity.name, connectionName: "paper-venue-redis")
+        venue = PaperVenue(book: venueBook, slippageBps: config.slippageBps, faults: config.paperFaults, logger: logger)
         engine = ExecutionEngine(config: config, book: runtime.book, venue: venue, logger: logger)
         Self.registerMetrics()
     }
@@ -75,8 +79,9 @@ public final class ExecutionService: RunnableService {
                 "exit_orders": "\(config.exitOrders.rawValue)",
             ])
         runtime.subscription.start(pumping: false)
-        await runtime.run([{ await self.consume() }, { await self.housekeeping() }, { await self.followVenue() }])
+        await runtime.run([{ await self.consume() }, { await self.housekeeping() }, { await self.followVenue() }, { await self.engine.workOrders() }])
         await engine.flushPrices()
+        await venueBook.close()
         await runtime.close()
     }
 

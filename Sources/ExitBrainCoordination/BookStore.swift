@@ -77,8 +77,13 @@ public protocol BookStore: EventPublishing {
     func lastPrice(_ symbol: String) async throws(CoordinationError) -> Double?
     /// Records last prices, in one write.
     func recordPrices(_ prices: [String: Double]) async throws(CoordinationError)
+    /// Writes an intent alone (`HSETNX`); false when a record with its client id was there
+    /// (the order was intended before: a redelivered signal, a restart).
+    func insertIntent(_ intent: OrderWrite) async throws(CoordinationError) -> Bool
     /// Every order record of `{ns}:orders`, in one round trip.
     func orderRecords() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])]
+    /// One order of the paper venue's book.
+    func paperOrder(_ clientOrderId: String) async throws(CoordinationError) -> [UInt8]?
     /// The paper venue's book of orders: client id and the venue's record, in one round trip.
     func paperOrders() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])]
     /// Writes one step of the paper venue's book atomically; false when `onlyIfNew` found the

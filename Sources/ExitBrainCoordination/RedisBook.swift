@@ -19,6 +19,18 @@ public struct RedisBook: BookStore {
         self.bus = bus
     }
 
+    /// A book on a connection of its own (the paper venue's: a venue's work does not queue
+    /// behind the service's on one socket, as at a real venue).
+    public init(configuration: RedisConfiguration, namespace: Namespace, source: String, connectionName: String) {
+        let redis = RedisConnection(configuration: configuration, name: connectionName)
+        let bus = EventBus(redis: redis, namespace: namespace, source: source)
+        self.init(
+            plans: PlanStore(redis: redis, namespace: namespace, bus: bus), positions: PositionStore(redis: redis, namespace: namespace), bus: bus)
+    }
+
+    /// Closes the book's connection.
+    public func close() async { await redis.close() }
+
     private var namespace: Namespace { plans.namespace }
     private var redis: RedisConnection { plans.redis }
 
@@ -69,6 +81,14 @@ public struct RedisBook: BookStore {
     public func lastPrice(_ symbol: String) async throws(CoordinationError) -> Double? { try await positions.price(symbol) }
 
     public func recordPrices(_ prices: [String: Double]) async throws(CoordinationError) { try await positions.setPrices(prices) }
+
+    public func insertIntent(_ intent: OrderWrite) async throws(CoordinationError) -> Bool {
+        try await pipeline([RedisCommand(["HSETNX", namespace.orders, intent.clientOrderId, intent.json])], what: "order intent")[0].int == 1
+    }
+
+    public func paperOrder(_ clientOrderId: String) async throws(CoordinationError) -> [UInt8]? {
+        try await pipeline([RedisCommand(["HGET", namespace.paperOrders, clientOrderId])], what: "paper order")[0].bytes
+    }
 
     public func orderRecords() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])] {
         PlanStore.parseRaw(try await pipeline([RedisCommand(["HGETALL", namespace.orders])], what: "order records")[0])

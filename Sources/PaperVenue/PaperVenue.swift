@@ -23,6 +23,7 @@ public actor PaperVenue: Venue {
     private let slippageBps: Double
     private let logger: Logger
     private var faults: PaperFaults
+    /// The working orders (the rest are only in Redis, read back when asked for).
     private var orders: [String: OrderRecord] = [:]
     private var resting: [String: Set<String>] = [:]
     private var prices: [String: Decimal] = [:]
@@ -94,6 +95,7 @@ public actor PaperVenue: Venue {
         let now = Date()
         var record = OrderRecord(intent: request, key: key, planId: nil, legIndex: nil, at: now)
         let update: OrderUpdate
+        var positionChange: PaperLedgerWrite.PositionChange?
         if request.type.isConditional {
             guard let trigger = request.triggerPrice else { throw .refused(code: -1102, message: "Mandatory parameter 'triggerPrice' was not sent.") }
             if let price, Self.crossed(trigger, by: price, type: request.type, side: request.positionSide) {
@@ -110,15 +112,16 @@ public actor PaperVenue: Venue {
             update = .filled(cumulative: fill.quantity, averagePrice: fill.price, venueOrderId: newId())
             record = try apply(update, to: record, at: now)
             try await commit(record, position: fill.position, onlyIfNew: true)
+            positionChange = fill.position
         }
-        orders[record.clientOrderId] = record
+        if record.status.mayBeWorking { orders[record.clientOrderId] = record }
         if faults.crashAfterAccept == request.type { Self.die("crash-after-accept \(request.clientOrderId)") }
         if faults.silentAccepts > 0 {
             faults.silentAccepts -= 1
             throw .unknownOutcome(message: "the paper venue accepted \(request.clientOrderId) and answered nothing (PAPER_FAULTS silent)")
         }
         emit(.order(clientOrderId: record.clientOrderId, update))
-        if case .filled = update { await emitPosition(key) }
+        if case .filled = update, let change = positionChange { emit(.position(Self.venuePosition(change, key))) }
         return update
     }
 
@@ -129,7 +132,7 @@ public actor PaperVenue: Venue {
         guard let record = orders[clientOrderId], record.status.mayBeWorking else { throw .notFound(clientOrderId: clientOrderId) }
         let next = try apply(.canceled, to: record, at: Date())
         try await commit(next, position: nil, onlyIfNew: false)
-        orders[clientOrderId] = next
+        orders[clientOrderId] = nil
         resting[symbol]?.remove(clientOrderId)
         emit(.order(clientOrderId: clientOrderId, .canceled))
     }
@@ -138,7 +141,10 @@ public actor PaperVenue: Venue {
         await acquire()
         defer { release() }
         try await load()
-        guard let record = orders[clientOrderId] else { throw .notFound(clientOrderId: clientOrderId) }
+        if let record = orders[clientOrderId] { return Self.news(of: record) }
+        let stored: [UInt8]?
+        do { stored = try await book.paperOrder(clientOrderId) } catch { throw .unreachable(message: error.message) }
+        guard let stored, let record = try? OrderWrite.decode(stored, field: clientOrderId) else { throw .notFound(clientOrderId: clientOrderId) }
         return Self.news(of: record)
     }
 
@@ -180,7 +186,7 @@ public actor PaperVenue: Venue {
         let open = resting.values.reduce(0) { $0 + $1.count }
         return VenueHealth(
             kind: kind, reachable: true, degraded: dropping,
-            details: [("book", "redis"), ("orders", "\(orders.count)"), ("open_orders", "\(open)"), ("stream", dropping ? "DROPPED" : "CONNECTED")])
+            details: [("book", "redis"), ("open_orders", "\(open)"), ("stream", dropping ? "DROPPED" : "CONNECTED")])
     }
 
     /// A price: resting orders whose trigger it crosses fill at it.
@@ -218,10 +224,10 @@ public actor PaperVenue: Venue {
                     positionChange = fill.position
                 }
                 try await commit(next, position: positionChange, onlyIfNew: false)
-                orders[id] = next
+                orders[id] = next.status.mayBeWorking ? next : nil
                 if !next.status.mayBeWorking { resting[symbol]?.remove(id) }
                 emit(.order(clientOrderId: id, Self.news(of: next)))
-                if positionChange != nil { await emitPosition(record.key) }
+                if let positionChange { emit(.position(Self.venuePosition(positionChange, record.key))) }
             } catch {
                 logger.error("paper trigger not applied", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
             }
@@ -263,7 +269,7 @@ public actor PaperVenue: Venue {
                 logger.error("paper order not readable; ignored", metadata: ["client_order_id": "\(row.field)"])
                 continue
             }
-            orders[row.field] = record
+            if record.status.mayBeWorking { orders[row.field] = record }
             if record.type.isConditional, record.status.mayBeWorking { resting[record.key.symbol, default: []].insert(row.field) }
             for id in [record.venueOrderId, record.venueAlgoId].compactMap({ $0 }) { nextId = max(nextId, (Int64(id) ?? 0) + 1) }
         }
@@ -372,9 +378,12 @@ public actor PaperVenue: Venue {
         for c in targets { c.yield(event) }
     }
 
-    private func emitPosition(_ key: PositionKey) async {
-        let snapshot = try? await book.position(key)
-        emit(.position(snapshot.map(Self.venuePosition) ?? VenuePosition(key: key, quantity: 0, entryPrice: 0)))
+    /// The position a fill left, as its event says it.
+    static func venuePosition(_ change: PaperLedgerWrite.PositionChange, _ key: PositionKey) -> VenuePosition {
+        switch change {
+        case .store(let snapshot): venuePosition(snapshot)
+        case .delete: VenuePosition(key: key, quantity: 0, entryPrice: 0)
+        }
     }
 
     // MARK: - rules

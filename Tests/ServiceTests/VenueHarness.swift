@@ -15,6 +15,7 @@ final class VenueHarness: Sendable {
     let engine: ExecutionEngine
     private let handled = HandledCount()
     private let pump: Task<Void, Never>
+    private let worker: Task<Void, Never>
 
     init(book: any BookStore, config: ExecutionConfiguration, faults: PaperFaults = PaperFaults()) async {
         let venue = PaperVenue(book: book, slippageBps: config.slippageBps, faults: faults, logger: Logger(label: "test.venue"))
@@ -23,6 +24,7 @@ final class VenueHarness: Sendable {
         let handled = self.handled
         self.venue = venue
         self.engine = engine
+        worker = Task { await engine.workOrders() }
         pump = Task {
             for await event in events {
                 await engine.handleVenue(event)
@@ -31,16 +33,19 @@ final class VenueHarness: Sendable {
         }
     }
 
-    deinit { pump.cancel() }
+    deinit {
+        pump.cancel()
+        worker.cancel()
+    }
 
-    /// Waits (up to 5 s) until the engine has handled every event emitted so far, twice over
-    /// (handling one can make the venue emit more).
+    /// Waits (up to 5 s) until the engine has handled every event emitted so far and has no
+    /// order work left, three times over (handling one can make the venue emit more).
     func settle() async {
-        for _ in 0..<2 {
+        for _ in 0..<3 {
             let deadline = ContinuousClock.now + .seconds(5)
             while ContinuousClock.now < deadline {
                 let emitted = await venue.emittedCount
-                if handled.value >= emitted { break }
+                if handled.value >= emitted, await !engine.orderWorkPending { break }
                 try? await Task.sleep(for: .milliseconds(1))
             }
         }

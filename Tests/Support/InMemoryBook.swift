@@ -216,6 +216,22 @@ public final class InMemoryBook: BookStore {
         }
     }
 
+    public func insertIntent(_ intent: OrderWrite) async throws(CoordinationError) -> Bool {
+        state.withLock { s in
+            s.roundTrips += 1
+            guard s.orders[intent.clientOrderId] == nil else { return false }
+            s.orders[intent.clientOrderId] = intent.json
+            return true
+        }
+    }
+
+    public func paperOrder(_ clientOrderId: String) async throws(CoordinationError) -> [UInt8]? {
+        state.withLock { s in
+            s.roundTrips += 1
+            return s.paper[clientOrderId]
+        }
+    }
+
     public func orderRecords() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])] {
         state.withLock { s in
             s.roundTrips += 1

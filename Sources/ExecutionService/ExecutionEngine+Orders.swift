@@ -93,11 +93,12 @@ extension ExecutionEngine {
         let current = planCache[plan.key] ?? plan
         guard let rules = try? await venue.rules(for: current.symbol) else { return }
         let desired = RestingOrders.desired(for: current, rules: rules)
-        // A desired order whose record ended without filling (refused, expired, cancelled by
-        // the venue) needs a new id: the old one is spent.
+        // A desired order whose record ended (refused, expired, cancelled by the venue, or a
+        // stop filled while more remains than it was sized for) needs a new id: the old one is
+        // spent. A refusal waits a second before the next try.
         let spent = desired.compactMap { request -> Int? in
-            guard let r = records[request.clientOrderId], r.status.isFinal, r.status != .filled,
-                now().timeIntervalSince(r.updatedAt) >= 1
+            guard let r = records[request.clientOrderId], r.status.isFinal,
+                r.status == .filled || now().timeIntervalSince(r.updatedAt) >= 1
             else { return nil }
             return RestingOrders.legIndex(of: request.clientOrderId, in: current)
         }
@@ -348,9 +349,12 @@ extension ExecutionEngine {
                 return
             }
             let at = now()
+            // Less than a step left is nothing left: no order can close it.
+            let step = (try? await venue.rules(for: key.symbol))?.stepSize.doubleValue ?? 0
             var evaluation = executor.applyFill(
                 plan: plan, legIndex: legIndex, quantity: increment.doubleValue,
-                averagePrice: record.averagePrice?.doubleValue ?? plan.legs[legIndex].triggerPrice, complete: record.status == .filled, now: at)
+                averagePrice: record.averagePrice?.doubleValue ?? plan.legs[legIndex].triggerPrice, complete: record.status == .filled,
+                dust: step * 0.999_999, now: at)
             var next = evaluation.plan
             // The leg shows its current order's status (the order a leg's id names).
             if next.legs[legIndex].clientOrderId == record.clientOrderId || next.legs[legIndex].status == .filled,
@@ -498,8 +502,9 @@ extension ExecutionEngine {
         let at = now()
         let closed = executor.close(plan: plan, reason: .positionClosed, now: at)
         do {
+            // The position is the venue's: it is left as it is (a new one may be opening).
             let outcome = try await book.close(
-                closed, expectedVersion: plan.version, realizedPnl: executor.realizedPnl(plan: closed), position: .delete, orders: [], now: at)
+                closed, expectedVersion: plan.version, realizedPnl: executor.realizedPnl(plan: closed), position: .keep, orders: [], now: at)
             if try await settle(outcome, key: key) {
                 forget(key)
                 Counter(.plansClosed, dimensions: [("reason", ClosedReason.positionClosed.rawValue)]).increment()

@@ -50,13 +50,15 @@ public struct PlanExecutor: Sendable {
     ///
     /// The remaining quantity goes down by exactly the increment. A completed TP moves the stop
     /// (breakeven after the first, the first TP's price after the second) and re-sizes it to what
-    /// remains; a completed stop, or nothing left, closes the plan. A fill for a leg that is not
-    /// pending, or of nothing, changes nothing.
+    /// remains. The plan closes when nothing remains: a remainder of `dust` or less (below the
+    /// venue's step, which no order can close) is nothing. A stop's order that completes with
+    /// more remaining (it was sized before an add) leaves the stop pending for what remains. A
+    /// fill for a leg that is not pending, or of nothing, changes nothing.
     public func applyFill(
-        plan: ExitPlan, legIndex: Int, quantity: Double, averagePrice: Double, complete: Bool, now: Date
+        plan: ExitPlan, legIndex: Int, quantity: Double, averagePrice: Double, complete: Bool, dust: Double = 0, now: Date
     ) -> Evaluation {
         var step = ExecutionStep(plan: plan, price: averagePrice, now: now, shadow: false, feeRate: feeRate)
-        step.recordFill(legIndex, increment: quantity, complete: complete)
+        step.recordFill(legIndex, increment: quantity, complete: complete, dust: dust)
         guard !step.changes.isEmpty else { return Evaluation(decisions: [], plan: plan, changes: [], closedReason: nil) }
         var next = step.plan
         next.version = plan.version + 1
@@ -290,7 +292,7 @@ struct ExecutionStep {
     }
 
     /// Records a venue's fill of leg `index` (see ``PlanExecutor/applyFill(plan:legIndex:quantity:averagePrice:complete:now:)``).
-    mutating func recordFill(_ index: Int, increment: Double, complete: Bool) {
+    mutating func recordFill(_ index: Int, increment: Double, complete: Bool, dust: Double = 0) {
         guard plan.status == .active, plan.legs.indices.contains(index), plan.legs[index].status == .pending else { return }
         guard increment.isFinite, increment > 0 || complete else { return }
         let leg = plan.legs[index]
@@ -301,6 +303,7 @@ struct ExecutionStep {
             plan.legs[index].filledPrice = price
             plan.legs[index].filledQuantity = filled
             plan.remainingQuantity = max(0, Rounding.quantity(plan.remainingQuantity - increment))
+            if plan.remainingQuantity <= dust { plan.remainingQuantity = 0 }
         }
         note(.legFilled)
         let done = complete || plan.remainingQuantity <= 0
@@ -317,7 +320,7 @@ struct ExecutionStep {
                 afterTakeProfitFills()
             }
         case .stopLoss, .trail, .emergency:
-            guard done else { return }
+            guard plan.remainingQuantity <= 0 else { return }
             plan.legs[index].status = .filled
             plan.legs[index].quantity = filled
             plan.legs[index].filledAt = now

@@ -111,7 +111,11 @@ struct SoakTests {
         #expect(samples >= Self.seconds * 2 - 4, "\(samples) samples")
         #expect(positionsSeen.count >= 10 && closed >= 5, "the soak exercised too little: \(positionsSeen.count) positions, \(closed) closed plans")
         #expect(orders.count > closed)
-        #expect(violations.isEmpty, "\(violations.count) violations, first: \(violations.prefix(10))")
+        // On a violation, what the services said about those positions.
+        let keys = Set(
+            violations.compactMap { $0.split(separator: " ").first.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ":")) } })
+        let said = (execution.output + monitor.output).split(separator: "\n").filter { line in keys.contains { line.contains($0) } }.suffix(40)
+        #expect(violations.isEmpty, "\(violations.count) violations, first: \(violations.prefix(10))\n\(said.joined(separator: "\n"))")
         #expect(execution.isRunning && monitor.isRunning)
         print(
             "soak: \(Self.seconds) s, \(samples) samples, \(positionsSeen.count) positions, at most \(maxOpen) open, \(closed) plans closed, \(orders.count) orders, \(violations.count) violations"

@@ -21,6 +21,11 @@ enum VenueBench {
         await conn.close()
     }
 
+    /// Waits until the engine has no order work queued or out.
+    static func idle(_ engine: ExecutionEngine) async {
+        while await engine.orderWorkPending { try? await Task.sleep(for: .microseconds(50)) }
+    }
+
     static func ping(_ conn: RedisConnection) async throws -> Double {
         var samples: [Double] = []
         let clock = ContinuousClock()
@@ -57,6 +62,8 @@ enum VenueBench {
         let ns = try Namespace("bench-venue-\(getpid())")
         let book = book(conn, ns)
         let (engine, _, timed) = try engine(book, ns, config: config)
+        let worker = Task { await engine.workOrders() }
+        defer { worker.cancel() }
         var resting: [Double] = []
         var recorded: [Double] = []
         var tripsResting: [Int] = []
@@ -67,6 +74,7 @@ enum VenueBench {
             let before = book.roundTrips
             let meta = EnvelopeMeta(id: "bench-\(i)", type: "trade.signal", source: "bench", ts: "")
             try await engine.handleSignal(TradeSignal(symbol: "V\(i)USDT", side: .buy, quantity: 1, leverage: 10, price: 100), meta: meta)
+            await idle(engine)
             perSignal.append(book.roundTrips - before)
             let marks = timed.marks
             guard marks.count >= 3 else { continue }
@@ -74,6 +82,10 @@ enum VenueBench {
             recorded.append((marks[2].at - marks[0].at).secondsValue * 1e3)
             tripsResting.append(marks[1].trips - marks[0].trips)
             tripsRecorded.append(marks[2].trips - marks[0].trips)
+        }
+        guard !resting.isEmpty else {
+            print("  no SL was placed: nothing to measure")
+            return
         }
         func p(_ v: [Double], _ q: Double) -> Double { v.sorted()[min(v.count - 1, Int(Double(v.count) * q))] }
         func median(_ v: [Int]) -> Int { v.sorted()[v.count / 2] }
@@ -95,6 +107,8 @@ enum VenueBench {
         let ns = try Namespace("bench-venue-restart-\(getpid())")
         let book = book(conn, ns)
         let (first, _, _) = try engine(book, ns, config: config)
+        let worker = Task { await first.workOrders() }
+        defer { worker.cancel() }
         let clock = ContinuousClock()
         let fillStart = clock.now
         for i in 0..<count {
@@ -102,6 +116,7 @@ enum VenueBench {
             try await first.handleSignal(
                 TradeSignal(symbol: "R\(i)USDT", side: i % 3 == 0 ? .sell : .buy, quantity: 1, leverage: 10, price: 100), meta: meta)
         }
+        await idle(first)
         let records = try await book.orderRecords().count
         print(
             String(

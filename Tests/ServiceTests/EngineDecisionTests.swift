@@ -185,6 +185,55 @@ struct EngineDecisionTests {
         #expect(stops.count == 1 && stops.first?.quantity == Decimal(string: "0.007"))
     }
 
+    @Test func theTrailingStopMovesTheRestingStopUpNeverWithoutOne() async throws {
+        let (book, h) = try await make()
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        try await h.signal(.buy, context: PlanContext(rlHints: RLHints(trailCallbackPct: 0.01, confidence: 0.75)))
+        let plan = try #require(book.storedPlan(key))
+        let activation = try #require(plan.trailing.activationPrice, "a trailing plan: \(plan.strategyId)")
+        var last = Decimal(0)
+        for price in [activation + 10, activation + 300, activation + 600, activation + 500] {
+            await h.tick(price)
+            let stops = h.resting(key, in: book.paperBook).filter { $0.type == .stopMarket }
+            #expect(stops.count == 1, "exactly one resting stop after \(price): \(stops.map(\.triggerPrice))")
+            let trigger = try #require(stops.first?.triggerPrice)
+            #expect(trigger >= last, "a stop only tightens")
+            last = trigger
+        }
+        let trail = try #require(book.storedPlan(key)?.trailing.stopPrice)
+        #expect(last == Decimal(rounding: trail).rounded(toMultipleOf: Decimal(string: "0.01")!, .up), "the resting stop is the trailing stop")
+        await h.tick(trail - 50)
+        #expect(book.storedPlan(key) == nil && book.history.last?.closedReason == .trailingStop)
+        #expect(book.storedPosition(key) == nil)
+    }
+
+    @Test func aCloseSignalExitsAtMarketAndCancelsTheRestingOrders() async throws {
+        let (book, h) = try await make()
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        try await h.signal(.buy)
+        #expect(h.resting(key, in: book.paperBook).count == 4)
+        try await h.signal(.buy, price: 50_100, action: .close)
+        #expect(book.storedPosition(key) == nil && book.storedPlan(key) == nil)
+        #expect(book.history.last?.closedReason == .positionClosed)
+        #expect(h.resting(key, in: book.paperBook).isEmpty)
+        #expect(book.events(.orderCanceled).count == 4)
+        #expect(book.events(.orderCanceled).allSatisfy { $0.data["reason"] as? String == "POSITION_CLOSED" })
+    }
+
+    @Test func delayedVenueEventsAreAppliedWhenTheyArrive() async throws {
+        var faults = PaperFaults()
+        faults.eventDelay = .milliseconds(150)
+        let (book, h) = try await make(faults: faults)
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        try await h.signal(.buy)
+        await h.engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 50_760))
+        #expect(book.storedPlan(key)?.legs[0].status == .pending, "the fill's news is still on its way")
+        try await Task.sleep(for: .milliseconds(300))
+        await h.settle()
+        #expect(book.storedPlan(key)?.legs[0].status == .filled)
+        #expect(book.storedPlan(key)?.stopLossLeg?.triggerPrice == 50_040)
+    }
+
     @Test func aRateLimitedOrderWaitsAndGoesOut() async throws {
         let (book, h) = try await make()
         await h.venue.setFaults(

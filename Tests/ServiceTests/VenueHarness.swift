@@ -53,12 +53,12 @@ final class VenueHarness: Sendable {
 
     /// A signal, then everything it set off.
     func signal(
-        _ side: OrderSide, symbol: String = "BTCUSDT", id: String = RandomUUID.string(), quantity: Double = 0.01, price: Double = 50_000
-    )
-        async throws
-    {
+        _ side: OrderSide, symbol: String = "BTCUSDT", id: String = RandomUUID.string(), quantity: Double = 0.01, price: Double = 50_000,
+        action: SignalAction = .open, context: PlanContext = PlanContext()
+    ) async throws {
         let meta = EnvelopeMeta(id: id, type: "trade.signal", source: "test", ts: "")
-        try await engine.handleSignal(TradeSignal(symbol: symbol, side: side, quantity: quantity, leverage: 10, price: price), meta: meta)
+        try await engine.handleSignal(
+            TradeSignal(symbol: symbol, side: side, quantity: quantity, leverage: 10, price: price, action: action, context: context), meta: meta)
         await settle()
     }
 

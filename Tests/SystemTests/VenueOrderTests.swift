@@ -73,6 +73,9 @@ struct VenueOrderTests {
         }
         #expect(try await f.plan("ETHUSDT:SHORT") == nil, "its plan is closed")
         #expect(second.output.contains("reconciled with the venue"))
+        // Health reports the venue for real: its kind, its book, its open orders.
+        let health = try await second.get("/health")
+        #expect(health.body.contains(#""exchange":{"status":"OK","details":{"kind":"paper","book":"redis","open_orders":0"#), "\(health.body)")
         await f.stopAll()
     }
 }

@@ -117,11 +117,13 @@ extension ExecutionEngine {
             logger.error("order intents not stored", metadata: ["key": "\(current.key)", "plan_id": "\(current.planId)", "error": "\(error)"])
             return
         }
+        var toSend: [OrderRecord] = []
         for request in desired {
             guard let record = records[request.clientOrderId], record.status == .intent, !inFlight.contains(record.clientOrderId) else { continue }
             if let due = retryAt[record.clientOrderId], due > clock.now { continue }
-            _ = await send(record)
+            toSend.append(record)
         }
+        await sendAll(toSend)
         guard let latest = planCache[current.key], latest.planId == current.planId else { return }
         // What the plan wants now (it may have moved on while the requests were out).
         let latestDesired = latest.version == current.version ? desired : RestingOrders.desired(for: latest, rules: rules)
@@ -166,20 +168,59 @@ extension ExecutionEngine {
     /// Sends an intent (as `request` when the caller has more of it than the record keeps, such
     /// as an entry's leverage) and books the answer; returns the venue's refusal, if it refused.
     func send(_ record: OrderRecord, request: OrderRequest? = nil) async -> VenueError? {
-        let id = record.clientOrderId
-        guard inFlight.insert(id).inserted else { return nil }
-        Counter(.orders, dimensions: [("purpose", record.purpose.rawValue)]).increment()
-        let outcome: Result<OrderUpdate, VenueError>
-        do { outcome = .success(try await venue.place(request ?? record.request)) } catch { outcome = .failure(error) }
-        inFlight.remove(id)
-        switch outcome {
+        switch await place(record, request: request) {
+        case nil: return nil
         case .success(let update):
-            Counter(.orderOutcomes, dimensions: [("outcome", "accepted")]).increment()
-            await absorb(update, for: id)
+            await absorb(update, for: record.clientOrderId)
             return nil
         case .failure(let error):
             return await refused(record, error)
         }
+    }
+
+    /// The request alone: the venue's answer, nil when the order is already out.
+    private func place(_ record: OrderRecord, request: OrderRequest? = nil) async -> Result<OrderUpdate, VenueError>? {
+        let id = record.clientOrderId
+        guard inFlight.insert(id).inserted else { return nil }
+        defer { inFlight.remove(id) }
+        Counter(.orders, dimensions: [("purpose", record.purpose.rawValue)]).increment()
+        do {
+            let update = try await venue.place(request ?? record.request)
+            Counter(.orderOutcomes, dimensions: [("outcome", "accepted")]).increment()
+            return .success(update)
+        } catch { return .failure(error) }
+    }
+
+    /// Sends several intents, in order, and books their acknowledgements in one write (a
+    /// plan's resting orders: one round trip for their records and `order.placed`, not one each).
+    /// Refusals, fills and endings take the full path at once.
+    func sendAll(_ intents: [OrderRecord]) async {
+        var answered: [(update: OrderUpdate, id: String)] = []
+        for record in intents {
+            switch await place(record) {
+            case nil: continue
+            case .success(let update): answered.append((update, record.clientOrderId))
+            case .failure(let error): _ = await refused(record, error)
+            }
+        }
+        var writes = book.writes()
+        var rest: [(update: OrderUpdate, id: String)] = []
+        for (update, id) in answered {
+            guard let before = records[id], let after = try? OrderLifecycle.apply(update, to: before, at: now()), after != before else { continue }
+            guard after.filledQuantity == before.filledQuantity, !after.status.isFinal else {
+                rest.append((update, id))
+                continue
+            }
+            know(after)
+            newsEvents(before: before, after: after, update: update, into: &writes)
+            if let write = try? OrderWrite.update(after) { writes.put(write) }
+        }
+        if !writes.isEmpty {
+            do { try await book.commit(writes) } catch {
+                logger.error("order records not stored", metadata: ["orders": "\(answered.count)", "error": "\(error)"])
+            }
+        }
+        for (update, id) in rest { await absorb(update, for: id) }
     }
 
     /// What a refusal or a missing answer leads to (docs/contract.md §11); returns the error
@@ -288,10 +329,33 @@ extension ExecutionEngine {
         know(after)
         let increment = after.filledQuantity - before.filledQuantity
         var writes = book.writes()
+        newsEvents(before: before, after: after, update: update, into: &writes)
+        if increment > 0, after.purpose == .entry {
+            if let write = try? OrderWrite.update(after) { writes.put(write) }
+            await entryFilled(after, increment: increment, writes: writes)
+            return
+        }
+        if increment > 0 || after.status.isFinal, after.purpose == .exit, after.planId != nil {
+            await exitNews(after, increment: increment, events: writes)
+            return
+        }
+        do {
+            writes.put(try OrderWrite.update(after))
+            try await book.commit(writes)
+        } catch {
+            logger.error("order record not stored", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// The events of an order's news: `order.placed`, `order.canceled`, `order.rejected`, and
+    /// `order.filled` with the fill's increment.
+    func newsEvents(before: OrderRecord, after: OrderRecord, update: OrderUpdate, into writes: inout BookWrites) {
+        let id = after.clientOrderId
+        let increment = after.filledQuantity - before.filledQuantity
         do {
             if after.status != before.status || increment > 0 {
                 switch after.status {
-                case .new where before.status != .new: try writes.publish(.orderPlaced, after, now: now())
+                case .new where before.status != .new: writes.publish(.orderPlaced, data: after.jsonBytes(), now: now())
                 case .canceled:
                     try writes.publish(
                         .orderCanceled,
@@ -317,36 +381,34 @@ extension ExecutionEngine {
         } catch {
             logger.error("order events not encoded", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
         }
-        if increment > 0, after.purpose == .entry {
-            if let write = try? OrderWrite.update(after) { writes.put(write) }
-            await entryFilled(after, increment: increment, writes: writes)
-            return
-        }
-        if increment > 0 || after.status.isFinal, after.purpose == .exit, after.planId != nil {
-            await exitNews(after, increment: increment, events: writes)
-            return
-        }
-        do {
-            writes.put(try OrderWrite.update(after))
-            try await book.commit(writes)
-        } catch {
-            logger.error("order record not stored", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
-        }
     }
 
     /// An exit order filled (in part or whole) or ended: the plan takes the fill (the record's
     /// update in the same step), the leg shows its order's status, and the plan's orders follow.
     private func exitNews(_ record: OrderRecord, increment: Decimal, events: BookWrites) async {
         let key = record.key
-        defer { Task { await self.publishAll(events) } }
+        // The reaction's events (order news, the leg's trigger) go in the same round trip as the
+        // plan's write, ahead of it: they are the venue's facts, whatever the plan write finds.
+        var events = events
         guard let write = try? OrderWrite.update(record) else { return }
         if increment > 0 { Counter(.fills, dimensions: [("purpose", OrderPurpose.exit.rawValue)]).increment() }
         for _ in 0..<3 {
             var plan = planCache[key]
             if plan?.planId != record.planId { plan = try? await book.plan(key) }
             guard let plan, plan.planId == record.planId, plan.isActive, let legIndex = record.legIndex, plan.legs.indices.contains(legIndex) else {
-                await storeAlone(write)
+                await storeAlone(write, events)
                 return
+            }
+            // A resting leg's first fill is its trigger at the venue.
+            if record.type.isConditional, increment > 0, increment == record.filledQuantity {
+                let leg = plan.legs[legIndex]
+                Counter(.legsTriggered, dimensions: [("kind", leg.kind.rawValue), ("shadow", "false")]).increment()
+                try? events.publish(
+                    .legTriggered,
+                    LegTriggeredEvent(
+                        key: key.description, planId: plan.planId, legIndex: legIndex, kind: leg.kind,
+                        price: record.averagePrice?.doubleValue ?? leg.triggerPrice, quantity: record.quantity.doubleValue,
+                        clientOrderId: record.clientOrderId, shadow: false), now: now())
             }
             let at = now()
             // Less than a step left is nothing left: no order can close it.
@@ -368,14 +430,15 @@ extension ExecutionEngine {
                 evaluation = Evaluation(decisions: [], plan: next, changes: evaluation.changes, closedReason: evaluation.closedReason)
             }
             guard next != plan else {
-                await storeAlone(write)
+                await storeAlone(write, events)
                 return
             }
             do {
                 if next.status == .closed {
                     let pnl = executor.realizedPnl(plan: next)
                     let outcome = try await book.close(
-                        next, expectedVersion: plan.version, realizedPnl: pnl, position: .keep, orders: [write], now: at)
+                        next, expectedVersion: plan.version, realizedPnl: pnl, position: .keep, orders: [write], after: events, now: at)
+                    events = book.writes()
                     guard try await settle(outcome, key: key) else { continue }
                     forget(key)
                     Counter(.plansClosed, dimensions: [("reason", next.closedReason?.rawValue ?? "UNKNOWN")]).increment()
@@ -396,7 +459,8 @@ extension ExecutionEngine {
                     ? nil
                     : PlanUpdatedEvent(key: key.description, planId: plan.planId, version: next.version, change: changes[0], changes: changes)
                 let outcome = try await book.update(
-                    next, expectedVersion: plan.version, event: event, position: nil, orders: [write] + orders, now: at)
+                    next, expectedVersion: plan.version, event: event, position: nil, orders: [write] + orders, after: events, now: at)
+                events = book.writes()
                 guard try await settle(outcome, key: key) else { continue }
                 remember(next)
                 knowIntents(orders, of: next)
@@ -406,23 +470,20 @@ extension ExecutionEngine {
                 return
             } catch {
                 logger.error("exit fill not stored", metadata: ["client_order_id": "\(record.clientOrderId)", "error": "\(error)"])
-                await storeAlone(write)
+                await storeAlone(write, events)
                 return
             }
         }
-        await storeAlone(write)
+        await storeAlone(write, events)
     }
 
-    private func storeAlone(_ write: OrderWrite) async {
-        var writes = book.writes()
+    /// The record's write alone (no plan change), with the events of its news.
+    private func storeAlone(_ write: OrderWrite, _ events: BookWrites) async {
+        var writes = events
         writes.put(write)
         do { try await book.commit(writes) } catch {
             logger.error("order record not stored", metadata: ["client_order_id": "\(write.clientOrderId)", "error": "\(error)"])
         }
-    }
-
-    private func publishAll(_ events: BookWrites) async {
-        do { try await book.commit(events) } catch { logger.debug("order events not published", metadata: ["error": "\(error)"]) }
     }
 
     static func fillMetadata(_ record: OrderRecord, plan: ExitPlan) -> Logger.Metadata {

@@ -28,13 +28,27 @@ public struct PaperLedgerWrite: Sendable {
     public var order: [UInt8]
     /// The position change, if any.
     public var position: PositionChange?
+    /// Whether the position existed when the change was worked out (checked: a position
+    /// another client wrote or removed since makes the step write nothing); nil for no check.
+    public var positionExisted: Bool?
+
+    /// What the step did.
+    public enum Outcome: Sendable, Equatable {
+        /// Written.
+        case written
+        /// `onlyIfNew` and the venue has an order under this client id: nothing written.
+        case duplicate
+        /// The position is not as `positionExisted` says: nothing written.
+        case positionChanged
+    }
 
     /// A ledger step.
-    public init(onlyIfNew: Bool, clientOrderId: String, order: [UInt8], position: PositionChange? = nil) {
+    public init(onlyIfNew: Bool, clientOrderId: String, order: [UInt8], position: PositionChange? = nil, positionExisted: Bool? = nil) {
         self.onlyIfNew = onlyIfNew
         self.clientOrderId = clientOrderId
         self.order = order
         self.position = position
+        self.positionExisted = positionExisted
     }
 }
 
@@ -56,16 +70,18 @@ public protocol BookStore: EventPublishing {
         _ plans: [ExitPlan], retroactive: Bool, now: Date
     ) async throws(CoordinationError) -> [Result<PlanStore.Creation, CoordinationError>]
     /// Replaces the plan if the stored one has `expectedVersion` and the same plan id, with its
-    /// event, its position and its order records in the same step.
+    /// event, its position and its order records in the same step; `writes` (the reaction's other
+    /// events) go ahead of it in the same round trip.
     func update(
         _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?,
-        orders: [OrderWrite], now: Date
+        orders: [OrderWrite], after writes: BookWrites?, now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome
     /// Moves the closed plan to history and removes it if the stored one has `expectedVersion`,
-    /// publishing `exit_plan.closed`, applying `position` and writing `orders` in the same step.
+    /// publishing `exit_plan.closed`, applying `position` and writing `orders` in the same step,
+    /// with `writes` ahead of it in the same round trip.
     func close(
         _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PlanStore.PositionAction,
-        orders: [OrderWrite], now: Date
+        orders: [OrderWrite], after writes: BookWrites?, now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome
     /// The plan stored for a position.
     func plan(_ key: PositionKey) async throws(CoordinationError) -> ExitPlan?
@@ -86,9 +102,8 @@ public protocol BookStore: EventPublishing {
     func paperOrder(_ clientOrderId: String) async throws(CoordinationError) -> [UInt8]?
     /// The paper venue's book of orders: client id and the venue's record, in one round trip.
     func paperOrders() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])]
-    /// Writes one step of the paper venue's book atomically; false when `onlyIfNew` found the
-    /// order there (and nothing was written).
-    func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> Bool
+    /// Writes one step of the paper venue's book atomically, or nothing (see the outcome).
+    func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> PaperLedgerWrite.Outcome
     /// Every field and its bytes of each hash, in one round trip.
     func readAll(_ hashes: [BookHash]) async throws(CoordinationError) -> [[(field: String, bytes: [UInt8])]]
     /// The field names of each hash, in one round trip.
@@ -97,4 +112,20 @@ public protocol BookStore: EventPublishing {
     func fetch(_ requests: [(hash: BookHash, fields: [String])]) async throws(CoordinationError) -> [[[UInt8]?]]
     /// Round trips made so far (figures and tests).
     var roundTrips: Int { get }
+}
+
+extension BookStore {
+    /// `update` with nothing ahead of it.
+    public func update(
+        _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?, orders: [OrderWrite], now: Date
+    ) async throws(CoordinationError) -> PlanStore.Outcome {
+        try await update(plan, expectedVersion: expectedVersion, event: event, position: position, orders: orders, after: nil, now: now)
+    }
+
+    /// `close` with nothing ahead of it.
+    public func close(
+        _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PlanStore.PositionAction, orders: [OrderWrite], now: Date
+    ) async throws(CoordinationError) -> PlanStore.Outcome {
+        try await close(plan, expectedVersion: expectedVersion, realizedPnl: realizedPnl, position: position, orders: orders, after: nil, now: now)
+    }
 }

@@ -37,6 +37,11 @@ public struct BookWrites: Sendable {
     /// Adds an order record's write.
     public mutating func put(_ order: OrderWrite) { writes.append(.order(order)) }
 
+    /// Adds an event whose data is ready JSON.
+    public mutating func publish(_ type: EventType, data: [UInt8], now: Date) {
+        writes.append(.event(type, envelope: EventEnvelope.make(type: type, source: source, now: now, data: data)))
+    }
+
     /// Adds an event.
     public mutating func publish(_ type: EventType, _ value: some Encodable, now: Date) throws(CoordinationError) {
         writes.append(.event(type, envelope: try EventEnvelope.make(type: type, source: source, now: now, value: value)))

@@ -27,7 +27,7 @@ public struct OrderWrite: Sendable, Equatable {
     public init(_ mode: Mode, _ record: OrderRecord) throws(CoordinationError) {
         self.mode = mode
         clientOrderId = record.clientOrderId
-        do { json = try PlanJSON.encodeValue(record) } catch { throw CoordinationError(error) }
+        json = record.jsonBytes()
     }
 
     /// A new intent.

@@ -78,12 +78,17 @@ enum PlanScripts {
 enum PaperScripts {
     /// KEYS: paper orders, positions. ARGV: 'nx' (only when the order is new) or 'set', client
     /// order id, the venue's order JSON, position field ('' for none), position JSON or
-    /// 'delete'. Writes the order and the position in one step; reply 0 when 'nx' found the
-    /// order there (nothing written), 1 otherwise.
+    /// 'delete', then 'xx' (the position must exist), 'absent' (it must not) or '' (no check).
+    /// Writes the order and the position in one step; reply 0 when 'nx' found the order there,
+    /// -1 when the position is not as expected (nothing written in either case), 1 otherwise.
     static let commit = RedisScript(
         name: "paper-commit",
         source: """
             if ARGV[1] == 'nx' and redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return 0 end
+            if ARGV[6] ~= '' then
+              local exists = redis.call('HEXISTS', KEYS[2], ARGV[4])
+              if (ARGV[6] == 'xx' and exists == 0) or (ARGV[6] == 'absent' and exists == 1) then return -1 end
+            end
             redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
             if ARGV[4] ~= '' then
               if ARGV[5] == 'delete' then redis.call('HDEL', KEYS[2], ARGV[4])

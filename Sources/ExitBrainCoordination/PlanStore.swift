@@ -124,7 +124,7 @@ public struct PlanStore: Sendable {
     /// the plan is written.
     public func update(
         _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot? = nil,
-        orders: [OrderWrite] = [], now: Date = Date()
+        orders: [OrderWrite] = [], after writes: BookWrites? = nil, now: Date = Date()
     ) async throws(CoordinationError) -> Outcome {
         let json = try encode(plan)
         let envelope = event.map { EventEnvelope.make(type: .planUpdated, source: bus.source, now: now, data: $0.jsonBytes()) } ?? []
@@ -134,7 +134,7 @@ public struct PlanStore: Sendable {
             args: [
                 plan.key.description, expectedVersion, Self.marker(plan), json,
                 namespace.channel(.planUpdated), envelope, positionJSON,
-            ] + OrderWrite.arguments(orders))
+            ] + OrderWrite.arguments(orders), after: writes)
         return try outcome(reply, key: plan.key.description)
     }
 
@@ -152,7 +152,7 @@ public struct PlanStore: Sendable {
     /// `expectedVersion`; publishes `exit_plan.closed`; applies `position` in the same step.
     public func close(
         _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PositionAction,
-        orders: [OrderWrite] = [], now: Date = Date()
+        orders: [OrderWrite] = [], after writes: BookWrites? = nil, now: Date = Date()
     ) async throws(CoordinationError) -> Outcome {
         let json = try encode(plan)
         let event = PlanClosedEvent(
@@ -171,7 +171,7 @@ public struct PlanStore: Sendable {
             args: [
                 plan.key.description, expectedVersion, Self.marker(plan), json,
                 namespace.channel(.planClosed), envelope, action, historyCap,
-            ] + OrderWrite.arguments(orders))
+            ] + OrderWrite.arguments(orders), after: writes)
         return try outcome(reply, key: plan.key.description)
     }
 
@@ -261,12 +261,24 @@ public struct PlanStore: Sendable {
         }
     }
 
-    private func run(_ script: RedisScript, keys: [String], args: [any RedisArgument]) async throws(CoordinationError) -> RedisReply {
-        do {
-            return try await redis.evaluate(script, keys: keys, args: args)
-        } catch {
-            throw CoordinationError(error)
+    /// Runs a script; `writes` (events of the same reaction) go ahead of it in the same round
+    /// trip, whatever the script answers.
+    private func run(
+        _ script: RedisScript, keys: [String], args: [any RedisArgument], after writes: BookWrites? = nil
+    ) async throws(CoordinationError) -> RedisReply {
+        guard let writes, !writes.isEmpty else {
+            do { return try await redis.evaluate(script, keys: keys, args: args) } catch { throw CoordinationError(error) }
         }
+        let result: (replies: [RedisReply], script: RedisReply)
+        do {
+            result = try await redis.pipeline(bus.commands(for: writes), then: script, keys: keys, args: args)
+        } catch let error as RedisError {
+            throw CoordinationError(error)
+        } catch {
+            throw error as? CoordinationError ?? CoordinationError(.redis, "\(error)")
+        }
+        try EventBus.check(result.replies, writes)
+        return result.script
     }
 
     private func send(_ command: RedisCommand) async throws(CoordinationError) -> RedisReply {

@@ -60,16 +60,17 @@ public struct RedisBook: BookStore {
 
     public func update(
         _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?,
-        orders: [OrderWrite], now: Date
+        orders: [OrderWrite], after writes: BookWrites?, now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome {
-        try await plans.update(plan, expectedVersion: expectedVersion, event: event, position: position, orders: orders, now: now)
+        try await plans.update(plan, expectedVersion: expectedVersion, event: event, position: position, orders: orders, after: writes, now: now)
     }
 
     public func close(
         _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PlanStore.PositionAction,
-        orders: [OrderWrite], now: Date
+        orders: [OrderWrite], after writes: BookWrites?, now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome {
-        try await plans.close(plan, expectedVersion: expectedVersion, realizedPnl: realizedPnl, position: position, orders: orders, now: now)
+        try await plans.close(
+            plan, expectedVersion: expectedVersion, realizedPnl: realizedPnl, position: position, orders: orders, after: writes, now: now)
     }
 
     public func plan(_ key: PositionKey) async throws(CoordinationError) -> ExitPlan? { try await plans.get(key) }
@@ -98,7 +99,7 @@ public struct RedisBook: BookStore {
         PlanStore.parseRaw(try await pipeline([RedisCommand(["HGETALL", namespace.paperOrders])], what: "paper orders")[0])
     }
 
-    public func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> Bool {
+    public func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> PaperLedgerWrite.Outcome {
         var field = ""
         var position: [UInt8] = []
         switch write.position {
@@ -114,10 +115,17 @@ public struct RedisBook: BookStore {
         do {
             reply = try await redis.evaluate(
                 PaperScripts.commit, keys: [namespace.paperOrders, namespace.positions],
-                args: [write.onlyIfNew ? "nx" : "set", write.clientOrderId, write.order, field, position])
+                args: [
+                    write.onlyIfNew ? "nx" : "set", write.clientOrderId, write.order, field, position,
+                    write.positionExisted.map { $0 ? "xx" : "absent" } ?? "",
+                ])
         } catch { throw CoordinationError(error) }
         if case .error(let text) = reply { throw CoordinationError(.redis, "paper order \(write.clientOrderId): \(text)") }
-        return reply.int == 1
+        switch reply.int {
+        case 1: return .written
+        case 0: return .duplicate
+        default: return .positionChanged
+        }
     }
 
     public func readAll(_ hashes: [BookHash]) async throws(CoordinationError) -> [[(field: String, bytes: [UInt8])]] {

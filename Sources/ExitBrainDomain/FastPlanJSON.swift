@@ -10,17 +10,22 @@ import Foundation
 // `FastJSONTests` holds both paths to that over generated plans and a malformed corpus.
 
 /// Appends JSON to a byte buffer.
-struct JSONByteWriter {
-    var out: [UInt8] = []
+package struct JSONByteWriter {
+    package var out: [UInt8] = []
 
-    init(capacity: Int) { out.reserveCapacity(capacity) }
+    package init(capacity: Int) { out.reserveCapacity(capacity) }
 
-    mutating func raw(_ text: StaticString) {
+    package mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { out.append(contentsOf: $0) }
     }
 
-    mutating func string(_ text: String) {
+    package mutating func string(_ text: String) {
         JSONNode.writeString(text, to: &out)
+    }
+
+    /// A string, or `null`.
+    package mutating func optionalString(_ text: String?) {
+        if let text { string(text) } else { raw("null") }
     }
 
     /// False for a non-finite value (the caller falls back to the Codable path for the error).
@@ -42,17 +47,17 @@ struct JSONByteWriter {
         return number(value)
     }
 
-    mutating func int(_ value: Int) {
+    package mutating func int(_ value: Int) {
         out.append(contentsOf: String(value).utf8)
     }
 
-    mutating func timestamp(_ date: Date) {
+    package mutating func timestamp(_ date: Date) {
         out.append(UInt8(ascii: "\""))
         Timestamp.write(date, to: &out)
         out.append(UInt8(ascii: "\""))
     }
 
-    mutating func word<W: RawRepresentable>(_ word: W) where W.RawValue == String {
+    package mutating func word<W: RawRepresentable>(_ word: W) where W.RawValue == String {
         string(word.rawValue)
     }
 }

@@ -27,14 +27,23 @@ public actor PaperVenue: Venue {
     private var orders: [String: OrderRecord] = [:]
     private var resting: [String: Set<String>] = [:]
     private var prices: [String: Decimal] = [:]
+    /// The open positions as this venue last wrote or read them (a position written by another
+    /// client is read when first asked for; every write checks that Redis still agrees).
+    private var positionCache: [PositionKey: PositionSnapshot] = [:]
+    /// Positions this venue found or made flat (an entry there is checked against Redis when it
+    /// is written; a reduce-only order reads again).
+    private var knownFlat: Set<PositionKey> = []
     private var loaded = false
     private var nextId: Int64 = 1
     private var subscribers: [UUID: AsyncStream<VenueEvent>.Continuation] = [:]
     private var dropping = false
-    /// One operation at a time: the venue's book is read and written across awaits (Redis), and
-    /// an order must not be cancelled half-way through its fill.
-    private var busy = false
-    private var waiting: [CheckedContinuation<Void, Never>] = []
+    /// One operation at a time per symbol (the book is read and written across awaits, and an
+    /// order must not be cancelled half-way through its fill); symbols do not wait for each
+    /// other. ``everything`` takes the whole venue (listings and snapshots).
+    private var held: Set<String> = []
+    private var waiting: [(symbol: String, continuation: CheckedContinuation<Void, Never>)] = []
+    static let everything = "*"
+
     /// Events handed to subscribers so far (each once, whatever the number of subscribers).
     public private(set) var emittedCount = 0
 
@@ -74,8 +83,8 @@ public actor PaperVenue: Venue {
     public nonisolated func rules(for symbol: String) async throws(VenueError) -> SymbolRules { symbolRules(symbol) }
 
     public func place(_ request: OrderRequest) async throws(VenueError) -> OrderUpdate {
-        await acquire()
-        defer { release() }
+        await acquire(request.symbol)
+        defer { release(request.symbol) }
         try await load()
         if faults.crashOnPlace == request.type { Self.die("crash-on-place \(request.clientOrderId)") }
         if let i = faults.refusals.firstIndex(where: { $0.type == nil || $0.type == request.type }) {
@@ -90,7 +99,7 @@ public actor PaperVenue: Venue {
             throw violation
         }
         let key = PositionKey(symbol: request.symbol, side: request.positionSide)
-        let position = try await snapshot(key)
+        let position = try await snapshot(key, reducing: request.reduceOnly)
         if request.reduceOnly, position == nil { throw .reduceOnlyRefused(code: -2022, message: "ReduceOnly Order is rejected.") }
         let now = Date()
         var record = OrderRecord(intent: request, key: key, planId: nil, legIndex: nil, at: now)
@@ -104,15 +113,28 @@ public actor PaperVenue: Venue {
             let algoId = newId()
             update = .accepted(venueOrderId: nil, venueAlgoId: algoId)
             record = try apply(update, to: record, at: now)
-            try await commit(record, position: nil, onlyIfNew: true)
+            _ = try await commit(record, position: nil, onlyIfNew: true)
             resting[request.symbol, default: []].insert(request.clientOrderId)
         } else {
             guard let price else { throw .refused(code: -1100, message: "No price for \(request.symbol) yet.") }
-            let fill = try fillMarket(request.quantity, of: request, at: price, position: position, now: now)
-            update = .filled(cumulative: fill.quantity, averagePrice: fill.price, venueOrderId: newId())
-            record = try apply(update, to: record, at: now)
-            try await commit(record, position: fill.position, onlyIfNew: true)
-            positionChange = fill.position
+            var base = position
+            var filled: (update: OrderUpdate, record: OrderRecord, change: PaperLedgerWrite.PositionChange)?
+            for _ in 0..<2 where filled == nil {
+                let fill = try fillMarket(request.quantity, of: request, at: price, position: base, now: now)
+                let news = OrderUpdate.filled(cumulative: fill.quantity, averagePrice: fill.price, venueOrderId: newId())
+                let next = try apply(news, to: record, at: now)
+                switch try await commit(next, position: fill.position, onlyIfNew: true, positionExisted: base != nil) {
+                case .written: filled = (news, next, fill.position)
+                case .staleBook:
+                    // Someone else changed the position: read it and work it out again.
+                    base = try await snapshot(key, fresh: true)
+                    if request.reduceOnly, base == nil { throw .reduceOnlyRefused(code: -2022, message: "ReduceOnly Order is rejected.") }
+                }
+            }
+            guard let filled else { throw .unknownOutcome(message: "the paper book kept changing under \(request.clientOrderId)") }
+            update = filled.update
+            record = filled.record
+            positionChange = filled.change
         }
         if record.status.mayBeWorking { orders[record.clientOrderId] = record }
         if faults.crashAfterAccept == request.type { Self.die("crash-after-accept \(request.clientOrderId)") }
@@ -126,20 +148,20 @@ public actor PaperVenue: Venue {
     }
 
     public func cancel(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) {
-        await acquire()
-        defer { release() }
+        await acquire(symbol)
+        defer { release(symbol) }
         try await load()
         guard let record = orders[clientOrderId], record.status.mayBeWorking else { throw .notFound(clientOrderId: clientOrderId) }
         let next = try apply(.canceled, to: record, at: Date())
-        try await commit(next, position: nil, onlyIfNew: false)
+        _ = try await commit(next, position: nil, onlyIfNew: false)
         orders[clientOrderId] = nil
         resting[symbol]?.remove(clientOrderId)
         emit(.order(clientOrderId: clientOrderId, .canceled))
     }
 
     public func query(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) -> OrderUpdate {
-        await acquire()
-        defer { release() }
+        await acquire(symbol)
+        defer { release(symbol) }
         try await load()
         if let record = orders[clientOrderId] { return Self.news(of: record) }
         let stored: [UInt8]?
@@ -149,8 +171,8 @@ public actor PaperVenue: Venue {
     }
 
     public func openOrders() async throws(VenueError) -> [OpenOrder] {
-        await acquire()
-        defer { release() }
+        await acquire(Self.everything)
+        defer { release(Self.everything) }
         try await load()
         return resting.flatMap { symbol, ids in ids.map { OpenOrder(clientOrderId: $0, symbol: symbol, conditional: true) } }
             .sorted { $0.clientOrderId < $1.clientOrderId }
@@ -159,10 +181,13 @@ public actor PaperVenue: Venue {
     public func positions() async throws(VenueError) -> [VenuePosition] {
         let rows: [(field: String, bytes: [UInt8])]
         do { rows = try await book.readAll([.positions])[0] } catch { throw .unreachable(message: error.message) }
-        return rows.compactMap { row in
+        let open = rows.compactMap { row -> PositionSnapshot? in
             guard let s = try? PositionStore.decode(row.bytes, field: row.field), s.quantity > 0 else { return nil }
-            return Self.venuePosition(s)
+            return s
         }
+        positionCache = Dictionary(open.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
+        knownFlat = []
+        return open.map(Self.venuePosition)
     }
 
     public func position(_ key: PositionKey) async throws(VenueError) -> VenuePosition? {
@@ -191,8 +216,8 @@ public actor PaperVenue: Venue {
 
     /// A price: resting orders whose trigger it crosses fill at it.
     public func observe(symbol: String, price: Decimal) async {
-        await acquire()
-        defer { release() }
+        await acquire(symbol)
+        defer { release(symbol) }
         prices[symbol] = price
         guard let ids = resting[symbol], !ids.isEmpty else { return }
         let now = Date()
@@ -223,7 +248,10 @@ public actor PaperVenue: Venue {
                         at: now)
                     positionChange = fill.position
                 }
-                try await commit(next, position: positionChange, onlyIfNew: false)
+                if try await commit(next, position: positionChange, onlyIfNew: false, positionExisted: position != nil) == .staleBook {
+                    positionCache[record.key] = nil  // read again; the next price that crosses it fills it
+                    continue
+                }
                 orders[id] = next.status.mayBeWorking ? next : nil
                 if !next.status.mayBeWorking { resting[symbol]?.remove(id) }
                 emit(.order(clientOrderId: id, Self.news(of: next)))
@@ -237,8 +265,8 @@ public actor PaperVenue: Venue {
     /// Its positions and resting orders at one instant (between operations), for tests that
     /// check what is protected.
     public func bookSnapshot() async throws(VenueError) -> (positions: [PositionSnapshot], resting: [OrderRecord]) {
-        await acquire()
-        defer { release() }
+        await acquire(Self.everything)
+        defer { release(Self.everything) }
         try await load()
         let rows: [(field: String, bytes: [UInt8])]
         do { rows = try await book.readAll([.positions])[0] } catch { throw .unreachable(message: error.message) }
@@ -248,16 +276,33 @@ public actor PaperVenue: Venue {
 
     // MARK: - the book
 
-    private func acquire() async {
-        guard busy else {
-            busy = true
-            return
-        }
-        await withCheckedContinuation { waiting.append($0) }
+    private func free(_ symbol: String) -> Bool {
+        symbol == Self.everything ? held.isEmpty : !held.contains(Self.everything) && !held.contains(symbol)
     }
 
-    private func release() {
-        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+    private func acquire(_ symbol: String) async {
+        // Behind a waiting whole-venue operation, everyone queues (it is not starved).
+        if free(symbol), !waiting.contains(where: { $0.symbol == Self.everything }) {
+            held.insert(symbol)
+            return
+        }
+        await withCheckedContinuation { waiting.append((symbol, $0)) }
+    }
+
+    private func release(_ symbol: String) {
+        held.remove(symbol)
+        var i = 0
+        while i < waiting.count {
+            let next = waiting[i].symbol
+            if free(next) {
+                held.insert(next)
+                waiting.remove(at: i).continuation.resume()
+            } else if next == Self.everything {
+                break  // first come, first served for the whole venue
+            } else {
+                i += 1
+            }
+        }
     }
 
     private func load() async throws(VenueError) {
@@ -276,20 +321,60 @@ public actor PaperVenue: Venue {
         loaded = true
     }
 
-    private func commit(_ record: OrderRecord, position: PaperLedgerWrite.PositionChange?, onlyIfNew: Bool) async throws(VenueError) {
-        let json: [UInt8]
-        do { json = try PlanJSON.encodeValue(record) } catch { throw .refused(code: -1000, message: "order not encodable: \(error)") }
-        let written: Bool
-        do {
-            written = try await book.commitPaper(
-                PaperLedgerWrite(onlyIfNew: onlyIfNew, clientOrderId: record.clientOrderId, order: json, position: position))
-        } catch { throw .unreachable(message: error.message) }
-        if !written { throw .refused(code: -4116, message: "ClientOrderId is duplicated.") }
+    /// What a ledger write found.
+    enum Committed {
+        /// Written.
+        case written
+        /// The position was not as this venue thought (written or removed by another client):
+        /// nothing was written.
+        case staleBook
     }
 
-    private func snapshot(_ key: PositionKey) async throws(VenueError) -> PositionSnapshot? {
+    /// Writes an order and the position it changes in one step; `positionExisted` is what the
+    /// change was worked out from (checked against Redis), nil for no check.
+    private func commit(
+        _ record: OrderRecord, position: PaperLedgerWrite.PositionChange?, onlyIfNew: Bool, positionExisted: Bool? = nil
+    ) async throws(VenueError) -> Committed {
+        let json = record.jsonBytes()
+        let outcome: PaperLedgerWrite.Outcome
         do {
-            guard let s = try await book.position(key), s.quantity > 0 else { return nil }
+            outcome = try await book.commitPaper(
+                PaperLedgerWrite(
+                    onlyIfNew: onlyIfNew, clientOrderId: record.clientOrderId, order: json, position: position,
+                    positionExisted: position == nil ? nil : positionExisted))
+        } catch { throw .unreachable(message: error.message) }
+        switch outcome {
+        case .duplicate: throw .refused(code: -4116, message: "ClientOrderId is duplicated.")
+        case .positionChanged: return .staleBook
+        case .written:
+            switch position {
+            case .store(let snapshot):
+                positionCache[snapshot.key] = snapshot
+                knownFlat.remove(snapshot.key)
+            case .delete(let key):
+                positionCache[key] = nil
+                knownFlat.insert(key)
+            case nil: break
+            }
+            return .written
+        }
+    }
+
+    /// A position, from the cache unless `fresh`; a position known flat is read again before
+    /// `reducing` it (another client may have opened it).
+    private func snapshot(_ key: PositionKey, fresh: Bool = false, reducing: Bool = false) async throws(VenueError) -> PositionSnapshot? {
+        if !fresh {
+            if let cached = positionCache[key] { return cached }
+            if !reducing, knownFlat.contains(key) { return nil }
+        }
+        do {
+            guard let s = try await book.position(key), s.quantity > 0 else {
+                positionCache[key] = nil
+                knownFlat.insert(key)
+                return nil
+            }
+            positionCache[key] = s
+            knownFlat.remove(key)
             return s
         } catch { throw .unreachable(message: error.message) }
     }

@@ -122,3 +122,50 @@ extension Decimal {
         self.init(sign: negative ? .minus : .plus, exponent: -scale, significand: Decimal(significand))
     }
 }
+
+extension OrderRecord {
+    /// The record's JSON in the contract's field order, written directly (the same bytes as
+    /// the `Codable` encoding, which tests hold it to): every order change is written once or
+    /// twice, so this is on the hot path.
+    public func jsonBytes() -> [UInt8] {
+        var w = JSONByteWriter(capacity: 420)
+        w.raw("{\"client_order_id\":")
+        w.string(clientOrderId)
+        w.raw(",\"key\":")
+        w.string(key.description)
+        w.raw(",\"plan_id\":")
+        w.optionalString(planId)
+        w.raw(",\"leg_index\":")
+        if let legIndex { w.int(legIndex) } else { w.raw("null") }
+        w.raw(",\"purpose\":")
+        w.word(purpose)
+        w.raw(",\"type\":")
+        w.word(type)
+        w.raw(",\"side\":")
+        w.word(side)
+        w.raw(",\"position_side\":")
+        w.word(positionSide)
+        w.raw(",\"quantity\":")
+        w.string(quantity.description)
+        w.raw(",\"trigger_price\":")
+        w.optionalString(triggerPrice?.description)
+        w.raw(",\"status\":")
+        w.word(status)
+        w.raw(",\"venue_order_id\":")
+        w.optionalString(venueOrderId)
+        w.raw(",\"venue_algo_id\":")
+        w.optionalString(venueAlgoId)
+        w.raw(",\"filled_quantity\":")
+        w.string(filledQuantity.description)
+        w.raw(",\"avg_price\":")
+        w.optionalString(averagePrice?.description)
+        w.raw(",\"error\":")
+        w.optionalString(error)
+        w.raw(",\"created_at\":")
+        w.timestamp(createdAt)
+        w.raw(",\"updated_at\":")
+        w.timestamp(updatedAt)
+        w.raw("}")
+        return w.out
+    }
+}

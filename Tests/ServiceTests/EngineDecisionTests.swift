@@ -67,6 +67,8 @@ struct EngineDecisionTests {
         #expect(book.storedPosition(key) == nil, "position gone")
         #expect(book.history.last?.closedReason == .stopLoss)
         #expect(book.events(.planClosed).count == 1)
+        #expect(book.events(.legTriggered).map { $0.data["kind"] as? String } == ["TP", "TP", "SL"], "each leg's trigger, as the venue filled it")
+        #expect(book.events(.legTriggered).allSatisfy { $0.data["shadow"] as? Bool == false })
         #expect(h.resting(key, in: book.paperBook).isEmpty, "nothing rests for a closed position")
         let records = book.orders
         #expect(records.values.allSatisfy { $0.status.isFinal }, "\(records.values.map { "\($0.clientOrderId) \($0.status)" })")

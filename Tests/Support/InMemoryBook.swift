@@ -126,13 +126,14 @@ public final class InMemoryBook: BookStore {
 
     public func update(
         _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?,
-        orders: [OrderWrite], now: Date
+        orders: [OrderWrite], after writes: BookWrites?, now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome {
         let json = try encode(plan)
         let positionJSON: [UInt8]?
         do { positionJSON = try position.map { try PlanJSON.encodeValue($0) } } catch { throw CoordinationError(.domain, "\(error)") }
         return state.withLock { s in
             s.roundTrips += 1
+            if let writes { Self.apply(writes, &s) }
             if let outcome = Self.check(plan, expectedVersion, s) { return outcome }
             Self.write(orders, &s)
             s.plans[plan.key.description] = json
@@ -148,7 +149,7 @@ public final class InMemoryBook: BookStore {
 
     public func close(
         _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PlanStore.PositionAction,
-        orders: [OrderWrite], now: Date
+        orders: [OrderWrite], after writes: BookWrites?, now: Date
     ) async throws(CoordinationError) -> PlanStore.Outcome {
         let json = try encode(plan)
         let event = PlanClosedEvent(
@@ -161,6 +162,7 @@ public final class InMemoryBook: BookStore {
         }
         return state.withLock { s in
             s.roundTrips += 1
+            if let writes { Self.apply(writes, &s) }
             if let outcome = Self.check(plan, expectedVersion, s) { return outcome }
             Self.write(orders, &s)
             s.history.append(json)
@@ -246,7 +248,7 @@ public final class InMemoryBook: BookStore {
         }
     }
 
-    public func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> Bool {
+    public func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> PaperLedgerWrite.Outcome {
         var position: (String, [UInt8]?)?
         switch write.position {
         case .store(let snapshot):
@@ -256,10 +258,11 @@ public final class InMemoryBook: BookStore {
         }
         return state.withLock { s in
             s.roundTrips += 1
-            if write.onlyIfNew, s.paper[write.clientOrderId] != nil { return false }
+            if write.onlyIfNew, s.paper[write.clientOrderId] != nil { return .duplicate }
+            if let (field, _) = position, let existed = write.positionExisted, (s.positions[field] != nil) != existed { return .positionChanged }
             s.paper[write.clientOrderId] = write.order
             if let (field, json) = position { s.positions[field] = json }
-            return true
+            return .written
         }
     }
 

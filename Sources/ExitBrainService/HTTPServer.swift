@@ -32,25 +32,20 @@ public enum HTTPEndpoints {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: MetricsSetup.render())))
         }
-        router.get("/plans") { _, _ -> Response in
-            await plans(source.planStore, symbol: nil)
-        }
-        router.get("/plans/:symbol") { _, context -> Response in
-            guard let symbol = symbol(context.parameters.get("symbol")) else {
-                return json(#"{"error":"symbol must be 1-32 letters and digits"}"#, status: .badRequest)
+        // `/plans` and `/orders`: everything, or one symbol's.
+        let listings: [(path: String, read: @Sendable (String?) async -> Response)] = [
+            ("/plans", { await plans(source.planStore, symbol: $0) }), ("/orders", { await orders(source.orderBook, symbol: $0) }),
+        ]
+        for listing in listings {
+            router.get(RouterPath(listing.path)) { _, _ -> Response in await listing.read(nil) }
+            router.get(RouterPath(listing.path + "/:symbol")) { _, context -> Response in
+                guard let symbol = symbol(context.parameters.get("symbol")) else {
+                    return json(#"{"error":"symbol must be 1-32 letters and digits"}"#, status: .badRequest)
+                }
+                return await listing.read(symbol)
             }
-            return await plans(source.planStore, symbol: symbol)
         }
         // Every endpoint is read-only: other methods on them get 405 with `Allow: GET`
-        router.get("/orders") { _, _ -> Response in
-            await orders(source.orderBook, symbol: nil)
-        }
-        router.get("/orders/:symbol") { _, context -> Response in
-            guard let symbol = symbol(context.parameters.get("symbol")) else {
-                return json(#"{"error":"symbol must be 1-32 letters and digits"}"#, status: .badRequest)
-            }
-            return await orders(source.orderBook, symbol: symbol)
-        }
         // (not the router's 404, which would say the path does not exist).
         for path in ["/health", "/health/live", "/metrics", "/plans", "/plans/:symbol", "/orders", "/orders/:symbol"] {
             for method in [HTTPRequest.Method.post, .put, .patch, .delete] {
@@ -76,16 +71,21 @@ public enum HTTPEndpoints {
             let raw = try await store.allRaw()
                 .filter { symbol == nil || $0.field.hasPrefix(symbol! + ":") }
                 .sorted { $0.field < $1.field }
-            var body: [UInt8] = [UInt8(ascii: "[")]
-            for (i, item) in raw.enumerated() {
-                if i > 0 { body.append(UInt8(ascii: ",")) }
-                body += item.bytes
-            }
-            body.append(UInt8(ascii: "]"))
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            return array(raw.map(\.bytes))
         } catch {
             return json(#"{"error":"redis unavailable"}"#, status: .serviceUnavailable)
         }
+    }
+
+    /// A JSON array of ready JSON values.
+    private static func array(_ items: [[UInt8]]) -> Response {
+        var body: [UInt8] = [UInt8(ascii: "[")]
+        for (i, item) in items.enumerated() {
+            if i > 0 { body.append(UInt8(ascii: ",")) }
+            body += item
+        }
+        body.append(UInt8(ascii: "]"))
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     /// The order records of `{ns}:orders` (docs/contract.md §11), oldest first, as a JSON array.
@@ -99,13 +99,7 @@ public enum HTTPEndpoints {
                 records.append((record.createdAt, row.bytes))
             }
             records.sort { $0.0 < $1.0 }
-            var body: [UInt8] = [UInt8(ascii: "[")]
-            for (i, item) in records.enumerated() {
-                if i > 0 { body.append(UInt8(ascii: ",")) }
-                body += item.1
-            }
-            body.append(UInt8(ascii: "]"))
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            return array(records.map(\.1))
         } catch {
             return json(#"{"error":"redis unavailable"}"#, status: .serviceUnavailable)
         }

@@ -24,6 +24,9 @@ public struct ExecutionConfiguration: ServiceConfiguration {
     public var paperFaults: PaperFaults
     /// `EXIT_ORDERS`.
     public var exitOrders: ExitOrdersMode { common.exitOrders }
+    /// `ORDER_RECORD_RETENTION_H` (default 24), in seconds: how long a final order record stays
+    /// in `{ns}:orders` (removed at the next reconciliation after that).
+    public var orderRetention: Double
 
     /// The HTTP port when `HTTP_PORT` is unset.
     public static let defaultPort = 8002
@@ -32,6 +35,7 @@ public struct ExecutionConfiguration: ServiceConfiguration {
     public init(common: CommonConfiguration, environment env: EnvironmentReader) throws(ConfigurationError) {
         exchange = try env.word("EXCHANGE", default: ExchangeKind.paper)
         slippageBps = try env.double("PAPER_SLIPPAGE_BPS", default: 0, range: 0...500)
+        orderRetention = try env.double("ORDER_RECORD_RETENTION_H", default: 24, range: 0.01...8760) * 3600
         let faults = env.string("PAPER_FAULTS", default: "")
         do { paperFaults = try PaperFaults(parsing: faults) } catch {
             throw ConfigurationError(

@@ -16,6 +16,8 @@ extension ExecutionEngine {
         public var positions = 0
         /// Records read from `{ns}:orders`.
         public var records = 0
+        /// Final records older than `ORDER_RECORD_RETENTION_H`, removed.
+        public var recordsRemoved = 0
         /// Records whose fate was asked of the venue.
         public var queried = 0
         /// Orders cancelled as belonging to no open position or plan.
@@ -30,15 +32,26 @@ extension ExecutionEngine {
         var report = ReconcileReport()
         let rows = try await book.orderRecords()
         report.records = rows.count
+        let cutoff = now().addingTimeInterval(-config.orderRetention)
+        var expired: [String] = []
         for row in rows {
             do {
                 let stored = try OrderWrite.decode(row.bytes, field: row.field)
+                // Done long ago: nothing will ask for it again.
+                if stored.status.isFinal, stored.updatedAt < cutoff {
+                    expired.append(row.field)
+                    continue
+                }
                 // A record written by another writer since (or our newer copy) wins by its time.
                 if let mine = records[row.field], mine.updatedAt > stored.updatedAt { continue }
                 know(stored)
             } catch {
                 logger.error("order record not readable; left as it is", metadata: ["client_order_id": "\(row.field)", "error": "\(error)"])
             }
+        }
+        if !expired.isEmpty {
+            try await book.removeOrderRecords(expired)
+            report.recordsRemoved = expired.count
         }
         try await resync(keepingOrders: false)
         let positions: [VenuePosition]
@@ -90,7 +103,8 @@ extension ExecutionEngine {
         logger.info(
             "reconciled with the venue",
             metadata: [
-                "positions": "\(report.positions)", "records": "\(report.records)", "queried": "\(report.queried)",
+                "positions": "\(report.positions)", "records": "\(report.records)", "records_removed": "\(report.recordsRemoved)",
+                "queried": "\(report.queried)",
                 "orphans_cancelled": "\(report.orphansCancelled)", "plans_closed": "\(report.plansClosed)",
             ])
         return report

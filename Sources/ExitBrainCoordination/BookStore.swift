@@ -96,6 +96,9 @@ public protocol BookStore: EventPublishing {
     /// Writes an intent alone (`HSETNX`); false when a record with its client id was there
     /// (the order was intended before: a redelivered signal, a restart).
     func insertIntent(_ intent: OrderWrite) async throws(CoordinationError) -> Bool
+    /// Removes order records (final ones past their retention), and the paper venue's records
+    /// of the same ids, in one round trip.
+    func removeOrderRecords(_ clientOrderIds: [String]) async throws(CoordinationError)
     /// Every order record of `{ns}:orders`, in one round trip.
     func orderRecords() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])]
     /// One order of the paper venue's book.

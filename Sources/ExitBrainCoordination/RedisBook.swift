@@ -87,6 +87,17 @@ public struct RedisBook: BookStore {
         try await pipeline([RedisCommand(["HSETNX", namespace.orders, intent.clientOrderId, intent.json])], what: "order intent")[0].int == 1
     }
 
+    public func removeOrderRecords(_ clientOrderIds: [String]) async throws(CoordinationError) {
+        guard !clientOrderIds.isEmpty else { return }
+        var commands: [RedisCommand] = []
+        for chunk in stride(from: 0, to: clientOrderIds.count, by: 1000) {
+            let ids = Array(clientOrderIds[chunk..<min(chunk + 1000, clientOrderIds.count)])
+            commands.append(RedisCommand(["HDEL", namespace.orders] + ids))
+            commands.append(RedisCommand(["HDEL", namespace.paperOrders] + ids))
+        }
+        _ = try await pipeline(commands, what: "order records removal")
+    }
+
     public func paperOrder(_ clientOrderId: String) async throws(CoordinationError) -> [UInt8]? {
         try await pipeline([RedisCommand(["HGET", namespace.paperOrders, clientOrderId])], what: "paper order")[0].bytes
     }

@@ -236,6 +236,22 @@ struct EngineDecisionTests {
         #expect(book.storedPlan(key)?.stopLossLeg?.triggerPrice == 50_040)
     }
 
+    @Test func finalRecordsPastTheirRetentionAreRemovedAtReconciliation() async throws {
+        let (book, h) = try await make(["ORDER_RECORD_RETENTION_H": "24"])
+        try await h.signal(.buy, id: "old")
+        try await h.signal(.buy, symbol: "ETHUSDT", id: "new", price: 3_000)
+        var old = try #require(book.orders.values.first { $0.purpose == .entry && $0.key.symbol == "BTCUSDT" })
+        old.updatedAt = Date().addingTimeInterval(-25 * 3600)
+        var writes = book.writes()
+        writes.put(try .update(old))
+        try await book.commit(writes)
+        let report = try await h.engine.reconcile()
+        #expect(report.recordsRemoved == 1)
+        #expect(book.orders[old.clientOrderId] == nil && book.paperBook[old.clientOrderId] == nil, "a day-old filled entry is gone")
+        #expect(book.orders.values.contains { $0.purpose == .entry && $0.key.symbol == "ETHUSDT" }, "a fresh one stays")
+        #expect(book.orders.values.filter { $0.status == .new }.count == 8, "working orders stay, whatever their age")
+    }
+
     @Test func aRateLimitedOrderWaitsAndGoesOut() async throws {
         let (book, h) = try await make()
         await h.venue.setFaults(

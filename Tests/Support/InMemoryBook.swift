@@ -227,6 +227,16 @@ public final class InMemoryBook: BookStore {
         }
     }
 
+    public func removeOrderRecords(_ clientOrderIds: [String]) async throws(CoordinationError) {
+        state.withLock { s in
+            s.roundTrips += 1
+            for id in clientOrderIds {
+                s.orders[id] = nil
+                s.paper[id] = nil
+            }
+        }
+    }
+
     public func paperOrder(_ clientOrderId: String) async throws(CoordinationError) -> [UInt8]? {
         state.withLock { s in
             s.roundTrips += 1

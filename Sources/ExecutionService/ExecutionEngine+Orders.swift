@@ -49,11 +49,16 @@ extension ExecutionEngine {
         for plan in planCache.values {
             for leg in plan.legs where leg.status == .pending { current.insert(leg.clientOrderId) }
         }
-        for (id, record) in records where record.status.isFinal && !current.contains(id) {
-            records[id] = nil
-            cancelReasons[id] = nil
-            entryContexts[id] = nil
-        }
+        for (id, record) in records where record.status.isFinal && !current.contains(id) { forgetRecord(id) }
+    }
+
+    /// Drops one record from memory.
+    func forgetRecord(_ id: String) {
+        guard let record = records.removeValue(forKey: id) else { return }
+        cancelReasons[id] = nil
+        entryContexts[id] = nil
+        working[record.key]?.remove(id)
+        if working[record.key]?.isEmpty == true { working[record.key] = nil }
     }
 
     /// Books intents written with a plan change.

@@ -186,6 +186,9 @@ public actor ExecutionEngine {
     func entryFilled(_ record: OrderRecord, increment: Decimal, writes: BookWrites) async {
         let at = now()
         let context = record.status.isFinal ? entryContexts.removeValue(forKey: record.clientOrderId) : entryContexts[record.clientOrderId]
+        // A filled entry is done once planned: its record lives on in Redis only (a signal seen
+        // again finds its intent there).
+        defer { if record.status.isFinal { forgetRecord(record.clientOrderId) } }
         Counter(.fills, dimensions: [("purpose", OrderPurpose.entry.rawValue)]).increment()
         var all = writes
         do {

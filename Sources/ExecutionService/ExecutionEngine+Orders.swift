@@ -103,9 +103,12 @@ extension ExecutionEngine {
         // spent. A refusal waits a second before the next try.
         let spent = desired.compactMap { request -> Int? in
             guard let r = records[request.clientOrderId], r.status.isFinal,
-                r.status == .filled || now().timeIntervalSince(r.updatedAt) >= 1
+                r.status == .filled || now().timeIntervalSince(r.updatedAt) >= 1,
+                let index = RestingOrders.legIndex(of: request.clientOrderId, in: current),
+                // The plan has taken the ending in (a fill being applied is not a spent order).
+                current.legs[index].orderStatus == r.status
             else { return nil }
-            return RestingOrders.legIndex(of: request.clientOrderId, in: current)
+            return index
         }
         if !spent.isEmpty {
             await reissue(current, legs: spent)
@@ -186,7 +189,8 @@ extension ExecutionEngine {
     /// The request alone: the venue's answer, nil when the order is already out.
     private func place(_ record: OrderRecord, request: OrderRequest? = nil) async -> Result<OrderUpdate, VenueError>? {
         let id = record.clientOrderId
-        guard inFlight.insert(id).inserted else { return nil }
+        // Only an intent goes out (another pass may have sent or dropped it meanwhile).
+        guard records[id]?.status == .intent || records[id] == nil, inFlight.insert(id).inserted else { return nil }
         defer { inFlight.remove(id) }
         Counter(.orders, dimensions: [("purpose", record.purpose.rawValue)]).increment()
         do {
@@ -200,29 +204,33 @@ extension ExecutionEngine {
     /// plan's resting orders: one round trip for their records and `order.placed`, not one each).
     /// Refusals, fills and endings take the full path at once.
     func sendAll(_ intents: [OrderRecord]) async {
-        var answered: [(update: OrderUpdate, id: String)] = []
-        for record in intents {
-            switch await place(record) {
-            case nil: continue
-            case .success(let update): answered.append((update, record.clientOrderId))
-            case .failure(let error): _ = await refused(record, error)
-            }
-        }
         var writes = book.writes()
         var rest: [(update: OrderUpdate, id: String)] = []
-        for (update, id) in answered {
-            guard let before = records[id], let after = try? OrderLifecycle.apply(update, to: before, at: now()), after != before else { continue }
-            guard after.filledQuantity == before.filledQuantity, !after.status.isFinal else {
-                rest.append((update, id))
-                continue
+        var booked = 0
+        for record in intents {
+            let id = record.clientOrderId
+            switch await place(record) {
+            case nil: continue
+            case .failure(let error): _ = await refused(record, error)
+            case .success(let update):
+                // Booked in memory at once (a re-entrant pass must see it accepted, not an
+                // intent to send or to drop); only the Redis write waits for the batch.
+                guard let before = records[id], let after = try? OrderLifecycle.apply(update, to: before, at: now()), after != before else {
+                    continue
+                }
+                guard after.filledQuantity == before.filledQuantity, !after.status.isFinal else {
+                    rest.append((update, id))
+                    continue
+                }
+                know(after)
+                newsEvents(before: before, after: after, update: update, into: &writes)
+                if let write = try? OrderWrite.update(after) { writes.put(write) }
+                booked += 1
             }
-            know(after)
-            newsEvents(before: before, after: after, update: update, into: &writes)
-            if let write = try? OrderWrite.update(after) { writes.put(write) }
         }
         if !writes.isEmpty {
             do { try await book.commit(writes) } catch {
-                logger.error("order records not stored", metadata: ["orders": "\(answered.count)", "error": "\(error)"])
+                logger.error("order records not stored", metadata: ["orders": "\(booked)", "error": "\(error)"])
             }
         }
         for (update, id) in rest { await absorb(update, for: id) }
@@ -604,10 +612,11 @@ extension ExecutionEngine {
         for (id, due) in retryAt where due <= clock.now {
             retryAt[id] = nil
             guard let record = records[id], record.status == .intent else { continue }
-            if let plan = planCache[record.key], plan.planId == record.planId {
-                await keepOrders(plan)
-            } else if record.purpose == .entry || record.planId == nil {
+            if record.type == .market {
+                // Entries, closes and market exits go out as they are: nothing else sends them.
                 _ = await send(record)
+            } else if let plan = planCache[record.key], plan.planId == record.planId {
+                await keepOrders(plan)
             }
         }
         for key in Array(working.keys) {

@@ -84,6 +84,12 @@ extension ExecutionEngine {
                 }
                 continue
             }
+            // Open at the venue while the record says INTENT or UNKNOWN (a crash before the
+            // answer): adopt it first, so a cancel goes to the venue.
+            if record.status == .intent || record.status == .unknown {
+                report.queried += 1
+                await resolveByQuery(record)
+            }
             let plan = planCache[record.key]
             if !held.contains(record.key) || plan == nil || plan?.planId != record.planId {
                 report.orphansCancelled += 1

@@ -151,7 +151,7 @@ public actor ExecutionEngine {
         await venue.observe(symbol: signal.symbol, price: Decimal(rounding: marketPrice))
         let at = now()
         if signal.action == .close {
-            try await closeAtMarket(key, price: marketPrice, at: at)
+            try await closeAtMarket(key, price: marketPrice, signalId: meta.id, at: at)
             return
         }
         let orderId = "en-" + Self.hash(meta.id)
@@ -297,13 +297,14 @@ public actor ExecutionEngine {
 
     /// Closes a side at market (signal action CLOSE): the close order's intent travels with the
     /// plan's close, the order follows, and the plan's resting orders are cancelled.
-    private func closeAtMarket(_ key: PositionKey, price: Double, at: Date) async throws {
+    private func closeAtMarket(_ key: PositionKey, price: Double, signalId: String, at: Date) async throws {
         guard let position = try await venue.position(key) else {
             throw EventRejection(.noPosition, "no open \(key) position to close")
         }
         let plan = try await book.plan(key)
         let rules = try await rules(for: key.symbol)
-        let orderId = "cl-" + Self.hash("\(key):\(plan?.planId ?? "none"):\(position.quantity):\(plan?.version ?? 0)")
+        // One close order per signal: a CLOSE delivered twice is one order.
+        let orderId = "cl-" + Self.hash(signalId)
         let request = OrderRequest(
             clientOrderId: orderId, symbol: key.symbol, side: key.side.exitOrderSide, positionSide: key.side, purpose: .exit,
             type: .market, quantity: rules.quantity(position.quantity, for: .market))
@@ -321,15 +322,12 @@ public actor ExecutionEngine {
                 logger.info(
                     "exit plan closed",
                     metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "closed_reason": "POSITION_CLOSED", "realized_pnl": "\(pnl)"])
-            } else {
-                var writes = book.writes()
-                writes.put(try .intent(intent))
-                try await book.commit(writes)
+            } else if try await !book.insertIntent(try .intent(intent)) {
+                return
             }
-        } else {
-            var writes = book.writes()
-            writes.put(try .intent(intent))
-            try await book.commit(writes)
+        } else if try await !book.insertIntent(try .intent(intent)) {
+            logger.info("duplicate close signal ignored", metadata: ["signal_id": "\(signalId)", "client_order_id": "\(orderId)"])
+            return
         }
         know(intent)
         _ = await send(intent)

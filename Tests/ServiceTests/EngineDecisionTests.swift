@@ -222,6 +222,18 @@ struct EngineDecisionTests {
         #expect(book.events(.orderCanceled).allSatisfy { $0.data["reason"] as? String == "POSITION_CLOSED" })
     }
 
+    @Test func aPositionClosedReopenedAndClosedAgainIsClosedBothTimes() async throws {
+        let (book, h) = try await make(["EXIT_BRAIN_V3_ENABLED": "false"])
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        for round in 0..<2 {
+            try await h.signal(.buy)
+            #expect(book.storedPosition(key)?.quantity == 0.01, "round \(round)")
+            try await h.signal(.buy, action: .close)
+            #expect(book.storedPosition(key) == nil, "round \(round): each close is its own order")
+        }
+        #expect(book.orders.values.filter { $0.clientOrderId.hasPrefix("cl-") }.count == 2)
+    }
+
     @Test func delayedVenueEventsAreAppliedWhenTheyArrive() async throws {
         var faults = PaperFaults()
         faults.eventDelay = .milliseconds(150)

@@ -62,11 +62,8 @@ extension ExecutionEngine {
     }
 
     /// Books intents written with a plan change.
-    func knowIntents(_ writes: [OrderWrite], of plan: ExitPlan) {
-        for write in writes {
-            guard let record = try? OrderWrite.decode(write.json, field: write.clientOrderId), records[write.clientOrderId] == nil else { continue }
-            know(record)
-        }
+    func knowIntents(_ writes: [OrderWrite]) {
+        for write in writes where records[write.clientOrderId] == nil { know(write.record) }
     }
 
     /// The intents of the resting orders `plan` needs and has no record of (none unless its
@@ -119,7 +116,7 @@ extension ExecutionEngine {
             if !missing.isEmpty {
                 let outcome = try await book.update(current, expectedVersion: current.version, event: nil, position: nil, orders: missing, now: now())
                 guard try await settle(outcome, key: current.key) else { return }
-                knowIntents(missing, of: current)
+                knowIntents(missing)
             }
         } catch {
             logger.error("order intents not stored", metadata: ["key": "\(current.key)", "plan_id": "\(current.planId)", "error": "\(error)"])
@@ -162,7 +159,7 @@ extension ExecutionEngine {
             let outcome = try await book.update(next, expectedVersion: plan.version, event: nil, position: nil, orders: orders, now: now())
             guard try await settle(outcome, key: plan.key) else { return }
             remember(next)
-            knowIntents(orders, of: next)
+            knowIntents(orders)
             logger.warning(
                 "exit orders placed again under new client ids", metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "legs": "\(legs)"])
             await keepOrders(next)
@@ -476,7 +473,7 @@ extension ExecutionEngine {
                 events = book.writes()
                 guard try await settle(outcome, key: key) else { continue }
                 remember(next)
-                knowIntents(orders, of: next)
+                knowIntents(orders)
                 if increment > 0 { logger.info("exit leg filled", metadata: Self.fillMetadata(record, plan: plan)) }
                 logStopMove(from: plan, to: next, changes: evaluation.changes)
                 await keepOrders(next)

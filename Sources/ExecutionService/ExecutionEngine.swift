@@ -461,7 +461,7 @@ public actor ExecutionEngine {
             let outcome = try await book.update(next, expectedVersion: plan.version, event: event, position: nil, orders: orders, now: at)
             guard try await settle(outcome, key: key) else { return }
             remember(next)
-            knowIntents(resting, of: next)
+            knowIntents(resting)
             logStopMove(from: plan, to: next, changes: evaluation.changes)
         }
         for record in exits { know(record) }

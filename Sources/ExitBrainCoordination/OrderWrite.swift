@@ -22,12 +22,15 @@ public struct OrderWrite: Sendable, Equatable {
     public let clientOrderId: String
     /// The record's JSON.
     public let json: [UInt8]
+    /// The record written.
+    public let record: OrderRecord
 
     /// The write of `record` in `mode`.
     public init(_ mode: Mode, _ record: OrderRecord) throws(CoordinationError) {
         self.mode = mode
         clientOrderId = record.clientOrderId
         json = record.jsonBytes()
+        self.record = record
     }
 
     /// A new intent.

@@ -429,18 +429,27 @@ public actor ExecutionEngine {
         let next = evaluation.plan
         let rules = try await rules(for: plan.symbol)
         var exits: [OrderRecord] = []
-        for d in evaluation.decisions {
+        // What closes the plan closes the position: the last exit takes what the venue holds
+        // beyond the others (the plan's quantities carry remainders finer than the venue's step,
+        // which would otherwise be left open without a plan).
+        let closes = next.status == .closed || next.remainingQuantity <= 0
+        let held: Decimal? = closes ? (try? await venue.position(key))?.map(\.quantity) : nil
+        for (n, d) in evaluation.decisions.enumerated() {
             precondition(d.reduceOnly, "exit orders are reduce-only")
             // A leg whose order rests at the venue exits at market under an id of its own.
             let id = records[d.clientOrderId] == nil ? d.clientOrderId : "em-" + d.clientOrderId.dropFirst(3)
+            var quantity = rules.quantity(Decimal(rounding: d.quantity), for: .market)
+            if let held, n == evaluation.decisions.count - 1 {
+                quantity = rules.quantity(max(0, held - exits.reduce(0) { $0 + $1.quantity }), for: .market)
+            }
             let request = OrderRequest(
                 clientOrderId: id, symbol: plan.symbol, side: d.orderSide, positionSide: plan.side, purpose: .exit,
-                type: .market, quantity: rules.quantity(Decimal(rounding: d.quantity), for: .market))
+                type: .market, quantity: quantity)
             guard request.quantity > 0, records[id] == nil else { continue }
             exits.append(OrderRecord(intent: request, key: key, planId: plan.planId, legIndex: d.legIndex, at: at))
         }
         var orders = try exits.map { (r) throws(CoordinationError) in try OrderWrite.intent(r) }
-        if next.status == .closed || next.remainingQuantity <= 0 {
+        if closes {
             let pnl = executor.realizedPnl(plan: next)
             let outcome = try await book.close(next, expectedVersion: plan.version, realizedPnl: pnl, position: .keep, orders: orders, now: at)
             guard try await settle(outcome, key: key) else { return }

@@ -234,6 +234,20 @@ struct EngineDecisionTests {
         #expect(book.orders.values.filter { $0.clientOrderId.hasPrefix("cl-") }.count == 2)
     }
 
+    @Test func theExitThatClosesAPlanClosesThePositionWhateverTheStepLeftOver() async throws {
+        let (book, h) = try await make(["EXIT_ORDERS": "ON_TRIGGER"])
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        try await h.signal(.buy, quantity: 0.0101)
+        let plan = try #require(book.storedPlan(key))
+        #expect(plan.legs[0].quantity == 0.00303, "the plan's legs are finer than the venue's step of 0.0001")
+        await h.tick(50_760)
+        await h.tick(51_260)
+        #expect(book.storedPosition(key)?.quantity == 0.0041, "two TPs of 0.003 at the venue's step")
+        await h.tick(50_700)
+        #expect(book.storedPlan(key) == nil && book.history.last?.closedReason == .stopLoss)
+        #expect(book.storedPosition(key) == nil, "the stop took all the venue held, not the plan's 0.00404")
+    }
+
     @Test func delayedVenueEventsAreAppliedWhenTheyArrive() async throws {
         var faults = PaperFaults()
         faults.eventDelay = .milliseconds(150)

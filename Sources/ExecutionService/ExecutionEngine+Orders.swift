@@ -128,7 +128,21 @@ extension ExecutionEngine {
             if let due = retryAt[record.clientOrderId], due > clock.now { continue }
             toSend.append(record)
         }
-        await sendAll(toSend)
+        // The stop first; then the take-profits this plan no longer wants are cancelled before
+        // their replacements go out (they protect nothing, and a venue caps the conditional
+        // orders of a symbol: Binance's MAX_NUM_ALGO_ORDERS); the old stop only after.
+        let wantedNow = Set(desired.map(\.clientOrderId))
+        let supersededTPs = (working[current.key] ?? []).compactMap { id -> OrderRecord? in
+            guard !wantedNow.contains(id), let record = records[id], record.purpose == .exit, record.type == .takeProfitMarket else { return nil }
+            return record
+        }
+        if supersededTPs.isEmpty {
+            await sendAll(toSend)
+        } else {
+            await sendAll(toSend.filter { $0.type == .stopMarket })
+            for record in supersededTPs { await cancelOrder(record, reason: "SUPERSEDED") }
+            await sendAll(toSend.filter { $0.type != .stopMarket })
+        }
         guard let latest = planCache[current.key], latest.planId == current.planId else { return }
         // What the plan wants now (it may have moved on while the requests were out).
         let latestDesired = latest.version == current.version ? desired : RestingOrders.desired(for: latest, rules: rules)
@@ -550,7 +564,9 @@ extension ExecutionEngine {
             }
             await absorb(update, for: id)
         case .position(let position):
-            await publish(.positionUpdated, snapshot(of: position, at: now()))
+            let snapshot = snapshot(of: position, at: now())
+            await mirror(position, snapshot: snapshot)
+            await publish(.positionUpdated, snapshot)
             if position.quantity <= 0 { await positionMayBeGone(position.key) }
         case .price(let symbol, let price):
             await handlePrice(symbol: symbol, price: price.doubleValue)
@@ -559,6 +575,22 @@ extension ExecutionEngine {
             do { try await reconcile() } catch {
                 logger.error("reconciliation after a gap failed; will retry", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// With a venue that owns its book (Binance), its positions are mirrored into
+    /// `{ns}:positions` for the monitor and operators; the paper venue's book is that hash.
+    func mirror(_ position: VenuePosition, snapshot: PositionSnapshot) async {
+        guard config.exchange != .paper else { return }
+        do {
+            if position.quantity > 0 {
+                try await book.putPosition(snapshot)
+            } else {
+                try await book.removePosition(position.key)
+            }
+        } catch {
+            logger.warning(
+                "position not mirrored into Redis; the next reconciliation will", metadata: ["key": "\(position.key)", "error": "\(error)"])
         }
     }
 

@@ -63,6 +63,7 @@ extension ExecutionEngine {
             throw CoordinationError(.redis, "venue not readable: \(error)")
         }
         report.positions = positions.count
+        try await mirrorAll(positions)
         let openIds = Set(open.map(\.clientOrderId))
         let held = Set(positions.map(\.key))
         // Records that may be working but are not among the venue's open orders: ask.
@@ -114,5 +115,18 @@ extension ExecutionEngine {
                 "orphans_cancelled": "\(report.orphansCancelled)", "plans_closed": "\(report.plansClosed)",
             ])
         return report
+    }
+
+    /// The venue's positions into `{ns}:positions` (a venue that owns its book): held ones
+    /// written, others removed.
+    private func mirrorAll(_ positions: [VenuePosition]) async throws(CoordinationError) {
+        guard config.exchange != .paper else { return }
+        let at = now()
+        let held = Set(positions.map(\.key))
+        for position in positions { try await book.putPosition(snapshot(of: position, at: at)) }
+        for field in try await book.fieldNames([.positions])[0] {
+            guard let key = PositionKey(field), !held.contains(key) else { continue }
+            try await book.removePosition(key)
+        }
     }
 }

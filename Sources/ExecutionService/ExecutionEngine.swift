@@ -336,6 +336,8 @@ public actor ExecutionEngine {
 
     /// A bus tick: the paper venue trades on it, then every plan of the symbol is evaluated.
     public func handleTick(_ tick: MarketTick) async {
+        // A real venue's mark price stream drives decisions; bus ticks are not used there.
+        guard config.exchange == .paper else { return }
         dirtyPrices[tick.symbol] = tick.price
         await venue.observe(symbol: tick.symbol, price: Decimal(rounding: tick.price))
         await handlePrice(symbol: tick.symbol, price: tick.price)
@@ -344,6 +346,7 @@ public actor ExecutionEngine {
     /// A price (a bus tick after the paper venue saw it, or a venue's mark price).
     func handlePrice(symbol: String, price: Double) async {
         lastPrice[symbol] = price
+        if config.exchange != .paper { dirtyPrices[symbol] = price }
         guard config.common.exitBrainEnabled, config.exitMode == .exitBrainV3 else { return }
         for side in [PositionSide.long, .short] {
             let key = PositionKey(symbol: symbol, side: side)

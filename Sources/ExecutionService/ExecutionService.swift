@@ -1,3 +1,4 @@
+import BinanceVenue
 import ExitBrainCoordination
 import ExitBrainDomain
 import ExitBrainService
@@ -64,7 +65,11 @@ public final class ExecutionService: RunnableService {
             identity: Self.identity, subscribing: [.tradeSignal, .marketTick], common: config.common, version: version, logger: logger)
         venueBook = RedisBook(
             configuration: config.common.redis, namespace: config.common.namespace, source: Self.identity.name, connectionName: "paper-venue-redis")
-        venue = PaperVenue(book: venueBook, slippageBps: config.slippageBps, faults: config.paperFaults, logger: logger)
+        if let binance = config.binance {
+            venue = BinanceVenue(settings: binance, logger: logger)
+        } else {
+            venue = PaperVenue(book: venueBook, slippageBps: config.slippageBps, faults: config.paperFaults, logger: logger)
+        }
         engine = ExecutionEngine(config: config, book: runtime.book, venue: venue, logger: logger)
         Self.registerMetrics()
     }
@@ -81,6 +86,7 @@ public final class ExecutionService: RunnableService {
         runtime.subscription.start(pumping: false)
         await runtime.run([{ await self.consume() }, { await self.housekeeping() }, { await self.followVenue() }, { await self.engine.workOrders() }])
         await engine.flushPrices()
+        if let binance = venue as? BinanceVenue { await binance.shutdown() }
         await venueBook.close()
         await runtime.close()
     }
@@ -172,7 +178,9 @@ public final class ExecutionService: RunnableService {
                     status: .notApplicable, details: [("note", .string("EXIT_BRAIN_V3_ENABLED=false: no plans are created or executed"))])
             let venueHealth = await venue.health()
             var venueDetails: [(String, JSONValue)] = [("kind", .string(venueHealth.kind))]
-            for (name, value) in venueHealth.details { venueDetails.append((name, Int(value).map { .int($0) } ?? .string(value))) }
+            for (name, value) in venueHealth.details {
+                venueDetails.append((name, Int(value).map { .int($0) } ?? Double(value).map { .number($0) } ?? .string(value)))
+            }
             venueDetails.append(("orders_unknown", .int(await engine.unknownCount)))
             let exchange = DependencyHealth(
                 status: !venueHealth.reachable ? .down : venueHealth.degraded ? .degraded : .ok, details: venueDetails)

@@ -87,6 +87,8 @@ public protocol BookStore: EventPublishing {
     func plan(_ key: PositionKey) async throws(CoordinationError) -> ExitPlan?
     /// The position snapshot stored for a key.
     func position(_ key: PositionKey) async throws(CoordinationError) -> PositionSnapshot?
+    /// Writes a position snapshot (a venue's position mirrored for the monitor and operators).
+    func putPosition(_ snapshot: PositionSnapshot) async throws(CoordinationError)
     /// Removes a position snapshot.
     func removePosition(_ key: PositionKey) async throws(CoordinationError)
     /// The last price recorded for a symbol.

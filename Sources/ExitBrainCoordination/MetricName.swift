@@ -25,6 +25,9 @@ public enum MetricName: String, Sendable, CaseIterable {
     case retroactivePlans = "exitbrain_retroactive_plans_total"
     case signals = "exitbrain_signals_total"
     case stalePlansClosed = "exitbrain_stale_plans_closed_total"
+    case venueRequests = "exitbrain_venue_requests_total"
+    case venueRequestLatency = "exitbrain_venue_request_seconds"
+    case venueWeightUsed = "exitbrain_venue_weight_used_1m"
 
     /// What the metric means, for its `# HELP` line.
     public var help: String {
@@ -51,6 +54,9 @@ public enum MetricName: String, Sendable, CaseIterable {
         case .retroactivePlans: "Exit plans the monitor created for positions that had none."
         case .signals: "Trade signals, by outcome."
         case .stalePlansClosed: "Plans closed by the monitor because their position was gone."
+        case .venueRequests: "REST requests to the venue, by endpoint and answer code (HTTP status, or Binance's code on errors)."
+        case .venueRequestLatency: "REST request latency to the venue, by endpoint."
+        case .venueWeightUsed: "Request weight used in the current minute, as the venue last reported it."
         }
     }
 }

@@ -77,6 +77,8 @@ public struct RedisBook: BookStore {
 
     public func position(_ key: PositionKey) async throws(CoordinationError) -> PositionSnapshot? { try await positions.get(key) }
 
+    public func putPosition(_ snapshot: PositionSnapshot) async throws(CoordinationError) { try await positions.put(snapshot) }
+
     public func removePosition(_ key: PositionKey) async throws(CoordinationError) { try await positions.remove(key) }
 
     public func lastPrice(_ symbol: String) async throws(CoordinationError) -> Double? { try await positions.price(symbol) }

@@ -9,6 +9,7 @@ import Logging
 import MonitoringService
 import RedisClient
 import ServiceLifecycle
+import VenueSimulator
 
 /// `exitbrain demo`: both services and a feed, against a local Redis it starts itself when
 /// `REDIS_URL` is unset, with a live summary.
@@ -24,6 +25,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Feed random seed.") var seed: UInt64 = 42
     @Option(name: .customLong("signal-every-s"), help: "Seconds between feed signals.") var signalEvery: Double = 4
     @Option(name: .customLong("summary-every-s"), help: "Seconds between summaries.") var summaryEvery: Double = 3
+    @Option(help: "paper (the paper venue, book in Redis) or binance-sim (an in-process venue simulator, EXCHANGE=binance against it).")
+    var exchange: DemoExchange = .paper
 
     func run() async throws {
         var env = ProcessInfo.processInfo.environment
@@ -43,6 +46,23 @@ struct DemoCommand: AsyncParsableCommand {
             server = s
             directory = dir
             env["REDIS_URL"] = "redis://127.0.0.1:\(s.port)/0"
+        }
+        var simulator: [any Service] = []
+        if exchange == .binanceSim {
+            // The simulator on a free loopback port, and both services pointed at it.
+            let port = try LoopbackPort.free()
+            let key = "demo-key-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            let secret = (0..<4).map { _ in String(UInt64.random(in: 0...UInt64.max), radix: 16) }.joined()
+            let symbols = demoSymbols.sorted { $0.key < $1.key }.map { (symbol: $0.key, price: Decimal(rounding: $0.value)) }
+            simulator = VenueSimCommand.services(
+                settings: SimulatorSettings(apiKey: key, apiSecret: secret, hedge: true, symbols: symbols, seed: seed, walkBps: 25),
+                host: "127.0.0.1", port: port)
+            for (k, v) in [
+                "EXCHANGE": "binance", "BINANCE_REST_URL": "http://127.0.0.1:\(port)", "BINANCE_WS_URL": "ws://127.0.0.1:\(port)",
+                "BINANCE_API_KEY": key, "BINANCE_API_SECRET": secret,
+            ] {
+                env[k] = v
+            }
         }
         // The reference deployment's values (docs/contract.md §2), unless set in the environment.
         for (k, v) in [
@@ -77,17 +97,23 @@ struct DemoCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(
             Data(
                 """
-                ExitBrain demo: redis \(execConfig.common.redis) namespace \(execConfig.common.namespace), mode \(execConfig.modeWord)
+                ExitBrain demo: redis \(execConfig.common.redis) namespace \(execConfig.common.namespace), mode \(execConfig.modeWord), exchange \(exchange.rawValue)\(execConfig.binance.map { " at " + $0.restURL + " (state: curl -s " + $0.restURL + "/_sim/state)" } ?? "")
                   health:   curl -s http://\(host):\(executionPort)/health   curl -s http://\(host):\(monitorPort)/health
                   plans:    redis-cli -h \(execConfig.common.redis.host) -p \(execConfig.common.redis.port) HGETALL \(execConfig.common.namespace.plans)
                   events:   redis-cli -h \(execConfig.common.redis.host) -p \(execConfig.common.redis.port) PSUBSCRIBE '\(execConfig.common.namespace.allEvents)'
                   stop:     Ctrl-C\(duration.map { " (or wait \(Int($0)) s)" } ?? "")
 
                 """.utf8))
-        try await ServiceRunner.runGroup([execution, executionHTTP, monitor, monitorHTTP, feed, summary], logger: logger)
+        try await ServiceRunner.runGroup(simulator + [execution, executionHTTP, monitor, monitorHTTP, feed, summary], logger: logger)
         await server?.stop()
         print("demo stopped")
     }
+}
+
+/// The demo's venue.
+enum DemoExchange: String, ExpressibleByArgument, CaseIterable {
+    case paper
+    case binanceSim = "binance-sim"
 }
 
 /// Prints a summary every few seconds; ends the demo after `duration`.

@@ -9,7 +9,7 @@ struct ExitBrainCommand: AsyncParsableCommand {
         version: ExitBrainVersion.current,
         subcommands: [
             ExecutionCommand.self, MonitorCommand.self, DemoCommand.self, PlansCommand.self, OrdersCommand.self, SignalCommand.self, FeedCommand.self,
-            RedisCheckCommand.self,
+            RedisCheckCommand.self, VenueSimCommand.self,
         ]
     )
 }

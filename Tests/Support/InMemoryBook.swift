@@ -197,6 +197,15 @@ public final class InMemoryBook: BookStore {
         return try PositionStore.decode(bytes, field: key.description)
     }
 
+    public func putPosition(_ snapshot: PositionSnapshot) async throws(CoordinationError) {
+        let json: [UInt8]
+        do { json = try PlanJSON.encodeValue(snapshot) } catch { throw CoordinationError(error) }
+        state.withLock {
+            $0.roundTrips += 1
+            $0.positions[snapshot.key.description] = json
+        }
+    }
+
     public func removePosition(_ key: PositionKey) async throws(CoordinationError) {
         state.withLock {
             $0.roundTrips += 1

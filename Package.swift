@@ -166,7 +166,7 @@ let package = Package(
         .target(
             name: "Support",
             dependencies: [
-                "ChildProcesses", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "Venue",
+                "ChildProcesses", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "Venue", "BinanceProtocol",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -202,6 +202,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "BinanceTests",
+            dependencies: [
+                "BinanceProtocol", "BinanceVenue", "VenueSimulator", "Venue", "ExitBrainDomain", "Support",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ExitBrainDomainTests",
             dependencies: ["ExitBrainDomain"],
             swiftSettings: swiftSettings
@@ -228,7 +238,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SystemTests",
-            dependencies: ["Support", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "Venue"],
+            dependencies: ["Support", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "Venue", "BinanceProtocol"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

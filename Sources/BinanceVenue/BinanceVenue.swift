@@ -253,7 +253,12 @@ public actor BinanceVenue: Venue {
         }
         if keyRefused { details.append(("note", "the venue refuses the API key or its signatures")) }
         let up = reachable && !keyRefused && !budget.banned(now: now) && hedge != nil
-        return VenueHealth(kind: kind, reachable: up, degraded: budget.limited(now: now) || userStreamState != "CONNECTED", details: details)
+        let alarm: (code: String, message: String)? =
+            budget.banned(now: now)
+            ? ("VENUE_BANNED", "the venue banned this IP (HTTP 418): no order can be sent until the ban ends")
+            : keyRefused ? ("VENUE_KEY_REFUSED", "the venue refuses the API key or its signatures: no order can be sent") : nil
+        return VenueHealth(
+            kind: kind, reachable: up, degraded: budget.limited(now: now) || userStreamState != "CONNECTED", details: details, alarm: alarm)
     }
 
     // MARK: - helpers

@@ -19,6 +19,8 @@ public final class ExecutionService: RunnableService {
         name: "execution-service", peer: "monitoring-service", logLabel: "exitbrain.execution", connectionName: "exec-redis")
     /// When the housekeeping loop last ran, and how late.
     private let loop = Mutex(LoopState())
+    /// The venue alarm last raised.
+    private let raisedAlarm = Mutex<String?>(nil)
 
     /// The configuration.
     public let config: ExecutionConfiguration
@@ -154,6 +156,7 @@ public final class ExecutionService: RunnableService {
             if clock.now - lastBeat >= config.common.heartbeatInterval {
                 lastBeat = clock.now
                 await runtime.beat()
+                await watchVenueAlarm()
             }
             try? await Task.sleep(for: period)
             let lag = max(0, (clock.now - start - period).secondsValue * 1000)
@@ -162,6 +165,27 @@ public final class ExecutionService: RunnableService {
                 $0.lagMs = lag
             }
             Gauge(.loopLag).record(lag / 1000)
+        }
+    }
+
+    /// A venue alarm (a ban, a refused key) raised as a critical alert once, and cleared with an
+    /// info alert when it ends.
+    private func watchVenueAlarm() async {
+        let alarm = await venue.health().alarm
+        let previous = raisedAlarm.withLock { raised in
+            defer { raised = alarm?.code }
+            return raised
+        }
+        guard alarm?.code != previous else { return }
+        let event: AlertEvent
+        if let alarm {
+            runtime.logger.critical("venue alarm", metadata: ["code": "\(alarm.code)", "message": "\(alarm.message)"])
+            event = AlertEvent(severity: .critical, code: alarm.code, message: alarm.message)
+        } else {
+            event = AlertEvent(severity: .info, code: "VENUE_BACK", message: "the venue accepts requests again (\(previous ?? "alarm") ended)")
+        }
+        do { _ = try await runtime.book.publish(.alert, event) } catch {
+            runtime.logger.error("venue alert not published", metadata: ["error": "\(error)"])
         }
     }
 

@@ -11,13 +11,19 @@ public struct VenueHealth: Sendable {
     public var degraded: Bool
     /// Facts in answer order (latency, stream state, weight used, open orders…).
     public var details: [(String, String)]
+    /// A condition an operator must act on now (banned by the venue, key refused): its alert
+    /// code and words; nil when there is none.
+    public var alarm: (code: String, message: String)?
 
     /// A health entry.
-    public init(kind: String, reachable: Bool, degraded: Bool = false, details: [(String, String)] = []) {
+    public init(
+        kind: String, reachable: Bool, degraded: Bool = false, details: [(String, String)] = [], alarm: (code: String, message: String)? = nil
+    ) {
         self.kind = kind
         self.reachable = reachable
         self.degraded = degraded
         self.details = details
+        self.alarm = alarm
     }
 }
 

@@ -23,8 +23,24 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# ccxt (PyPI), for the test that drives the venue simulator with a third-party Binance client,
+# in a virtual environment of the project's own (.venv-tests), so no system Python is touched.
+if [ "${EXITBRAIN_SETUP_CCXT:-1}" = "1" ] && ! .venv-tests/bin/python3 -c "import ccxt" >/dev/null 2>&1; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >/dev/null 2>&1; then
+    echo "setup: installing python3 python3-venv"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
+  fi
+  echo "setup: installing ccxt into .venv-tests"
+  rm -rf .venv-tests
+  python3 -m venv .venv-tests
+  .venv-tests/bin/python3 -m pip install --quiet --disable-pip-version-check ccxt==4.5.90
+fi
+
 if ! command -v swift >/dev/null 2>&1; then
   echo "setup: swift is not on PATH; install the Swift 6.3 toolchain (swift.org) first" >&2
   exit 1
 fi
-echo "setup: ok ($(swift --version 2>/dev/null | head -1); hiredis $(pkg-config --modversion hiredis); $(redis-server --version | awk '{print $3}'))"
+echo "setup: ok ($(swift --version 2>/dev/null | head -1); hiredis $(pkg-config --modversion hiredis); $(redis-server --version | awk '{print $3}'); ccxt $(.venv-tests/bin/python3 -c 'import ccxt; print(ccxt.__version__)' 2>/dev/null || echo none))"

@@ -181,8 +181,10 @@ let package = Package(
             name: "exitbrain-bench",
             dependencies: [
                 "ChildProcesses", "RedisClient", "ExitBrainCoordination", "ExitBrainDomain", "MonitoringService", "ExecutionService", "Support",
-                "PaperVenue", "Venue",
+                "PaperVenue", "Venue", "BinanceProtocol", "BinanceVenue", "VenueSimulator",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

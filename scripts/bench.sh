@@ -24,4 +24,4 @@ echo "== domain (exitbrain-domain-bench)"
 .build/release/exitbrain-domain-bench
 echo
 echo "== redis client, plan store, reconcile, execution service (exitbrain-bench)"
-.build/release/exitbrain-bench redis store reconcile venue decision service
+.build/release/exitbrain-bench redis store reconcile venue binance decision service

@@ -56,3 +56,15 @@ public struct RequestSigner: Sendable {
         return out
     }
 }
+
+extension QueryString {
+    /// The request text Binance accepts for a signed endpoint: these parameters, `recvWindow`
+    /// and `timestamp` appended, then `signature` over all of it.
+    public func signed(timestamp: Int64, recvWindow: Int, signer: RequestSigner) -> String {
+        var all = self
+        all.append("recvWindow", String(recvWindow))
+        all.append("timestamp", String(timestamp))
+        let payload = all.description
+        return payload + "&signature=" + signer.signature(of: payload)
+    }
+}

@@ -54,16 +54,6 @@ actor BinanceREST {
         timeSynced = true
     }
 
-    /// The signed (or public) request text for `params`: `timestamp` and `recvWindow` added and
-    /// the signature appended. Public for the benchmark of building one order.
-    nonisolated static func signedQuery(_ params: QueryString, timestamp: Int64, recvWindow: Int, signer: RequestSigner) -> String {
-        var all = params
-        all.append("recvWindow", String(recvWindow))
-        all.append("timestamp", String(timestamp))
-        let payload = all.description
-        return payload + "&signature=" + signer.signature(of: payload)
-    }
-
     /// One request; the answer's body on 2xx. `mutating`: the request may change something at
     /// the venue (a failure after sending is an unknown outcome, not a refusal). `priority`:
     /// a reduce-only exit or a cancel, which goes even when the budget is short.
@@ -93,7 +83,7 @@ actor BinanceREST {
         let text: String
         switch security {
         case .signed:
-            text = Self.signedQuery(params, timestamp: timestamp(), recvWindow: settings.recvWindowMs, signer: signer)
+            text = params.signed(timestamp: timestamp(), recvWindow: settings.recvWindowMs, signer: signer)
         case .none, .key:
             text = params.description
         }

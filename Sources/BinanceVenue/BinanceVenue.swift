@@ -101,31 +101,7 @@ public actor BinanceVenue: Venue {
         let hedge = self.hedge ?? false
         translator.know(request.clientOrderId)
         if request.purpose == .entry, let leverage = request.leverage { await setLeverage(request.symbol, leverage) }
-        var params = QueryString()
-        params.append("symbol", request.symbol)
-        params.append("side", request.side.rawValue)
-        if hedge {
-            params.append("positionSide", request.positionSide.rawValue)
-        } else if request.reduceOnly {
-            params.append("reduceOnly", "true")
-        }
-        params.append("type", request.type.rawValue)
-        params.append("quantity", rules.quantityText(request.quantity, for: request.type))
-        let path: String
-        if request.type.isConditional {
-            guard let trigger = request.triggerPrice else {
-                throw .refused(code: BinanceCode.mandatoryParamMissing.rawValue, message: "triggerPrice missing")
-            }
-            params.append("algoType", "CONDITIONAL")
-            params.append("triggerPrice", rules.priceText(trigger))
-            params.append("workingType", settings.workingType)
-            params.append("clientAlgoId", request.clientOrderId)
-            path = "/fapi/v1/algoOrder"
-        } else {
-            params.append("newClientOrderId", request.clientOrderId)
-            params.append("newOrderRespType", "RESULT")
-            path = "/fapi/v1/order"
-        }
+        let (path, params) = try Self.parameters(of: request, rules: rules, hedge: hedge, workingType: settings.workingType)
         let body: [UInt8]
         do {
             body = try await rest.call(
@@ -216,6 +192,20 @@ public actor BinanceVenue: Venue {
         return positionCache[key]
     }
 
+    public func markPrice(_ symbol: String) async throws(VenueError) -> Decimal? {
+        follow(symbol)
+        var params = QueryString()
+        params.append("symbol", symbol)
+        let body = try await rest.call(.GET, "/fapi/v1/premiumIndex", params, security: .none)
+        struct Premium: Decodable {
+            var markPrice: String
+        }
+        guard let premium = try? JSONDecoder().decode(Premium.self, from: Data(body)), let price = Decimal(plainText: premium.markPrice),
+            price > 0
+        else { throw .unreachable(message: "premiumIndex: answer not readable") }
+        return price
+    }
+
     public nonisolated func observe(symbol: String, price: Decimal) async {
         // Binance's own mark price stream drives decisions; bus ticks are not used.
     }
@@ -300,6 +290,37 @@ public actor BinanceVenue: Venue {
             }
         }
         return out
+    }
+
+    /// The endpoint and parameters of an order: MARKET to `/fapi/v1/order` with `RESULT`, the
+    /// conditional types to the Algo Order API; quantities and triggers as decimal text on the
+    /// symbol's step and tick; `positionSide` in hedge mode, `reduceOnly` on one-way exits.
+    public static func parameters(
+        of request: OrderRequest, rules: SymbolRules, hedge: Bool, workingType: String
+    ) throws(VenueError) -> (path: String, params: QueryString) {
+        var params = QueryString()
+        params.append("symbol", request.symbol)
+        params.append("side", request.side.rawValue)
+        if hedge {
+            params.append("positionSide", request.positionSide.rawValue)
+        } else if request.reduceOnly {
+            params.append("reduceOnly", "true")
+        }
+        params.append("type", request.type.rawValue)
+        params.append("quantity", rules.quantityText(request.quantity, for: request.type))
+        guard request.type.isConditional else {
+            params.append("newClientOrderId", request.clientOrderId)
+            params.append("newOrderRespType", "RESULT")
+            return ("/fapi/v1/order", params)
+        }
+        guard let trigger = request.triggerPrice else {
+            throw .refused(code: BinanceCode.mandatoryParamMissing.rawValue, message: "a conditional order needs a trigger price")
+        }
+        params.append("algoType", "CONDITIONAL")
+        params.append("triggerPrice", rules.priceText(trigger))
+        params.append("workingType", workingType)
+        params.append("clientAlgoId", request.clientOrderId)
+        return ("/fapi/v1/algoOrder", params)
     }
 
     /// A conditional order's state as an update: its child's fills once triggered.

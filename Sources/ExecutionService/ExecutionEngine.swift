@@ -142,7 +142,11 @@ public actor ExecutionEngine {
     /// A signal: an entry order at the venue (or a close at market); its fill plans the position.
     public func handleSignal(_ signal: TradeSignal, meta: EnvelopeMeta) async throws {
         let key = PositionKey(symbol: signal.symbol, side: signal.side.positionSide)
-        var price = signal.price ?? lastPrice[signal.symbol]
+        // With a venue that has its own prices, its mark price rules (a signal's price is the
+        // sender's view); otherwise the signal's, or the last tick's.
+        var price = config.exchange == .paper ? signal.price ?? lastPrice[signal.symbol] : lastPrice[signal.symbol]
+        if price == nil, config.exchange != .paper { price = (try? await venue.markPrice(signal.symbol))?.map(\.doubleValue) ?? nil }
+        if price == nil { price = signal.price }
         if price == nil { price = try? await book.lastPrice(signal.symbol) }
         guard let marketPrice = price else {
             throw EventRejection(.noPrice, "no price for \(signal.symbol): send a market.tick first or give a price")

@@ -74,4 +74,11 @@ public protocol Venue: Sendable {
     func events() async -> AsyncStream<VenueEvent>
     /// How the venue is doing.
     func health() async -> VenueHealth
+    /// The venue's own price of a symbol now, when it has one to give (a real venue's mark
+    /// price); nil when prices come from outside (the paper venue's bus ticks).
+    func markPrice(_ symbol: String) async throws(VenueError) -> Decimal?
+}
+
+extension Venue {
+    public func markPrice(_ symbol: String) async throws(VenueError) -> Decimal? { nil }
 }

@@ -77,7 +77,7 @@ enum VenueBench {
             await idle(engine)
             let done = (at: ContinuousClock.now, trips: book.roundTrips)
             perSignal.append(book.roundTrips - before)
-            let marks = timed.marks
+            let marks = timed.marks.filter { $0.what != "entry" }
             guard marks.count >= 2 else { continue }
             resting.append((marks[1].at - marks[0].at).secondsValue * 1e3)
             recorded.append((done.at - marks[0].at).secondsValue * 1e3)
@@ -144,13 +144,15 @@ final class TimedVenue: Venue {
     struct Mark {
         let at: ContinuousClock.Instant
         let trips: Int
+        /// `entry` (an entry's answer came), `start` (a conditional request left), `stop` (the SL's answer came).
+        let what: String
     }
 
-    let inner: PaperVenue
+    let inner: any Venue
     let book: RedisBook
     private let log = Mutex<[Mark]>([])
 
-    init(_ inner: PaperVenue, book: RedisBook) {
+    init(_ inner: any Venue, book: RedisBook) {
         self.inner = inner
         self.book = book
     }
@@ -158,12 +160,15 @@ final class TimedVenue: Venue {
     var kind: String { inner.kind }
     var marks: [Mark] { log.withLock { $0 } }
     func reset() { log.withLock { $0 = [] } }
-    private func mark() { log.withLock { $0.append(Mark(at: ContinuousClock.now, trips: book.roundTrips)) } }
+    private func mark(_ what: String) { log.withLock { $0.append(Mark(at: ContinuousClock.now, trips: book.roundTrips, what: what)) } }
 
     func rules(for symbol: String) async throws(VenueError) -> SymbolRules { try await inner.rules(for: symbol) }
     func place(_ request: OrderRequest) async throws(VenueError) -> OrderUpdate {
-        if request.type.isConditional { mark() }
-        defer { if request.type == .stopMarket { mark() } }
+        if request.type.isConditional { mark("start") }
+        defer {
+            if request.type == .stopMarket { mark("stop") }
+            if request.purpose == .entry { mark("entry") }
+        }
         return try await inner.place(request)
     }
     func cancel(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) {
@@ -178,4 +183,5 @@ final class TimedVenue: Venue {
     func observe(symbol: String, price: Decimal) async { await inner.observe(symbol: symbol, price: price) }
     func events() async -> AsyncStream<VenueEvent> { await inner.events() }
     func health() async -> VenueHealth { await inner.health() }
+    func markPrice(_ symbol: String) async throws(VenueError) -> Decimal? { try await inner.markPrice(symbol) }
 }

@@ -2,7 +2,7 @@ import ChildProcesses
 import Foundation
 import RedisClient
 
-// exitbrain-bench [redis] [store] [reconcile] [venue] [decision] [service] [--ops N] [--positions N] [--tick-seconds N]: prints figures beside their in-run baselines.
+// exitbrain-bench [redis] [store] [reconcile] [venue] [binance] [decision] [service] [--ops N] [--positions N] [--tick-seconds N]: prints figures beside their in-run baselines.
 // It starts its own redis-server on a free port unless REDIS_URL is set.
 let args = CommandLine.arguments.dropFirst()
 let sections = Set(args.filter { !$0.hasPrefix("--") && Int($0) == nil })
@@ -47,6 +47,9 @@ if sections.contains("names") {
 if wants("venue") {
     let n = args.firstIndex(of: "--positions").flatMap { i in args.index(after: i) < args.endIndex ? Int(args[args.index(after: i)]) : nil } ?? 10_000
     try await VenueBench.run(config: config, signals: min(ops, 2000), positions: n)
+}
+if wants("binance") {
+    try await BinanceBench.run(config: config, signals: min(ops, 200))
 }
 if wants("decision") {
     try ServiceBench.tickDecision()

@@ -165,6 +165,81 @@ struct ComposeRunTests {
     }
 }
 
+/// The compose file's `sim` profile, started as compose would start it: `venue-sim` with its
+/// command (on a free loopback port instead of 9100), and `execution-sim` and `monitoring-sim`
+/// with their environment (the simulator's address and a local Redis instead of the compose
+/// network's): healthy, EXCHANGE=binance, a signal's plan resting at the simulator.
+@Suite("Compose sim profile", .serialized)
+struct ComposeSimProfileTests {
+    @Test(
+        .enabled(
+            if: Tools.runnable("docker-compose") && (TestRedis.isCI || TestProcess.find("redis-server") != nil),
+            "needs docker-compose and redis-server"))
+    func theSimProfileTradesOnTheSimulator() async throws {
+        let binary = try #require(ComposeRunTests.binary, "the exitbrain binary is built by `swift build --build-tests`")
+        let compose = try Compose()
+        let rendered = try await compose.run(["--profile", "sim", "config"])
+        try #require(rendered.status == 0, "\(rendered.output)")
+        let services = ComposeServices(config: rendered.output)
+        let redis = try await RedisTestServer(password: Compose.password)
+        defer { redis.terminate() }
+
+        var command = services.entries("venue-sim", "command")
+        #expect(command.first == "venue-sim" && command.contains("--hedge"), "\(command)")
+        let simPort = try FreePort.find()
+        if let i = command.firstIndex(of: "--port") { command[i + 1] = String(simPort) }
+        if let i = command.firstIndex(of: "--host") { command[i + 1] = "127.0.0.1" }
+        var simEnv = ComposeRunTests.environment(services, "venue-sim")
+        simEnv["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+        let sim = try TestProcess.Background(binary, command, environment: simEnv)
+        _ = try await LoopbackHTTP.poll(port: simPort, "/fapi/v1/ping", until: { $0.status == 200 }, within: .seconds(15))
+
+        var started: [(name: String, process: TestProcess.Background, port: Int)] = []
+        for (name, verb) in [("execution-sim", "execution"), ("monitoring-sim", "monitor")] {
+            #expect(services.entries(name, "command") == [verb])
+            var env = ComposeRunTests.environment(services, name)
+            env["REDIS_URL"] = env["REDIS_URL"]?.replacingOccurrences(of: "@redis:6379/", with: "@127.0.0.1:\(redis.port)/")
+            for key in ["BINANCE_REST_URL", "BINANCE_WS_URL"] {
+                env[key] = env[key]?.replacingOccurrences(of: "venue-sim:9100", with: "127.0.0.1:\(simPort)")
+            }
+            if name == "execution-sim" {
+                #expect(env["EXCHANGE"] == "binance" && env["BINANCE_API_KEY"] == simEnv["VENUE_SIM_API_KEY"], "the stack trades on the simulator")
+            }
+            let port = try FreePort.find()
+            env["HTTP_PORT"] = String(port)
+            env["HTTP_HOST"] = "127.0.0.1"
+            env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
+            started.append((name, try TestProcess.Background(binary, [verb], environment: env), port))
+        }
+        for s in started {
+            let answer = try await LoopbackHTTP.poll(
+                port: s.port, "/health", until: { $0.status == 200 && $0.body.contains(#""status":"OK""#) }, within: .seconds(30))
+            #expect(answer.status == 200, "\(s.name): \(answer.body)\n\(s.process.output.suffix(2000))")
+        }
+        let execution = try #require(started.first)
+        #expect(try await LoopbackHTTP.get(port: execution.port, "/health").body.contains(#""kind":"binance""#))
+
+        var toolEnv = ProcessInfo.processInfo.environment
+        toolEnv["REDIS_URL"] = "redis://:\(Compose.password)@127.0.0.1:\(redis.port)/0"
+        toolEnv["REDIS_NAMESPACE"] = "sim"
+        let sent = try await TestProcess.run(
+            binary, ["signal", "BTCUSDT", "BUY", "--quantity", "0.01", "--leverage", "10"], environment: toolEnv, timeout: .seconds(30))
+        #expect(sent.status == 0, "\(sent.output)")
+        let control = SimulatorControl(port: simPort, apiKey: simEnv["VENUE_SIM_API_KEY"] ?? "", apiSecret: simEnv["VENUE_SIM_API_SECRET"] ?? "")
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(15)
+        var resting = 0
+        while clock.now < deadline {
+            resting = (try? await control.state().open_algo_orders.filter { $0.symbol == "BTCUSDT" }.count) ?? 0
+            if resting == 4 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(resting == 4, "the signal's SL and three TPs rest at the simulator")
+        for s in started { #expect(await s.process.stop() == 0, "\(s.name) stops cleanly") }
+        _ = await sim.stop()
+    }
+}
+
 /// `exitbrain demo --duration`: its own Redis, both services, the feed; exits 0 by itself and
 /// leaves nothing running.
 @Suite("Demo")

@@ -161,7 +161,10 @@ struct ComposeServices {
         for line in section(service, key) {
             let text = line.drop { $0 == " " }
             if text.hasPrefix("- ") {
-                items.append(String(text.dropFirst(2)))
+                var item = String(text.dropFirst(2))
+                // PyYAML quotes what would read as a number: '9100' is the string 9100.
+                if item.count >= 2, item.hasPrefix("'"), item.hasSuffix("'") { item = String(item.dropFirst().dropLast()) }
+                items.append(item)
             } else if !items.isEmpty {
                 items[items.count - 1] += " " + String(text)
             }
@@ -182,11 +185,16 @@ struct DeployChecksTests {
         #expect(plain.status == 0, "docker-compose config -q failed:\n\(plain.output)")
         let monitoring = try await compose.run(["--profile", "monitoring", "config", "-q"])
         #expect(monitoring.status == 0, "docker-compose --profile monitoring config -q failed:\n\(monitoring.output)")
+        let sim = try await compose.run(["--profile", "sim", "config", "-q"])
+        #expect(sim.status == 0, "docker-compose --profile sim config -q failed:\n\(sim.output)")
 
         let services = try await compose.run(["config", "--services"])
         #expect(services.status == 0, "\(services.output)")
         let names = Set(services.output.split(separator: "\n").map { String($0) })
-        #expect(names == ["redis", "execution", "monitoring", "feed", "prometheus", "grafana"], "services: \(names.sorted())")
+        #expect(
+            names == [
+                "redis", "execution", "monitoring", "feed", "prometheus", "grafana", "venue-sim", "execution-sim", "monitoring-sim", "feed-sim",
+            ], "services: \(names.sorted())")
 
         // Without REDIS_PASSWORD the file refuses to render and says where to set it.
         let bare = try await Compose(envContents: "REDIS_NAMESPACE=quantum\n").run(["config", "-q"])
@@ -201,11 +209,13 @@ struct DeployChecksTests {
     func composePortsAndSecrets() async throws {
         _ = try #require(TestProcess.find("docker-compose"), "\(Tools.composeHint)")
         let compose = try Compose()
-        let config = try await compose.run(["--profile", "monitoring", "config"])
+        let config = try await compose.run(["--profile", "monitoring", "--profile", "sim", "config"])
         try #require(config.status == 0, "docker-compose config failed:\n\(config.output)")
         let services = ComposeServices(config: config.output)
         try #require(
-            Set(services.blocks.keys) == ["redis", "execution", "monitoring", "feed", "prometheus", "grafana"],
+            Set(services.blocks.keys) == [
+                "redis", "execution", "monitoring", "feed", "prometheus", "grafana", "venue-sim", "execution-sim", "monitoring-sim", "feed-sim",
+            ],
             "services parsed from the config output: \(services.blocks.keys.sorted())")
 
         var published: [String: String] = [:]
@@ -227,7 +237,10 @@ struct DeployChecksTests {
             }
         }
         #expect(
-            published == ["8002": "execution", "8003": "monitoring", "9090": "prometheus", "3000": "grafana"],
+            published == [
+                "8002": "execution", "8003": "monitoring", "9090": "prometheus", "3000": "grafana", "8012": "execution-sim", "8013": "monitoring-sim",
+                "9100": "venue-sim",
+            ],
             "published host ports: \(published)")
 
         // The password may sit in environments (the services need it), never on a command line.

@@ -233,7 +233,7 @@ struct ExecutionEngineTests {
     @Test func badEnvironmentValuesAreRefused() {
         for (k, v) in [
             ("EXIT_EXECUTOR_MODE", "FAST"), ("EXIT_LIVE_ROLLOUT_PCT", "101"), ("EXIT_BRAIN_PROFILE", "X"), ("HTTP_PORT", "-1"),
-            ("REDIS_URL", "http://x"), ("EXIT_EXECUTOR_KILL_SWITCH", "maybe"), ("LOG_FORMAT", "xml"), ("EXCHANGE", "binance"),
+            ("REDIS_URL", "http://x"), ("EXIT_EXECUTOR_KILL_SWITCH", "maybe"), ("LOG_FORMAT", "xml"), ("EXCHANGE", "kraken"),
         ] {
             do {
                 _ = try ExecutionConfiguration(environment: [k: v])

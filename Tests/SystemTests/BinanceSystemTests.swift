@@ -120,6 +120,30 @@ struct BinanceSystemTests {
         await w.stop()
     }
 
+    @Test func badBinanceSettingsExit78WithOneLineAndNoSecret() async throws {
+        let binary = try #require(ExitBrainBinary.path)
+        let base = ["PATH": "/usr/bin:/bin", "REDIS_URL": "redis://127.0.0.1:1/0", "EXCHANGE": "binance"]
+        let keyed = base.merging(["BINANCE_API_KEY": "k-4f1e9a7c55", "BINANCE_API_SECRET": "s-0b7d3e99a1c4"]) { $1 }
+        let cases: [(variable: String, env: [String: String])] = [
+            ("BINANCE_API_KEY", base),
+            ("BINANCE_API_SECRET", base.merging(["BINANCE_API_KEY": "k-4f1e9a7c55"]) { $1 }),
+            ("BINANCE_API_SECRET_FILE", base.merging(["BINANCE_API_KEY": "k-4f1e9a7c55", "BINANCE_API_SECRET_FILE": "/nonexistent/secret"]) { $1 }),
+            ("BINANCE_RECV_WINDOW_MS", keyed.merging(["BINANCE_RECV_WINDOW_MS": "0"]) { $1 }),
+            ("EXIT_WORKING_TYPE", keyed.merging(["EXIT_WORKING_TYPE": "LAST_PRICE"]) { $1 }),
+            ("BINANCE_REST_URL", keyed.merging(["BINANCE_REST_URL": "ftp://fapi.example"]) { $1 }),
+            ("BINANCE_WS_URL", keyed.merging(["BINANCE_WS_URL": "http://fstream.example"]) { $1 }),
+            ("BINANCE_USER_STREAM_FORM", keyed.merging(["BINANCE_USER_STREAM_FORM": "both"]) { $1 }),
+            ("BINANCE_TESTNET", keyed.merging(["BINANCE_TESTNET": "sometimes"]) { $1 }),
+        ]
+        for bad in cases {
+            let run = try await TestProcess.run(binary, ["execution"], environment: bad.env, timeout: .seconds(30))
+            let lines = run.output.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            #expect(run.status == 78, "\(bad.variable): exit \(run.status)\n\(run.output)")
+            #expect(lines.count == 1 && run.output.contains(bad.variable), "\(bad.variable): \(run.output)")
+            #expect(!run.output.contains("s-0b7d3e99a1c4") && !run.output.contains("k-4f1e9a7c55"), "no credential in \(run.output)")
+        }
+    }
+
     @Test func aPositionOpenedByHandGetsAPlanAndARestingStop() async throws {
         let w = try await World("bn-hand", hedge: true)
         let exec = try w.start(.execution)
@@ -146,7 +170,16 @@ struct BinanceSystemTests {
 
     @Test func killedMidPlanThePositionStaysProtectedAndTheRestartAdoptsItsOrders() async throws {
         let w = try await World("bn-kill", hedge: false)
-        let first = try w.start(.execution)
+        // Credentials from files, as compose secrets give them.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bn-secrets-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try (w.sim.control.apiKey + "\n").write(toFile: dir + "/key", atomically: true, encoding: .utf8)
+        try w.sim.control.apiSecret.write(toFile: dir + "/secret", atomically: true, encoding: .utf8)
+        let files = [
+            "BINANCE_API_KEY": "", "BINANCE_API_SECRET": "", "BINANCE_API_KEY_FILE": dir + "/key", "BINANCE_API_SECRET_FILE": dir + "/secret",
+        ]
+        let first = try w.start(.execution, files)
         try await first.waitHealth(200, within: .seconds(20))
         try await w.f.publish(.tradeSignal, w.f.signalJSON("BTCUSDT", "BUY", quantity: 0.01, price: 50_000))
         try await w.f.eventually("four exits resting", within: .seconds(10)) { try await w.exits("BTCUSDT", .long).count == 4 }
@@ -157,7 +190,7 @@ struct BinanceSystemTests {
         let tp1 = try #require(plan.legs.first { $0.kind == .takeProfit })
         try await w.cross("BTCUSDT", tp1.triggerPrice, .long)
         #expect(try await w.amount("BTCUSDT", .long) == Self.decimal("0.007"))
-        let second = try w.start(.execution)
+        let second = try w.start(.execution, files)
         try await second.waitHealth(200, within: .seconds(20))
         try await w.f.eventually("the restart takes TP1's fill in and moves the stop", within: .seconds(10)) {
             guard let p = try await w.f.plan("BTCUSDT:LONG"), p.legs[tp1.index].status == .filled else { return false }
@@ -253,6 +286,16 @@ struct BinanceSystemTests {
             return ok && filled
         }
         #expect(exec.isRunning, "nothing crashed")
+        // No secret and no signature anywhere an operator looks.
+        let secret = w.sim.control.apiSecret
+        let health = try await exec.get("/health").body
+        let metrics = try await exec.get("/metrics").body
+        for (what, text) in [("logs", exec.output), ("health", health), ("metrics", metrics)] {
+            #expect(!text.contains(secret), "the API secret in \(what)")
+            #expect(!text.contains(w.sim.control.apiKey), "the API key in \(what)")
+            #expect(!text.contains("signature="), "a signature in \(what)")
+        }
+        #expect(metrics.contains("exitbrain_venue_requests_total{") && metrics.contains("exitbrain_venue_request_seconds_bucket"))
         #expect(try await w.sim.control.state().acceptances.values.allSatisfy { $0 == 1 })
         events.close()
         await w.stop()

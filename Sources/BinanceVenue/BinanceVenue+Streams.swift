@@ -156,6 +156,8 @@ extension BinanceVenue {
     func runMarketStream() async {
         var wait = Duration.milliseconds(500)
         while !Task.isCancelled {
+            // A combined stream names at least one stream: connect once the book has a symbol.
+            while markSymbols.isEmpty, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
             let (requests, continuation) = AsyncStream<String>.makeStream()
             markRequests = continuation
             let names = markSymbols.sorted().map { $0.lowercased() + "@markPrice@1s" }.joined(separator: "/")

@@ -31,6 +31,7 @@ extension SimulatedExchange {
         var ban_now: Bool?
         var drop_user_stream: Bool?
         var expire_listen_key: Bool?
+        var stuck_stops: Bool?
         var clear: Bool?
     }
 
@@ -98,6 +99,7 @@ extension SimulatedExchange {
         if control.ban_now == true { faults.bannedUntilMs = serverTime + Int64(faults.banSeconds * 1000) }
         if control.drop_user_stream == true { dropUserStreams() }
         if control.expire_listen_key == true { expireListenKey() }
+        if let stuck = control.stuck_stops { faults.stuckStops = stuck }
     }
 
     /// Everything, for `GET /_sim/state`.

@@ -201,10 +201,10 @@ extension SimulatedExchange {
         guard workingType == "MARK_PRICE" || workingType == "CONTRACT_PRICE" else { throw SimRefusal(.invalidParameter, "Invalid workingType.") }
         let clientId = params["clientAlgoId"] ?? "sim" + String(nextAlgoId + 1)
         guard Self.validClientId(clientId) else { throw SimRefusal(.clientOrderIdInvalid) }
-        if let existing = algoIdsByClient[clientId], let algo = algos[existing], algo.algoStatus == "NEW" {
+        if let existing = algoIdsByClient[clientId], let algo = algos[existing], Self.working(algo) {
             throw SimRefusal(.duplicateClientOrderId)
         }
-        if algos.values.filter({ $0.symbol == symbol && $0.algoStatus == "NEW" }).count >= Self.maxAlgoOrders {
+        if algos.values.filter({ $0.symbol == symbol && Self.working($0) }).count >= Self.maxAlgoOrders {
             throw SimRefusal(.maxStopOrders)
         }
         if crossed(type: type, side: side, trigger: trigger, price: prices[symbol]!) { throw SimRefusal(.wouldImmediatelyTrigger) }
@@ -219,6 +219,9 @@ extension SimulatedExchange {
         emitAlgo(algo, now: now)
         return .json(200, algo)
     }
+
+    /// Open: not yet triggered, or triggering (a stuck stop stays there).
+    static func working(_ algo: AlgoOrderAnswer) -> Bool { algo.algoStatus == "NEW" || algo.algoStatus == "TRIGGERING" }
 
     /// True when a conditional order of `type` and `side` would trigger at `price`: a stop
     /// when the price has come against the position, a take-profit when in its favour.
@@ -241,7 +244,7 @@ extension SimulatedExchange {
 
     func cancelAlgo(_ params: QueryString, now: Int64) throws(SimRefusal) -> SimResponse {
         var algo = try findAlgo(params, unknown: .cancelRejected)
-        guard algo.algoStatus == "NEW" else { throw SimRefusal(.cancelRejected) }
+        guard Self.working(algo) else { throw SimRefusal(.cancelRejected) }
         algo.algoStatus = "CANCELED"
         algo.updateTime = now
         algos[algo.algoId] = algo
@@ -251,7 +254,7 @@ extension SimulatedExchange {
 
     func cancelAllAlgos(_ params: QueryString, now: Int64) throws(SimRefusal) -> SimResponse {
         let (symbol, _) = try symbol(params)
-        for var algo in algos.values where algo.symbol == symbol && algo.algoStatus == "NEW" {
+        for var algo in algos.values where algo.symbol == symbol && Self.working(algo) {
             algo.algoStatus = "CANCELED"
             algo.updateTime = now
             algos[algo.algoId] = algo
@@ -261,7 +264,7 @@ extension SimulatedExchange {
     }
 
     func openAlgos(_ params: QueryString) -> [AlgoOrderAnswer] {
-        algos.values.filter { $0.algoStatus == "NEW" && (params["symbol"] == nil || $0.symbol == params["symbol"]) }
+        algos.values.filter { Self.working($0) && (params["symbol"] == nil || $0.symbol == params["symbol"]) }
             .sorted { $0.algoId < $1.algoId }
     }
 
@@ -276,6 +279,15 @@ extension SimulatedExchange {
         }.sorted { $0.algoId < $1.algoId }
         for var algo in due {
             let now = serverTime
+            if faults.stuckStops, algo.orderType == "STOP_MARKET" {
+                if algo.algoStatus != "TRIGGERING" {
+                    algo.algoStatus = "TRIGGERING"
+                    algo.updateTime = now
+                    algos[algo.algoId] = algo
+                    emitAlgo(algo, now: now)
+                }
+                continue
+            }
             let available = reducible(symbol, positionSide: algo.positionSide, side: algo.side)
             let wanted = algo.closePosition ? available : (Decimal(plainText: algo.quantity) ?? 0)
             let reduces = hedge || algo.reduceOnly || algo.closePosition
@@ -340,7 +352,7 @@ extension SimulatedExchange {
         }
         let wanted = text == "true"
         if wanted != hedge {
-            guard positions.values.allSatisfy({ $0.amount == 0 }), !algos.values.contains(where: { $0.algoStatus == "NEW" }) else {
+            guard positions.values.allSatisfy({ $0.amount == 0 }), !algos.values.contains(where: { Self.working($0) }) else {
                 throw SimRefusal(.invalidParameter, "Position side cannot be changed if there exists position or open orders.")
             }
             hedge = wanted

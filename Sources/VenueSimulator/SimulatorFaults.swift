@@ -23,4 +23,6 @@ struct SimulatorFaults: Sendable {
     var banSeconds: Double = 5
     /// Banned until this server time (ms).
     var bannedUntilMs: Int64?
+    /// Stops stay in TRIGGERING without a child (seen on the demo venue): they never fill.
+    var stuckStops = false
 }

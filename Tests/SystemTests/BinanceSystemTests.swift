@@ -222,6 +222,53 @@ struct BinanceSystemTests {
         await w.stop()
     }
 
+    @Test func markPricesDriveOnTriggerExitsAndAreWrittenToPrices() async throws {
+        let w = try await World("bn-ontrig", hedge: true)
+        let exec = try w.start(.execution, ["EXIT_ORDERS": "ON_TRIGGER"])
+        try await exec.waitHealth(200, within: .seconds(20))
+        try await w.f.publish(.tradeSignal, w.f.signalJSON("BTCUSDT", "BUY", quantity: 0.01, price: 50_000))
+        try await w.f.eventually("the plan", within: .seconds(10)) { try await w.f.plan("BTCUSDT:LONG") != nil }
+        #expect(try await w.exits("BTCUSDT", .long).isEmpty, "ON_TRIGGER: nothing rests at the venue")
+        let plan = try #require(try await w.f.plan("BTCUSDT:LONG"))
+        let tp1 = try #require(plan.legs.first { $0.kind == .takeProfit })
+        // No bus tick at all: the venue's mark price alone crosses TP1.
+        try await w.cross("BTCUSDT", tp1.triggerPrice, .long)
+        try await w.f.eventually("TP1 sent at market on the mark price, the position smaller", within: .seconds(10)) {
+            let filled = try await w.f.plan("BTCUSDT:LONG")?.legs[tp1.index].status == .filled
+            let amount = try await w.amount("BTCUSDT", .long)
+            return filled && amount == Self.decimal("0.007")
+        }
+        let mark = try await w.sim.control.state().prices["BTCUSDT"].flatMap(Double.init) ?? 0
+        try await w.f.eventually("the mark price in {ns}:prices", within: .seconds(5)) {
+            let stored = try await w.f.conn.send("HGET", w.f.namespace.prices, "BTCUSDT").string.flatMap(Double.init) ?? 0
+            return abs(stored - mark) < 0.01
+        }
+        await w.stop()
+    }
+
+    @Test func aStopStuckAtTheVenueIsAnExitAtMarketAfter3Seconds() async throws {
+        let w = try await World("bn-stuck", hedge: false)
+        let exec = try w.start(.execution)
+        try await exec.waitHealth(200, within: .seconds(20))
+        try await w.sim.control.faults(#"{"stuck_stops":true}"#)
+        try await w.f.publish(.tradeSignal, w.f.signalJSON("BTCUSDT", "SELL", quantity: 0.01, price: 50_000))
+        try await w.f.eventually("four exits resting", within: .seconds(10)) { try await w.exits("BTCUSDT", .short).count == 4 }
+        let plan = try #require(try await w.f.plan("BTCUSDT:SHORT"))
+        let sl = try #require(plan.stopLossLeg)
+        let clock = ContinuousClock()
+        let crossed = clock.now
+        try await w.cross("BTCUSDT", sl.triggerPrice, .short, favour: false)
+        try await w.f.eventually("the service exited at market past its stuck stop", within: .seconds(10)) {
+            let flat = try await w.amount("BTCUSDT", .short) == 0
+            let closed = try await w.f.plan("BTCUSDT:SHORT") == nil
+            let open = try await w.exits("BTCUSDT", .short)
+            return flat && closed && open.isEmpty
+        }
+        let took = clock.now - crossed
+        #expect(took >= .seconds(3), "the venue had its 3 s: \(took)")
+        await w.stop()
+    }
+
     @Test func aStopRefusedAsAlreadyCrossedIsAnExitAtMarket() async throws {
         let w = try await World("bn-2021", hedge: true)
         let exec = try w.start(.execution)

@@ -6,7 +6,7 @@ extension ExchangeSymbol {
     /// MIN_NOTIONAL); nil when a filter ExitBrain needs is missing or unreadable.
     public var rules: SymbolRules? {
         func number(_ text: String?) -> Decimal? {
-            guard let text, let value = Decimal(plainText: text) ?? Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else {
+            guard let text, let value = Decimal(wireText: text) else {
                 return nil
             }
             return value.normalizedForStep
@@ -31,6 +31,6 @@ extension Decimal {
         guard text.contains(".") else { return self }
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }
-        return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) ?? self
+        return Decimal(wireText: text) ?? self
     }
 }

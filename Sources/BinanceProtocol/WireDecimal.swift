@@ -19,7 +19,7 @@ public struct WireDecimal: Codable, Sendable, Equatable, CustomStringConvertible
         let container = try decoder.singleValueContainer()
         if let string = try? container.decode(String.self) {
             let trimmed = string.isEmpty ? "0" : string
-            guard let value = Decimal(plainText: trimmed) ?? Decimal(string: trimmed, locale: Locale(identifier: "en_US_POSIX")) else {
+            guard let value = Decimal(wireText: trimmed) else {
                 throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a decimal: \(string)")
             }
             self.value = value
@@ -37,4 +37,13 @@ public struct WireDecimal: Codable, Sendable, Equatable, CustomStringConvertible
     }
 
     public var description: String { text }
+}
+
+extension Decimal {
+    /// A decimal as Binance writes one (`"0.010"`, `"50000.00000000"`, now and then an
+    /// exponent): the fast plain-text reader first, Foundation's POSIX parser for the rest.
+    public init?(wireText text: String) {
+        guard let value = Decimal(plainText: text) ?? Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        self = value
+    }
 }

@@ -19,8 +19,12 @@ struct UserStreamTranslator: Sendable {
 
     init(hedge: Bool) { self.hedge = hedge }
 
-    /// Notes a client id as ours.
-    mutating func know(_ clientOrderId: String) { known.insert(clientOrderId) }
+    /// Notes a client id as ours. The set is bounded: forgetting only means a later fill of
+    /// that id is also kept aside by its order id (it is passed on under its own id anyway).
+    mutating func know(_ clientOrderId: String) {
+        if known.count >= 200_000 { known.removeAll(keepingCapacity: true) }
+        known.insert(clientOrderId)
+    }
 
     /// How many fills wait for their algo.
     var heldCount: Int { held.values.reduce(0) { $0 + $1.count } }
@@ -56,10 +60,11 @@ struct UserStreamTranslator: Sendable {
     }
 
     private mutating func algo(_ a: AlgoUpdate.Algo) -> [VenueEvent] {
-        known.insert(a.caid)
+        know(a.caid)
         var events = [VenueEvent]()
         let child = Int64(a.ai).flatMap { $0 > 0 ? $0 : nil }
         if let child {
+            if childOwners.count >= 100_000 { childOwners.removeAll(keepingCapacity: true) }
             childOwners[child] = a.caid
             for o in held.removeValue(forKey: child) ?? [] {
                 if let update = Self.update(of: o) { events.append(.order(clientOrderId: a.caid, Self.child(update))) }

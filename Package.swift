@@ -235,7 +235,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RedisClientTests",
-            dependencies: ["RedisClient", "Support"],
+            dependencies: ["RedisClient", "Support", "ChildProcesses"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -14,13 +14,16 @@ public final class RedisServerProcess: Sendable {
     public let arguments: [String]
     /// Its working directory.
     public let directory: String
+    /// A config file read first (a sentinel needs a writable one).
+    public let configFile: String?
     private let child = Mutex<ChildProcess?>(nil)
 
     /// Prepares a server on `port` (nothing runs until `start()`).
-    public init(port: Int, directory: String, arguments: [String] = []) {
+    public init(port: Int, directory: String, arguments: [String] = [], configFile: String? = nil) {
         self.port = port
         self.directory = directory
         self.arguments = arguments
+        self.configFile = configFile
     }
 
     deinit { terminate() }
@@ -35,7 +38,8 @@ public final class RedisServerProcess: Sendable {
             if previous.isRunning { return }
         }
         let args =
-            [
+            (configFile.map { [$0] } ?? [])
+            + [
                 "--port", String(port), "--bind", "127.0.0.1", "--dir", directory,
                 "--daemonize", "no", "--loglevel", "warning", "--logfile", "",
             ] + arguments

@@ -1,3 +1,4 @@
+import ExitBrainDomain
 import Foundation
 import Metrics
 import RedisClient
@@ -24,7 +25,14 @@ public struct HealthProbe: Sendable {
             let latency = try await redis.ping()
             Timer(.redisLatency).recordNanoseconds(Int64(latency.secondsValue * 1e9))
             let ms = latency.secondsValue * 1000
-            return DependencyHealth(status: latency > slowRedis ? .degraded : .ok, latencyMs: (ms * 1000).rounded() / 1000)
+            var details: [(String, JSONValue)] = []
+            if !redis.configuration.sentinels.isEmpty {
+                // Through Sentinel: which primary, and when it last changed.
+                let primary = redis.primaryState
+                details.append(("primary", primary.address.map { .string($0) } ?? .null))
+                details.append(("last_switch", primary.lastSwitch.map { .string(Timestamp.format($0)) } ?? .null))
+            }
+            return DependencyHealth(status: latency > slowRedis ? .degraded : .ok, latencyMs: (ms * 1000).rounded() / 1000, details: details)
         } catch {
             return DependencyHealth(status: .down, details: [("error", .string(error.description))])
         }

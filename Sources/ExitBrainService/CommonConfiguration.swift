@@ -57,6 +57,17 @@ public struct CommonConfiguration: Sendable {
                 variable: "REDIS_URL", value: RedisConfiguration.mask(url),
                 allowed: "redis://[user:password@]host:port/db (\(error.message))")
         }
+        if let list = env.optional("REDIS_SENTINELS"), !list.isEmpty {
+            do { redis.sentinels = try SentinelAddress.parseList(list) } catch {
+                throw ConfigurationError(variable: "REDIS_SENTINELS", value: list, allowed: "host:port[,host:port…] (\(error.message))")
+            }
+            let master = env.string("REDIS_SENTINEL_MASTER", default: "exitbrain")
+            guard !master.isEmpty, master.utf8.count <= 128, !master.contains(" ") else {
+                throw ConfigurationError(variable: "REDIS_SENTINEL_MASTER", value: master, allowed: "the primary's name at the sentinels")
+            }
+            redis.sentinelMaster = master
+            redis.sentinelPassword = env.optional("REDIS_SENTINEL_PASSWORD").flatMap { $0.isEmpty ? nil : $0 }
+        }
         let ns = env.string("REDIS_NAMESPACE", default: "quantum")
         do {
             namespace = try Namespace(ns)

@@ -20,6 +20,12 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var reconnectInitialMilliseconds: Int
     /// Longest wait between reconnect attempts, in milliseconds.
     public var reconnectMaxMilliseconds: Int
+    /// Sentinels to ask for the primary (`REDIS_SENTINELS`); empty: connect to `host:port`.
+    public var sentinels: [SentinelAddress] = []
+    /// The primary's name at the sentinels (`REDIS_SENTINEL_MASTER`).
+    public var sentinelMaster = "exitbrain"
+    /// The sentinels' own password, if they have one. Never printed.
+    public var sentinelPassword: String?
 
     /// The default URL of the contract.
     public static let defaultURL = "redis://127.0.0.1:6379/0"
@@ -109,14 +115,27 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The URL with the password replaced by `****`: safe for logs and health answers.
+    /// The URL with the password replaced by `****`: safe for logs and health answers. With
+    /// sentinels, the primary's name and the sentinels stand for the address.
     public var description: String {
         var auth = ""
         if username != nil || password != nil {
             auth = (username ?? "") + (password != nil ? ":****" : "") + "@"
         }
+        guard sentinels.isEmpty else {
+            return "redis://\(auth)\(sentinelMaster)/\(database) via sentinels \(sentinels.map(\.description).joined(separator: ","))"
+        }
         let h = host.contains(":") ? "[\(host)]" : host
         return "redis://\(auth)\(h):\(port)/\(database)"
+    }
+
+    /// This configuration aimed at another server (the primary a sentinel named).
+    func at(host: String, port: Int) -> RedisConfiguration {
+        var other = self
+        other.host = host
+        other.port = port
+        other.sentinels = []
+        return other
     }
 
     /// `host:port`, for messages.
@@ -129,4 +148,29 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         else { return url }
         return url[..<scheme.upperBound] + "****" + url[at.lowerBound...]
     }
+}
+
+/// One sentinel's address.
+public struct SentinelAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port,host:port,…` (`REDIS_SENTINELS`).
+    public static func parseList(_ text: String) throws(RedisError) -> [SentinelAddress] {
+        var out: [SentinelAddress] = []
+        for item in text.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+            guard let colon = item.lastIndex(of: ":"), let port = Int(item[item.index(after: colon)...]), (1...65535).contains(port),
+                colon > item.startIndex
+            else { throw RedisError(.invalidURL, "a sentinel must be host:port (got \(item))") }
+            out.append(SentinelAddress(host: String(item[..<colon]), port: port))
+        }
+        guard !out.isEmpty else { throw RedisError(.invalidURL, "no sentinel in \(text)") }
+        return out
+    }
+
+    public var description: String { "\(host):\(port)" }
 }

@@ -18,6 +18,16 @@ public actor RedisConnection {
     private var scriptHashes: [String: String] = [:]
     private var closed = false
     private let counters = Mutex(RedisConnectionStats())
+    private let primary = Mutex(PrimaryState())
+
+    /// The server this connection last connected to, and when it last changed (a Sentinel switch).
+    public struct PrimaryState: Sendable, Equatable {
+        public var address: String?
+        public var lastSwitch: Date?
+    }
+
+    /// Where the commands go (with sentinels: the primary they named last).
+    public nonisolated var primaryState: PrimaryState { primary.withLock { $0 } }
 
     /// The actor's jobs run on its own thread.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -62,7 +72,10 @@ public actor RedisConnection {
     @discardableResult
     public func send(_ command: RedisCommand) throws(RedisError) -> RedisReply {
         let reply = try withContext { (c) throws(RedisError) in try c.command(command) }
-        if case .error(let text) = reply { throw RedisError(.server, "\(command.name): \(text)") }
+        if case .error(let text) = reply {
+            askAgainIfNotPrimary(text)
+            throw RedisError(.server, "\(command.name): \(text)")
+        }
         return reply
     }
 
@@ -76,7 +89,9 @@ public actor RedisConnection {
     /// Error replies come back in place (as `.error`), so one refused command spoils nothing else.
     public func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
         if commands.isEmpty { return [] }
-        return try withContext { (c) throws(RedisError) in try c.pipeline(commands) }
+        let replies = try withContext { (c) throws(RedisError) in try c.pipeline(commands) }
+        for case .error(let text) in replies { askAgainIfNotPrimary(text) }
+        return replies
     }
 
     /// Runs the commands in MULTI/EXEC in one round trip and returns EXEC's replies.
@@ -106,6 +121,7 @@ public actor RedisConnection {
         if let sha = scriptHashes[script.source] {
             let reply = try withContext { (c) throws(RedisError) in try c.command(RedisCommand(["EVALSHA", sha] + tail)) }
             if case .error(let text) = reply {
+                askAgainIfNotPrimary(text)
                 guard text.hasPrefix("NOSCRIPT") else { throw RedisError(.server, "script \(script.name): \(text)") }
             } else {
                 return reply
@@ -113,7 +129,10 @@ public actor RedisConnection {
         }
         let sha = try load(script)
         let reply = try withContext { (c) throws(RedisError) in try c.command(RedisCommand(["EVALSHA", sha] + tail)) }
-        if case .error(let text) = reply { throw RedisError(.server, "script \(script.name): \(text)") }
+        if case .error(let text) = reply {
+            askAgainIfNotPrimary(text)
+            throw RedisError(.server, "script \(script.name): \(text)")
+        }
         return reply
     }
 
@@ -210,7 +229,15 @@ public actor RedisConnection {
             throw RedisError(.connectionDown, "redis at \(configuration.address) is down (\(cause)); next reconnect in \(ms) ms")
         }
         do {
-            let c = try RedisContext(configuration: configuration)
+            let c =
+                configuration.sentinels.isEmpty
+                ? try RedisContext(configuration: configuration)
+                : try SentinelResolver.connectPrimary(configuration, commandTimeout: true)
+            let address = c.configuration.address
+            primary.withLock { p in
+                if let known = p.address, known != address { p.lastSwitch = Date() }
+                p.address = address
+            }
             context = c
             lastError = nil
             nextAttempt = nil
@@ -224,6 +251,13 @@ public actor RedisConnection {
             counters.withLock { $0.failures += 1 }
             throw error
         }
+    }
+
+    /// An error reply saying this node is no longer a usable primary (READONLY, LOADING,
+    /// NOREPLICAS): with sentinels, the connection is dropped and the next call asks them again.
+    private func askAgainIfNotPrimary(_ text: String) {
+        guard !configuration.sentinels.isEmpty, SentinelResolver.meansAskAgain(text) else { return }
+        dropConnection(RedisError(.connectionDown, "the server answered \(text.prefix(60)); asking the sentinels for the primary"))
     }
 
     private func dropConnection(_ error: RedisError) {

@@ -129,7 +129,10 @@ public final class RedisSubscriber: Sendable {
         while !state.withLock({ $0.stopping }) {
             let context: RedisContext
             do {
-                context = try RedisContext(configuration: configuration, commandTimeout: false)
+                context =
+                    configuration.sentinels.isEmpty
+                    ? try RedisContext(configuration: configuration, commandTimeout: false)
+                    : try SentinelResolver.connectPrimary(configuration, commandTimeout: false)
             } catch {
                 state.withLock { $0.status.lastError = error }
                 sleep(milliseconds: backoff)

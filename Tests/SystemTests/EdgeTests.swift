@@ -22,6 +22,8 @@ struct EdgeTests {
         ("execution", "EXIT_EXECUTOR_KILL_SWITCH", "perhaps"),
         ("execution", "EXIT_BRAIN_PROFILE", "YOLO"),
         ("execution", "PAPER_FEE_RATE", "abc"),
+        ("execution", "REDIS_SENTINELS", "sentinel-without-port"),
+        ("monitor", "REDIS_SENTINELS", "127.0.0.1:99999"),
         ("monitor", "MONITOR_INTERVAL_S", "0"),
         ("monitor", "ALERT_WEBHOOK_URL", "ftp://example.com/hook"),
         ("monitor", "ALERT_DEDUPE_S", "-1"),

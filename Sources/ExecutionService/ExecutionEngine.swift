@@ -201,6 +201,9 @@ public actor ExecutionEngine {
                 return
             }
             let snapshot = snapshot(of: position, at: at)
+            // A venue that owns its book: the position is in `{ns}:positions` before its plan,
+            // so the monitor never sees the plan without it (the stream may be down).
+            await mirror(position, snapshot: snapshot)
             try all.publish(.positionUpdated, snapshot, now: at)
             guard config.common.exitBrainEnabled else {
                 try await book.commit(all)
@@ -557,6 +560,10 @@ public actor ExecutionEngine {
     /// in place, such as a monitor's repair, are seen at the next full read or at the next
     /// write's version check. New plans get their resting orders (unless `keepingOrders` is
     /// false: the caller sees to them).
+    /// The next resync reads every plan (events may have been lost: a resubscription, a
+    /// Redis primary switch).
+    public func readEverythingNext() { mirror.requireFullRead() }
+
     public func resync(keepingOrders: Bool = true) async throws {
         let refresh = try await mirror.refresh()
         for bad in refresh.unreadable {

@@ -139,9 +139,18 @@ public final class ExecutionService: RunnableService {
         let clock = ContinuousClock()
         var lastResync = clock.now - .seconds(60)
         var lastBeat = clock.now - .seconds(60)
+        var continuity = runtime.continuityMark
         let period = Duration.milliseconds(250)
         while !Task.isCancelled {
             let start = clock.now
+            // Pub/sub lost whatever was sent while the subscriber was away (a reconnect, a
+            // Sentinel switch): the whole book is read again.
+            let mark = runtime.continuityMark
+            if mark != continuity {
+                continuity = mark
+                await engine.readEverythingNext()
+                lastResync = clock.now - .seconds(60)
+            }
             if clock.now - lastResync >= .seconds(2) {
                 do {
                     try await engine.resync()

@@ -157,4 +157,12 @@ public final class ServiceRuntime: Sendable {
 
     /// Seconds since the runtime was made.
     public var uptime: Double { (ContinuousClock().now - started).secondsValue }
+
+    /// A mark that changes whenever events may have been lost or the book may have changed
+    /// unseen: the subscriber reconnected, or the Redis primary switched (Sentinel).
+    public var continuityMark: String {
+        let generation = subscription.subscriber.status.generation
+        let switched = redis.primaryState.lastSwitch.map { String($0.timeIntervalSince1970) } ?? "-"
+        return "\(generation)/\(switched)"
+    }
 }

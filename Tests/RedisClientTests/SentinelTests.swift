@@ -9,68 +9,8 @@ import Testing
 /// sentinel, follow a failover, and say clearly when no sentinel answers or knows the primary.
 @Suite("Sentinel", .serialized, .enabled(if: TestRedis.isCI || TestProcess.find("redis-server") != nil, "needs redis-server"))
 struct SentinelTests {
-    final class Cluster: Sendable {
-        let primary: RedisServerProcess
-        let replica: RedisServerProcess
-        let sentinel: RedisServerProcess
-        let directory: String
-
-        init() async throws {
-            directory =
-                FileManager.default.temporaryDirectory.appendingPathComponent("sentinel-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-            for sub in ["p", "r", "s"] { try FileManager.default.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true) }
-            let (p, r, s) = (try LoopbackPort.free(), try LoopbackPort.free(), try LoopbackPort.free())
-            primary = RedisServerProcess(port: p, directory: directory + "/p", arguments: ["--save", "", "--appendonly", "no"])
-            replica = RedisServerProcess(
-                port: r, directory: directory + "/r", arguments: ["--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", String(p)])
-            let conf = directory + "/s/sentinel.conf"
-            try """
-            sentinel monitor exitbrain 127.0.0.1 \(p) 1
-            sentinel down-after-milliseconds exitbrain 1000
-            sentinel failover-timeout exitbrain 4000
-            sentinel parallel-syncs exitbrain 1
-
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
-            sentinel = RedisServerProcess(port: s, directory: directory + "/s", arguments: ["--sentinel"], configFile: conf)
-            try await primary.start()
-            try await replica.start()
-            try await sentinel.start()
-            // The sentinel must know the replica, and the replica be in sync, before a failover.
-            let ask = RedisConnection(configuration: RedisConfiguration(port: s))
-            let replicaConn = RedisConnection(configuration: RedisConfiguration(port: r))
-            let clock = ContinuousClock()
-            let deadline = clock.now + .seconds(20)
-            while clock.now < deadline {
-                let known = (try? await ask.send("SENTINEL", "replicas", "exitbrain").array?.isEmpty == false) ?? false
-                let synced = (try? await replicaConn.send("INFO", "replication").string?.contains("master_link_status:up")) ?? false
-                if known && synced {
-                    await ask.close()
-                    await replicaConn.close()
-                    return
-                }
-                try await Task.sleep(for: .milliseconds(200))
-            }
-            await ask.close()
-            await replicaConn.close()
-            throw TestProcess.Failure("the sentinel never saw the replica")
-        }
-
-        var configuration: RedisConfiguration {
-            var c = RedisConfiguration(port: 1, connectTimeoutMilliseconds: 500, commandTimeoutMilliseconds: 1000, reconnectInitialMilliseconds: 50)
-            c.sentinels = [SentinelAddress(host: "127.0.0.1", port: sentinel.port)]
-            return c
-        }
-
-        func stop() async {
-            await sentinel.stop()
-            await replica.stop()
-            await primary.stop()
-            try? FileManager.default.removeItem(atPath: directory)
-        }
-    }
-
     @Test func theConnectionAndTheSubscriberFollowAFailover() async throws {
-        let cluster = try await Cluster()
+        let cluster = try await SentinelCluster()
         let conn = RedisConnection(configuration: cluster.configuration)
         try await conn.send("SET", "before", "1")
         #expect(conn.primaryState.address == "127.0.0.1:\(cluster.primary.port)")
@@ -84,16 +24,9 @@ struct SentinelTests {
             }
             return seen
         }
-        let sentinel = RedisConnection(configuration: RedisConfiguration(port: cluster.sentinel.port))
-        // FAILOVER answers NOGOODSLAVE until the sentinel has fresh news of the replica.
+        let failedOver = await cluster.failover()
+        try #require(failedOver, "the sentinel accepted the failover")
         let clock = ContinuousClock()
-        let asked = clock.now + .seconds(15)
-        var started = false
-        while !started, clock.now < asked {
-            started = (try? await sentinel.send("SENTINEL", "FAILOVER", "exitbrain")) != nil
-            if !started { try await Task.sleep(for: .milliseconds(250)) }
-        }
-        try #require(started, "the sentinel accepted the failover")
         let deadline = clock.now + .seconds(15)
         var written = false
         while clock.now < deadline {
@@ -129,7 +62,6 @@ struct SentinelTests {
         #expect(outcome?.contains("after") == true, "the subscriber resubscribed on the new primary")
         subscriber.close()
         await conn.close()
-        await sentinel.close()
         await direct.close()
         await cluster.stop()
     }
@@ -142,7 +74,7 @@ struct SentinelTests {
         do { try await unreachable.send("PING") } catch {
             #expect(error.message.contains("no sentinel reachable") || error.message.contains("is down"), "\(error.message)")
         }
-        let cluster = try await Cluster()
+        let cluster = try await SentinelCluster()
         var unknown = cluster.configuration
         unknown.sentinelMaster = "nobody"
         let conn = RedisConnection(configuration: unknown)

@@ -19,7 +19,7 @@ extension ExchangeSymbol {
         let notional = number(filter("MIN_NOTIONAL")?.notional) ?? 0
         return SymbolRules(
             symbol: symbol, tickSize: tick, stepSize: step, marketStepSize: marketStep, minQuantity: minQty, maxQuantity: maxQty,
-            minNotional: notional)
+            minNotional: notional, maxConditionalOrders: filter("MAX_NUM_ALGO_ORDERS")?.limit)
     }
 }
 

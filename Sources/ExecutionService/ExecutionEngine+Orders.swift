@@ -128,15 +128,24 @@ extension ExecutionEngine {
             if let due = retryAt[record.clientOrderId], due > clock.now { continue }
             toSend.append(record)
         }
-        // The stop first; then the take-profits this plan no longer wants are cancelled before
-        // their replacements go out (they protect nothing, and a venue caps the conditional
-        // orders of a symbol: Binance's MAX_NUM_ALGO_ORDERS); the old stop only after.
+        // A venue that caps a symbol's conditional orders (Binance's MAX_NUM_ALGO_ORDERS) may
+        // not take the new orders beside the old: then the stop goes first, the take-profits
+        // this plan no longer wants are cancelled (they protect nothing) and their
+        // replacements follow; the old stop is cancelled only after, as always.
         let wantedNow = Set(desired.map(\.clientOrderId))
         let supersededTPs = (working[current.key] ?? []).compactMap { id -> OrderRecord? in
             guard !wantedNow.contains(id), let record = records[id], record.purpose == .exit, record.type == .takeProfitMarket else { return nil }
             return record
         }
-        if supersededTPs.isEmpty {
+        let resting = PositionSide.allCases.reduce(0) { count, side in
+            count
+                + (working[PositionKey(symbol: current.symbol, side: side)] ?? []).filter { id in
+                    guard let r = records[id], r.type.isConditional else { return false }
+                    return r.status == .new || r.status == .partiallyFilled || r.status == .unknown
+                }.count
+        }
+        let overCap = rules.maxConditionalOrders.map { resting + toSend.filter(\.type.isConditional).count > $0 } ?? false
+        if supersededTPs.isEmpty || !overCap {
             await sendAll(toSend)
         } else {
             await sendAll(toSend.filter { $0.type == .stopMarket })

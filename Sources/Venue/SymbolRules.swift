@@ -19,11 +19,14 @@ public struct SymbolRules: Sendable, Equatable, Codable {
     public var maxQuantity: Decimal
     /// MIN_NOTIONAL `notional`: price × quantity of an order that is not reduce-only.
     public var minNotional: Decimal
+    /// MAX_NUM_ALGO_ORDERS `limit`: how many conditional orders may rest on the symbol (both
+    /// sides together); nil when the venue sets no cap.
+    public var maxConditionalOrders: Int?
 
     /// Rules for a symbol.
     public init(
         symbol: String, tickSize: Decimal, stepSize: Decimal, marketStepSize: Decimal? = nil, minQuantity: Decimal,
-        maxQuantity: Decimal, minNotional: Decimal
+        maxQuantity: Decimal, minNotional: Decimal, maxConditionalOrders: Int? = nil
     ) {
         self.symbol = symbol
         self.tickSize = tickSize
@@ -32,6 +35,7 @@ public struct SymbolRules: Sendable, Equatable, Codable {
         self.minQuantity = minQuantity
         self.maxQuantity = maxQuantity
         self.minNotional = minNotional
+        self.maxConditionalOrders = maxConditionalOrders
     }
 
     /// The step that applies to an order type.

@@ -269,6 +269,30 @@ struct BinanceSystemTests {
         await w.stop()
     }
 
+    @Test func aReplanOfAHedgeSymbolStaysUnderTheVenuesCapOfConditionalOrders() async throws {
+        let w = try await World("bn-cap", hedge: true)
+        let exec = try w.start(.execution)
+        try await exec.waitHealth(200, within: .seconds(20))
+        try await w.f.publish(.tradeSignal, w.f.signalJSON("BTCUSDT", "BUY", quantity: 0.01, price: 50_000))
+        try await w.f.publish(.tradeSignal, w.f.signalJSON("BTCUSDT", "SELL", quantity: 0.01, price: 50_000))
+        try await w.f.eventually("both sides planned and resting: 8 of the symbol's 10", within: .seconds(10)) {
+            let long = try await w.exits("BTCUSDT", .long).count
+            let short = try await w.exits("BTCUSDT", .short).count
+            return long == 4 && short == 4
+        }
+        let before = Set(try await w.exits("BTCUSDT", .long).map(\.clientAlgoId))
+        // An add re-plans the long: four new orders for it, which cannot rest beside the old four.
+        try await w.f.publish(.tradeSignal, w.f.signalJSON("BTCUSDT", "BUY", quantity: 0.01, price: 50_000))
+        try await w.f.eventually("the long's four new orders resting, the short's untouched", within: .seconds(10)) {
+            let long = try await w.exits("BTCUSDT", .long)
+            let short = try await w.exits("BTCUSDT", .short).count
+            return long.count == 4 && before.isDisjoint(with: long.map(\.clientAlgoId)) && short == 4
+                && long.filter { $0.orderType == "TAKE_PROFIT_MARKET" }.map { Self.decimal($0.quantity) }.reduce(0, +) == Self.decimal("0.020")
+        }
+        #expect(!exec.output.contains("-4045"), "no order was refused for the cap")
+        await w.stop()
+    }
+
     @Test func aStopRefusedAsAlreadyCrossedIsAnExitAtMarket() async throws {
         let w = try await World("bn-2021", hedge: true)
         let exec = try w.start(.execution)

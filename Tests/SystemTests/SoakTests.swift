@@ -113,7 +113,12 @@ struct SoakTests {
         #expect(orders.count > closed)
         // On a violation, what the services said about those positions.
         let keys = Set(
-            violations.compactMap { $0.split(separator: " ").first.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: ":")) } })
+            violations.compactMap { v in
+                // The position's key is the first word with a colon in it ("history BTCUSDT:LONG: …").
+                v.split(separator: " ").first { $0.contains(":") && $0.count > 2 }.map {
+                    String($0).trimmingCharacters(in: CharacterSet(charactersIn: ":"))
+                }
+            })
         let said = (execution.output + monitor.output).split(separator: "\n").filter { line in keys.contains { line.contains($0) } }.suffix(40)
         #expect(violations.isEmpty, "\(violations.count) violations, first: \(violations.prefix(10))\n\(said.joined(separator: "\n"))")
         #expect(execution.isRunning && monitor.isRunning)

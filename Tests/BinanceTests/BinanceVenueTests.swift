@@ -201,6 +201,29 @@ struct BinanceVenueTests {
         await venue.shutdown()
     }
 
+    @Test func theListenKeyIsKeptAliveAndTheConnectionRenewedAtItsLifetime() async throws {
+        let sim = try await SimulatorHarness(hedge: true)
+        defer { sim.stop() }
+        // Binance's 30 min and 24 h, shrunk: keepalive every 200 ms, a connection lives 1.5 s.
+        let venue = sim.venue(keepalive: .milliseconds(200), lifetime: .milliseconds(1500))
+        let log = await EventLog.following(venue)
+        try await log.wait("connected") { $0.gaps >= 1 }
+        try await log.wait("the connection renewed at its lifetime", within: .seconds(6)) { $0.gaps >= 3 }
+        let state = try await sim.control.state()
+        #expect(state.count("PUT /fapi/v1/listenKey") >= 4, "keepalives sent: \(state.requests)")
+        // At its lifetime the connection ended (a gap) and a new one opened (another gap).
+        #expect(state.count("POST /fapi/v1/listenKey") >= 2, "the key asked for again on the new connection")
+        // The key closed at the venue (its stream with it): a new key, a new connection.
+        let gaps = await log.events.gaps
+        _ = try await sim.control.send(.DELETE, "/fapi/v1/listenKey", signed: false)
+        try await log.wait("a gap and a reconnect on a new key", within: .seconds(5)) { $0.gaps >= gaps + 2 }
+        try await Task.sleep(for: .milliseconds(300))
+        let after = try await sim.control.state()
+        #expect(after.listen_key_live && after.user_streams == 1, "one live stream on a new key")
+        await log.stop()
+        await venue.shutdown()
+    }
+
     @Test func aRefusedKeyIsDown() async throws {
         let sim = try await SimulatorHarness(hedge: true)
         defer { sim.stop() }

@@ -36,11 +36,13 @@ final class SimulatorHarness: Sendable {
     }
 
     /// An adapter with this simulator's key (or another), answers waited for `timeout`.
-    func venue(key: String? = nil, timeout: Duration = .seconds(3), keepalive: Duration = .seconds(1800)) -> BinanceVenue {
+    func venue(
+        key: String? = nil, timeout: Duration = .seconds(3), keepalive: Duration = .seconds(1800), lifetime: Duration = .seconds(84_600)
+    ) -> BinanceVenue {
         BinanceVenue(
             settings: BinanceSettings(
                 restURL: control.restURL, wsURL: control.wsURL, apiKey: key ?? control.apiKey, apiSecret: control.apiSecret,
-                requestTimeout: timeout, keepaliveInterval: keepalive),
+                requestTimeout: timeout, keepaliveInterval: keepalive, connectionLifetime: lifetime),
             logger: Logger(label: "test.binance"))
     }
 

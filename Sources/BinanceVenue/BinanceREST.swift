@@ -96,6 +96,7 @@ actor BinanceREST {
             request.body = .bytes(ByteBuffer(string: text))
         }
         let endpoint = "\(method.rawValue) \(path)"
+        func count(_ code: String) { Counter(.venueRequests, dimensions: [("endpoint", endpoint), ("code", code)]).increment() }
         let started = clock.now
         let response: HTTPClientResponse
         let body: ByteBuffer
@@ -105,7 +106,7 @@ actor BinanceREST {
         } catch {
             let sent = Self.mayHaveBeenSent(error)
             reachable = sent && reachable
-            Counter(.venueRequests, dimensions: [("endpoint", endpoint), ("code", sent ? "no_answer" : "unreachable")]).increment()
+            count(sent ? "no_answer" : "unreachable")
             if sent && mutating { throw .unknownOutcome(message: "\(endpoint): \(Self.describe(error))") }
             throw .unreachable(message: "\(endpoint): \(Self.describe(error))")
         }
@@ -119,13 +120,13 @@ actor BinanceREST {
         switch status {
         case 429:
             budget.tooManyRequests(retryAfter: header("Retry-After").map(Double.init), now: clock.now)
-            Counter(.venueRequests, dimensions: [("endpoint", endpoint), ("code", "429")]).increment()
+            count("429")
             logger.warning("venue rate limit (429): backing off", metadata: ["path": "\(path)", "retry_after_s": "\(header("Retry-After") ?? 0)"])
             throw .rateLimited(retryAfter: header("Retry-After").map(Double.init))
         case 418:
             let seconds = header("Retry-After").map(Double.init)
             budget.ban(seconds: seconds, now: clock.now)
-            Counter(.venueRequests, dimensions: [("endpoint", endpoint), ("code", "418")]).increment()
+            count("418")
             logger.critical("venue banned this IP (418): no request is sent until the ban ends", metadata: ["retry_after_s": "\(seconds ?? 0)"])
             throw .banned(untilMilliseconds: seconds.map { timestamp() + Int64($0 * 1000) })
         default:
@@ -137,19 +138,19 @@ actor BinanceREST {
             keyRefused = false
             // A 200 body may still carry an error code (Binance does this on a few endpoints).
             if let error = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes)), error.code < 0 {
-                Counter(.venueRequests, dimensions: [("endpoint", endpoint), ("code", String(error.code))]).increment()
+                count(String(error.code))
                 throw BinanceErrors.venueError(code: error.code, message: error.msg, clientOrderId: clientOrderId)
             }
-            Counter(.venueRequests, dimensions: [("endpoint", endpoint), ("code", String(status))]).increment()
+            count(String(status))
             return bytes
         }
         guard let error = try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes)) else {
-            Counter(.venueRequests, dimensions: [("endpoint", endpoint), ("code", String(status))]).increment()
+            count(String(status))
             // 503 "Unknown error" and other bodiless 5xx: the request may have executed.
             if status >= 500 && mutating { throw .unknownOutcome(message: "\(endpoint): HTTP \(status)") }
             throw .unreachable(message: "\(endpoint): HTTP \(status)")
         }
-        Counter(.venueRequests, dimensions: [("endpoint", endpoint), ("code", String(error.code))]).increment()
+        count(String(error.code))
         if BinanceErrors.refusesKey(error.code) || status == 401 {
             keyRefused = true
             logger.error("venue refused the API key or its signature", metadata: ["code": "\(error.code)", "path": "\(path)"])

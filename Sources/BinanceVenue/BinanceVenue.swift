@@ -352,19 +352,9 @@ public actor BinanceVenue: Venue {
         }
     }
 
-    /// A regular order's state as an update.
+    /// A regular order's state as an update (a status that says nothing more: still accepted).
     static func update(of order: OrderAnswer) -> OrderUpdate {
-        let id = String(order.orderId)
-        switch order.status {
-        case "PARTIALLY_FILLED", "FILLED":
-            if let filled = Decimal(plainText: order.executedQty), filled > 0 {
-                return .filled(cumulative: filled, averagePrice: Decimal(plainText: order.avgPrice).flatMap { $0 > 0 ? $0 : nil }, venueOrderId: id)
-            }
-            return .accepted(venueOrderId: id, venueAlgoId: nil)
-        case "CANCELED": return .canceled
-        case "EXPIRED", "EXPIRED_IN_MATCH": return .expired
-        case "REJECTED": return .rejected(code: nil, message: "rejected by the venue")
-        default: return .accepted(venueOrderId: id, venueAlgoId: nil)
-        }
+        OrderStatusMapping.update(status: order.status, cumulative: order.executedQty, average: order.avgPrice, orderId: order.orderId)
+            ?? .accepted(venueOrderId: String(order.orderId), venueAlgoId: nil)
     }
 }

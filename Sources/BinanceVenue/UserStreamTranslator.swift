@@ -94,19 +94,9 @@ struct UserStreamTranslator: Sendable {
         return update
     }
 
-    /// An order's status as an ``OrderUpdate``.
+    /// A stream order's status as an ``OrderUpdate``.
     static func update(of o: OrderTradeUpdate.Order) -> OrderUpdate? {
-        let id = String(o.i)
-        switch o.X {
-        case "NEW": return .accepted(venueOrderId: id, venueAlgoId: nil)
-        case "PARTIALLY_FILLED", "FILLED":
-            guard let cumulative = Decimal(plainText: o.z), cumulative > 0 else { return nil }
-            return .filled(cumulative: cumulative, averagePrice: Decimal(plainText: o.ap).flatMap { $0 > 0 ? $0 : nil }, venueOrderId: id)
-        case "CANCELED": return .canceled
-        case "EXPIRED", "EXPIRED_IN_MATCH": return .expired
-        case "REJECTED": return .rejected(code: nil, message: "rejected by the venue")
-        default: return nil
-        }
+        OrderStatusMapping.update(status: o.X, cumulative: o.z, average: o.ap, orderId: o.i)
     }
 
     /// `ACCOUNT_UPDATE`'s position rows as positions (both sides in one-way mode: the side

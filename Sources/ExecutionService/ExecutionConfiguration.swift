@@ -35,6 +35,11 @@ public struct ExecutionConfiguration: ServiceConfiguration {
     /// The Binance settings when `EXCHANGE=binance`.
     public var binance: BinanceSettings?
 
+    /// The venue holds the book and its own prices (Binance): its positions are mirrored into
+    /// `{ns}:positions` and its mark prices, not bus ticks, drive decisions. The paper venue's
+    /// book is `{ns}:positions` itself, and it trades on the bus's ticks.
+    public var venueOwnsBook: Bool { exchange != .paper }
+
     /// The HTTP port when `HTTP_PORT` is unset.
     public static let defaultPort = 8002
 

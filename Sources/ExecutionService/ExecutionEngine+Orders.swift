@@ -590,7 +590,7 @@ extension ExecutionEngine {
     /// With a venue that owns its book (Binance), its positions are mirrored into
     /// `{ns}:positions` for the monitor and operators; the paper venue's book is that hash.
     func mirror(_ position: VenuePosition, snapshot: PositionSnapshot) async {
-        guard config.exchange != .paper else { return }
+        guard config.venueOwnsBook else { return }
         do {
             if position.quantity > 0 {
                 try await book.putPosition(snapshot)

@@ -120,7 +120,7 @@ extension ExecutionEngine {
     /// The venue's positions into `{ns}:positions` (a venue that owns its book): held ones
     /// written, others removed.
     private func mirrorAll(_ positions: [VenuePosition]) async throws(CoordinationError) {
-        guard config.exchange != .paper else { return }
+        guard config.venueOwnsBook else { return }
         let at = now()
         let held = Set(positions.map(\.key))
         for position in positions { try await book.putPosition(snapshot(of: position, at: at)) }

@@ -144,9 +144,12 @@ public actor ExecutionEngine {
         let key = PositionKey(symbol: signal.symbol, side: signal.side.positionSide)
         // With a venue that has its own prices, its mark price rules (a signal's price is the
         // sender's view); otherwise the signal's, or the last tick's.
-        var price = config.exchange == .paper ? signal.price ?? lastPrice[signal.symbol] : lastPrice[signal.symbol]
-        if price == nil, config.exchange != .paper { price = (try? await venue.markPrice(signal.symbol))?.map(\.doubleValue) ?? nil }
-        if price == nil { price = signal.price }
+        var price: Double?
+        if config.venueOwnsBook {
+            price = lastPrice[signal.symbol]
+            if price == nil, let mark = try? await venue.markPrice(signal.symbol) { price = mark.doubleValue }
+        }
+        price = price ?? signal.price ?? lastPrice[signal.symbol]
         if price == nil { price = try? await book.lastPrice(signal.symbol) }
         guard let marketPrice = price else {
             throw EventRejection(.noPrice, "no price for \(signal.symbol): send a market.tick first or give a price")
@@ -344,7 +347,7 @@ public actor ExecutionEngine {
     /// A bus tick: the paper venue trades on it, then every plan of the symbol is evaluated.
     public func handleTick(_ tick: MarketTick) async {
         // A real venue's mark price stream drives decisions; bus ticks are not used there.
-        guard config.exchange == .paper else { return }
+        guard !config.venueOwnsBook else { return }
         dirtyPrices[tick.symbol] = tick.price
         await venue.observe(symbol: tick.symbol, price: Decimal(rounding: tick.price))
         await handlePrice(symbol: tick.symbol, price: tick.price)
@@ -353,7 +356,7 @@ public actor ExecutionEngine {
     /// A price (a bus tick after the paper venue saw it, or a venue's mark price).
     func handlePrice(symbol: String, price: Double) async {
         lastPrice[symbol] = price
-        if config.exchange != .paper { dirtyPrices[symbol] = price }
+        if config.venueOwnsBook { dirtyPrices[symbol] = price }
         guard config.common.exitBrainEnabled, config.exitMode == .exitBrainV3 else { return }
         for side in [PositionSide.long, .short] {
             let key = PositionKey(symbol: symbol, side: side)

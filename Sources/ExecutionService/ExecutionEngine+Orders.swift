@@ -209,7 +209,12 @@ extension ExecutionEngine {
     /// The request alone: the venue's answer, nil when the order is already out.
     private func place(_ record: OrderRecord, request: OrderRequest? = nil) async -> Result<OrderUpdate, VenueError>? {
         let id = record.clientOrderId
-        // Only an intent goes out (another pass may have sent or dropped it meanwhile).
+        // Only an intent goes out (another pass may have sent or dropped it meanwhile), and
+        // only while this instance holds its bucket's lease.
+        guard owns(record.key.symbol) else {
+            logger.warning("order not sent: its bucket's lease is not held", metadata: ["client_order_id": "\(id)", "key": "\(record.key)"])
+            return nil
+        }
         guard records[id]?.status == .intent || records[id] == nil, inFlight.insert(id).inserted else { return nil }
         defer { inFlight.remove(id) }
         Counter(.orders, dimensions: [("purpose", record.purpose.rawValue)]).increment()
@@ -540,7 +545,7 @@ extension ExecutionEngine {
     /// Cancels one order; an intent that never left is closed as not sent.
     func cancelOrder(_ record: OrderRecord, reason: String) async {
         let id = record.clientOrderId
-        guard record.status.mayBeWorking, !inFlight.contains(id) else { return }
+        guard record.status.mayBeWorking, !inFlight.contains(id), owns(record.key.symbol) else { return }
         if record.status == .intent {
             await absorb(.rejected(code: nil, message: "not sent: \(reason)"), for: id)
             return
@@ -573,6 +578,7 @@ extension ExecutionEngine {
             }
             await absorb(update, for: id)
         case .position(let position):
+            guard owns(position.key.symbol) else { return }
             let snapshot = snapshot(of: position, at: now())
             await mirror(position, snapshot: snapshot)
             await publish(.positionUpdated, snapshot)

@@ -42,6 +42,8 @@ extension ExecutionEngine {
                     expired.append(row.field)
                     continue
                 }
+                // Another instance's bucket: its records are that instance's to work.
+                guard owns(stored.key.symbol) else { continue }
                 // A record written by another writer since (or our newer copy) wins by its time.
                 if let mine = records[row.field], mine.updatedAt > stored.updatedAt { continue }
                 know(stored)
@@ -57,8 +59,8 @@ extension ExecutionEngine {
         let positions: [VenuePosition]
         let open: [OpenOrder]
         do {
-            positions = try await venue.positions()
-            open = try await venue.openOrders()
+            positions = try await venue.positions().filter { owns($0.key.symbol) }
+            open = try await venue.openOrders().filter { owns($0.symbol) }
         } catch {
             throw CoordinationError(.redis, "venue not readable: \(error)")
         }
@@ -118,15 +120,38 @@ extension ExecutionEngine {
     }
 
     /// The venue's positions into `{ns}:positions` (a venue that owns its book): held ones
-    /// written, others removed.
+    /// written, others removed (those of this instance's buckets: `positions` holds only them).
     private func mirrorAll(_ positions: [VenuePosition]) async throws(CoordinationError) {
         guard config.venueOwnsBook else { return }
         let at = now()
         let held = Set(positions.map(\.key))
         for position in positions { try await book.putPosition(snapshot(of: position, at: at)) }
         for field in try await book.fieldNames([.positions])[0] {
-            guard let key = PositionKey(field), !held.contains(key) else { continue }
+            guard let key = PositionKey(field), !held.contains(key), owns(key.symbol) else { continue }
             try await book.removePosition(key)
         }
+    }
+
+    /// The lease loop's news: buckets lost are forgotten at once (their plans, records and
+    /// queued work: nothing more is sent for them); buckets acquired are read in full and
+    /// reconciled with the venue, as at a start.
+    public func leasesChanged(acquired: Set<Int>, lost: Set<Int>) async throws {
+        if let leases, !lost.isEmpty {
+            let gone = { (symbol: String) in lost.contains(leases.buckets.bucket(of: symbol)) }
+            for key in planCache.keys where gone(key.symbol) { forget(key) }
+            for (id, record) in records where gone(record.key.symbol) {
+                forgetRecord(id)
+                unknown[id] = nil
+                retryAt[id] = nil
+            }
+            for key in working.keys where gone(key.symbol) { working[key] = nil }
+            for key in stopCrossedSince.keys where gone(key.symbol) { stopCrossedSince[key] = nil }
+            unknownGauge.record(Double(unknown.count))
+            logger.warning("bucket leases lost; their positions are left to the instance that holds them", metadata: ["buckets": "\(lost.sorted())"])
+        }
+        guard !acquired.isEmpty else { return }
+        logger.info("bucket leases acquired; reconciling their positions", metadata: ["buckets": "\(acquired.sorted())"])
+        readEverythingNext()
+        try await reconcile()
     }
 }

@@ -24,6 +24,8 @@ public actor ExecutionEngine {
     let logger: Logger
     let now: @Sendable () -> Date
     let clock = ContinuousClock()
+    /// The bucket leases this instance holds (docs/contract.md §12); nil: it acts on every symbol.
+    let leases: LeaseTable?
 
     var planCache: [PositionKey: ExitPlan] = [:]
     var lastPrice: [String: Double] = [:]
@@ -59,10 +61,11 @@ public actor ExecutionEngine {
 
     /// An engine over the book and the venue; `now` is the clock (tests pass their own).
     public init(
-        config: ExecutionConfiguration, book: any BookStore, venue: any Venue, logger: Logger,
+        config: ExecutionConfiguration, book: any BookStore, venue: any Venue, logger: Logger, leases: LeaseTable? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.config = config
+        self.leases = leases
         self.book = book
         self.venue = venue
         mirror = BookMirror(book: book, hashes: [.plans], retainsRecords: false)
@@ -113,12 +116,21 @@ public actor ExecutionEngine {
     /// How many orders wait for an answer (UNKNOWN).
     public var unknownCount: Int { unknown.count }
 
+    /// Whether this instance acts on the symbol now: it holds the lease of its bucket (always,
+    /// without leases).
+    func owns(_ symbol: String) -> Bool { leases?.holds(symbol) ?? true }
+
     // MARK: - events
 
     /// Handles one validated event; returns a rejection when a later rule refuses it.
     public func handle(_ event: InboundEvent) async -> EventRejection? {
         switch event {
         case .signal(let signal, let meta):
+            // Another instance's bucket: that instance takes the signal.
+            guard owns(signal.symbol) else {
+                Counter(.signals, dimensions: [("result", "elsewhere"), ("reason", "")]).increment()
+                return nil
+            }
             do {
                 try await handleSignal(signal, meta: meta)
                 Counter(.signals, dimensions: [("result", "accepted"), ("reason", "")]).increment()
@@ -348,6 +360,10 @@ public actor ExecutionEngine {
     public func handleTick(_ tick: MarketTick) async {
         // A real venue's mark price stream drives decisions; bus ticks are not used there.
         guard !config.venueOwnsBook else { return }
+        guard owns(tick.symbol) else {
+            lastPrice[tick.symbol] = tick.price
+            return
+        }
         dirtyPrices[tick.symbol] = tick.price
         await venue.observe(symbol: tick.symbol, price: Decimal(rounding: tick.price))
         await handlePrice(symbol: tick.symbol, price: tick.price)
@@ -356,6 +372,7 @@ public actor ExecutionEngine {
     /// A price (a bus tick after the paper venue saw it, or a venue's mark price).
     func handlePrice(symbol: String, price: Double) async {
         lastPrice[symbol] = price
+        guard owns(symbol) else { return }
         if config.venueOwnsBook { dirtyPrices[symbol] = price }
         guard config.common.exitBrainEnabled, config.exitMode == .exitBrainV3 else { return }
         for side in [PositionSide.long, .short] {
@@ -576,7 +593,7 @@ public actor ExecutionEngine {
         var adopted: [ExitPlan] = []
         if refresh.full {
             var fresh: [PositionKey: ExitPlan] = [:]
-            for (key, plan) in stored where plan.isActive {
+            for (key, plan) in stored where plan.isActive && owns(key.symbol) {
                 if let mine = planCache[key], mine.planId == plan.planId, mine.version > plan.version {
                     fresh[key] = mine
                 } else {
@@ -590,7 +607,7 @@ public actor ExecutionEngine {
         } else {
             let present = Set(refresh.planFields)
             for key in planCache.keys where !present.contains(key.description) { forget(key) }
-            for (key, plan) in stored where planCache[key] == nil && plan.isActive {
+            for (key, plan) in stored where planCache[key] == nil && plan.isActive && owns(key.symbol) {
                 remember(plan)
                 adopted.append(plan)
             }
@@ -630,13 +647,5 @@ public actor ExecutionEngine {
     }
 
     /// 16 hex characters of FNV-1a 64 over the text.
-    static func hash(_ text: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01B3
-        }
-        let hex = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
+    static func hash(_ text: String) -> String { FNV1a.hex64(text) }
 }

@@ -32,6 +32,8 @@ public final class ExecutionService: RunnableService {
     public let venue: any Venue
     /// The paper venue's book, on a connection of its own.
     private let venueBook: RedisBook
+    /// The bucket leases' loop.
+    let keeper: LeaseKeeper
 
     struct LoopState {
         var lastLoop: ContinuousClock.Instant?
@@ -64,7 +66,11 @@ public final class ExecutionService: RunnableService {
     public init(config: ExecutionConfiguration, version: String, logger: Logger) {
         self.config = config
         runtime = ServiceRuntime(
-            identity: Self.identity, subscribing: [.tradeSignal, .marketTick], common: config.common, version: version, logger: logger)
+            identity: Self.identity, subscribing: [.tradeSignal, .marketTick], common: config.common, version: version, logger: logger,
+            holdingLeases: true)
+        // With `holdingLeases` the runtime always has a table.
+        let table = runtime.leaseTable ?? LeaseTable(instance: runtime.instance, buckets: config.common.buckets, ttl: config.common.leaseTTL)
+        keeper = LeaseKeeper(leases: runtime.leases, table: table, runtime: runtime, logger: logger)
         venueBook = RedisBook(
             configuration: config.common.redis, namespace: config.common.namespace, source: Self.identity.name, connectionName: "paper-venue-redis")
         if let binance = config.binance {
@@ -72,7 +78,7 @@ public final class ExecutionService: RunnableService {
         } else {
             venue = PaperVenue(book: venueBook, slippageBps: config.slippageBps, faults: config.paperFaults, logger: logger)
         }
-        engine = ExecutionEngine(config: config, book: runtime.book, venue: venue, logger: logger)
+        engine = ExecutionEngine(config: config, book: runtime.book, venue: venue, logger: logger, leases: table)
         Self.registerMetrics()
     }
 
@@ -86,8 +92,12 @@ public final class ExecutionService: RunnableService {
                 "exit_orders": "\(config.exitOrders.rawValue)",
             ])
         runtime.subscription.start(pumping: false)
-        await runtime.run([{ await self.consume() }, { await self.housekeeping() }, { await self.followVenue() }, { await self.engine.workOrders() }])
+        await runtime.run([
+            { await self.keeper.run() }, { await self.followLeases() }, { await self.consume() }, { await self.housekeeping() },
+            { await self.followVenue() }, { await self.engine.workOrders() },
+        ])
         await engine.flushPrices()
+        await keeper.releaseAll()
         if let binance = venue as? BinanceVenue { await binance.shutdown() }
         await venueBook.close()
         await runtime.close()
@@ -132,6 +142,26 @@ public final class ExecutionService: RunnableService {
         }
         for await event in events {
             await engine.handleVenue(event)
+        }
+    }
+
+    /// Hands the lease loop's news to the engine: lost buckets forgotten, acquired ones
+    /// reconciled (again a second later while that fails, for the buckets still held).
+    private func followLeases() async {
+        for await change in keeper.changes {
+            var acquired = change.acquired
+            var lost = change.lost
+            while !Task.isCancelled {
+                do {
+                    try await engine.leasesChanged(acquired: acquired, lost: lost)
+                    break
+                } catch {
+                    runtime.logger.warning("acquired buckets not reconciled; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                    lost = []
+                    acquired = acquired.intersection(keeper.table.held.keys)
+                }
+            }
         }
     }
 
@@ -217,10 +247,24 @@ public final class ExecutionService: RunnableService {
             venueDetails.append(("orders_unknown", .int(await engine.unknownCount)))
             let exchange = DependencyHealth(
                 status: !venueHealth.reachable ? .down : venueHealth.degraded ? .degraded : .ok, details: venueDetails)
+            let leases = keeper.current
+            var leaseDetails: [(String, JSONValue)] = [
+                ("instance", .string(runtime.instance)), ("held", .array(leases.held.map { .int($0) })), ("share", .int(leases.share)),
+                ("buckets", .int(config.common.buckets.count)), ("live_instances", .int(leases.live)),
+            ]
+            if leases.waitingAfterSwitch { leaseDetails.append(("note", .string("Redis primary switched: acquiring waits one lease time"))) }
+            if let error = leases.error { leaseDetails.append(("error", .string(error))) }
+            // Fewer buckets than its share: waiting for leases (a predecessor's, after a crash,
+            // expire after their lease time) and not managing all it should.
+            let waiting = leases.held.count < leases.share
+            if waiting { leaseDetails.append(("note", .string("holds fewer buckets than its share; waiting for free leases"))) }
+            let leaseHealth = DependencyHealth(
+                status: leases.error == nil && leases.lastPass != nil && !waiting ? .ok : .degraded, details: leaseDetails)
             return ServiceRuntime.OwnHealth(
                 dependencies: [
                     ("exchange", exchange),
                     ("exit_brain", exitBrain),
+                    ("leases", leaseHealth),
                 ],
                 metrics: [("loop_lag_ms", .number((lag * 10).rounded() / 10)), ("last_loop_age_s", .number((loopAge * 10).rounded() / 10))],
                 loopStalled: loopAge > 10

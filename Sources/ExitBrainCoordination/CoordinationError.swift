@@ -17,6 +17,8 @@ public struct CoordinationError: Error, Sendable, Equatable, CustomStringConvert
         case notFound
         /// A domain rule refused the value.
         case domain
+        /// A write under a bucket lease this instance no longer holds (docs/contract.md §12).
+        case fenced
     }
 
     /// The kind.

@@ -32,7 +32,27 @@ public struct HealthProbe: Sendable {
                 details.append(("primary", primary.address.map { .string($0) } ?? .null))
                 details.append(("last_switch", primary.lastSwitch.map { .string(Timestamp.format($0)) } ?? .null))
             }
-            return DependencyHealth(status: latency > slowRedis ? .degraded : .ok, latencyMs: (ms * 1000).rounded() / 1000, details: details)
+            // With replicas: a plan creation that no replica acknowledged (WAIT) may be lost
+            // in a failover.
+            let replication = redis.replication
+            var unacknowledged = false
+            if let replicas = replication.replicas, replicas > 0 || replication.lastAcknowledged != nil {
+                details.append(("replicas", .int(replicas)))
+                if let acknowledged = replication.lastAcknowledged {
+                    details.append(("last_write_acknowledged_by", .int(acknowledged)))
+                    if acknowledged == 0 {
+                        unacknowledged = true
+                        details.append(
+                            (
+                                "note",
+                                .string(
+                                    "the last plan created was acknowledged by no replica within \(redis.configuration.replicaWaitMilliseconds) ms")
+                            ))
+                    }
+                }
+            }
+            return DependencyHealth(
+                status: latency > slowRedis || unacknowledged ? .degraded : .ok, latencyMs: (ms * 1000).rounded() / 1000, details: details)
         } catch {
             return DependencyHealth(status: .down, details: [("error", .string(error.description))])
         }

@@ -32,6 +32,14 @@ public struct Namespace: Sendable, Hashable, CustomStringConvertible {
     /// `{ns}:paper:orders`: the paper venue's own book of orders by client order id.
     public var paperOrders: String { "\(prefix):paper:orders" }
 
+    /// `{ns}:lease:{bucket}`: the execution instance holding a bucket of symbols (docs/contract.md §12).
+    public func lease(_ bucket: Int) -> String { "\(prefix):lease:\(bucket)" }
+    /// `{ns}:fence:{bucket}`: the bucket's fencing token, incremented on every acquisition.
+    public func fence(_ bucket: Int) -> String { "\(prefix):fence:\(bucket)" }
+    /// `{ns}:instances:{service}`: hash of a service's live instances (instance id → entry JSON),
+    /// from which execution instances spread the buckets.
+    public func instances(_ service: String) -> String { "\(prefix):instances:\(service)" }
+
     /// `{ns}:heartbeat:{service}`.
     public func heartbeat(_ service: String) -> String { "\(prefix):heartbeat:\(service)" }
     /// `{ns}:events:{type}`.

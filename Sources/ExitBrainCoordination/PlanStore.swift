@@ -17,12 +17,17 @@ public struct PlanStore: Sendable {
     public let bus: EventBus
     /// Approximate cap of the history stream.
     public var historyCap = 10_000
+    /// The bucket leases of an execution instance: with them, every write is fenced by its
+    /// symbol's bucket (docs/contract.md §12) and refused, `FENCED`, when the lease is not
+    /// current; without them (the monitor), writes are not fenced.
+    public let fencing: LeaseTable?
 
-    /// A store over `redis`, publishing as `bus.source`.
-    public init(redis: RedisConnection, namespace: Namespace, bus: EventBus) {
+    /// A store over `redis`, publishing as `bus.source`, fencing its writes by `fencing`.
+    public init(redis: RedisConnection, namespace: Namespace, bus: EventBus, fencing: LeaseTable? = nil) {
         self.redis = redis
         self.namespace = namespace
         self.bus = bus
+        self.fencing = fencing
     }
 
     /// The result of `getOrCreate`.
@@ -45,9 +50,9 @@ public struct PlanStore: Sendable {
         _ plan: ExitPlan, retroactive: Bool, now: Date = Date(), orders: [OrderWrite] = []
     ) async throws(CoordinationError) -> Creation {
         let reply = try await run(
-            PlanScripts.getOrCreate, keys: [namespace.plans, namespace.orders],
+            PlanScripts.getOrCreate, symbol: plan.symbol, keys: [namespace.plans, namespace.orders],
             args: try creationArgs(plan, retroactive: retroactive, now: now) + OrderWrite.arguments(orders))
-        return try creation(plan, reply)
+        return try await created(plan, reply)
     }
 
     /// `getOrCreate` sent in one write after `writes` (a fill's position write and events):
@@ -55,19 +60,10 @@ public struct PlanStore: Sendable {
     public func getOrCreate(
         _ plan: ExitPlan, retroactive: Bool, now: Date = Date(), after writes: BookWrites, orders: [OrderWrite] = []
     ) async throws(CoordinationError) -> Creation {
-        guard !writes.isEmpty else { return try await getOrCreate(plan, retroactive: retroactive, now: now, orders: orders) }
-        let result: (replies: [RedisReply], script: RedisReply)
-        do {
-            result = try await redis.pipeline(
-                bus.commands(for: writes), then: PlanScripts.getOrCreate, keys: [namespace.plans, namespace.orders],
-                args: try creationArgs(plan, retroactive: retroactive, now: now) + OrderWrite.arguments(orders))
-        } catch let error as RedisError {
-            throw CoordinationError(error)
-        } catch {
-            throw error as? CoordinationError ?? CoordinationError(.redis, "\(error)")
-        }
-        try EventBus.check(result.replies, writes)
-        return try creation(plan, result.script)
+        let reply = try await run(
+            PlanScripts.getOrCreate, symbol: plan.symbol, keys: [namespace.plans, namespace.orders],
+            args: try creationArgs(plan, retroactive: retroactive, now: now) + OrderWrite.arguments(orders), after: writes)
+        return try await created(plan, reply)
     }
 
     /// `getOrCreate` for many positions in one pipelined round trip (the monitor's first pass
@@ -77,15 +73,19 @@ public struct PlanStore: Sendable {
     public func getOrCreateMany(
         _ plans: [ExitPlan], retroactive: Bool, now: Date = Date()
     ) async throws(CoordinationError) -> [Result<Creation, CoordinationError>] {
+        // The monitor's pass: not fenced (the monitor holds no leases).
         var calls: [(keys: [any RedisArgument], args: [any RedisArgument])] = []
         calls.reserveCapacity(plans.count)
         for plan in plans { calls.append(([namespace.plans, namespace.orders], try creationArgs(plan, retroactive: retroactive, now: now))) }
         let replies: [RedisReply]
-        do { replies = try await redis.evaluateAll(PlanScripts.getOrCreate, calls: calls) } catch { throw CoordinationError(error) }
-        return zip(plans, replies).map { plan, reply in
+        do { replies = try await redis.evaluateAll(PlanScripts.getOrCreate.plain, calls: calls) } catch { throw CoordinationError(error) }
+        let results = zip(plans, replies).map { plan, reply -> Result<Creation, CoordinationError> in
             if case .error(let text) = reply { return .failure(CoordinationError(.redis, "get-or-create for \(plan.key): \(text)")) }
             return Result { () throws(CoordinationError) in try creation(plan, reply) }
         }
+        // One acknowledgement for the whole batch.
+        if results.contains(where: { (try? $0.get())?.created == true }) { _ = try? await redis.waitForReplica() }
+        return results
     }
 
     private func creationArgs(_ plan: ExitPlan, retroactive: Bool, now: Date) throws(CoordinationError) -> [any RedisArgument] {
@@ -95,6 +95,15 @@ public struct PlanStore: Sendable {
         let head = EventEnvelope.head(type: .planCreated, source: bus.source, now: now) + EventEnvelope.planCreatedHead
         let tail = EventEnvelope.planCreatedTail(retroactive: retroactive, closeEnvelope: true)
         return [plan.key.description, json, namespace.channel(.planCreated), head, tail]
+    }
+
+    /// A created plan is acknowledged by a replica before it is reported (`WAIT 1` on this
+    /// connection, when the primary has replicas): a plan a failover may lose is seen in health
+    /// (DEGRADED), not assumed safe. A failed wait leaves the creation as it is.
+    private func created(_ plan: ExitPlan, _ reply: RedisReply) async throws(CoordinationError) -> Creation {
+        let result = try creation(plan, reply)
+        if result.created { _ = try? await redis.waitForReplica() }
+        return result
     }
 
     private func creation(_ plan: ExitPlan, _ reply: RedisReply) throws(CoordinationError) -> Creation {
@@ -130,7 +139,7 @@ public struct PlanStore: Sendable {
         let envelope = event.map { EventEnvelope.make(type: .planUpdated, source: bus.source, now: now, data: $0.jsonBytes()) } ?? []
         let positionJSON: [UInt8] = try position.map { (p) throws(CoordinationError) in try encodeValue(p) } ?? []
         let reply = try await run(
-            PlanScripts.compareAndSet, keys: [namespace.plans, namespace.positions, namespace.orders],
+            PlanScripts.compareAndSet, symbol: plan.symbol, keys: [namespace.plans, namespace.positions, namespace.orders],
             args: [
                 plan.key.description, expectedVersion, Self.marker(plan), json,
                 namespace.channel(.planUpdated), envelope, positionJSON,
@@ -167,7 +176,7 @@ public struct PlanStore: Sendable {
         case .store(let snapshot): action = try encodeValue(snapshot)
         }
         let reply = try await run(
-            PlanScripts.close, keys: [namespace.plans, namespace.history, namespace.positions, namespace.orders],
+            PlanScripts.close, symbol: plan.symbol, keys: [namespace.plans, namespace.history, namespace.positions, namespace.orders],
             args: [
                 plan.key.description, expectedVersion, Self.marker(plan), json,
                 namespace.channel(.planClosed), envelope, action, historyCap,
@@ -261,22 +270,37 @@ public struct PlanStore: Sendable {
         }
     }
 
-    /// Runs a script; `writes` (events of the same reaction) go ahead of it in the same round
-    /// trip, whatever the script answers.
+    /// The fence a write for `symbol` carries: none without leases; with them, the bucket's,
+    /// or a `FENCED` error when this instance does not hold it (nothing is sent).
+    func fence(for symbol: String) throws(CoordinationError) -> LeaseTable.Fence? {
+        guard let fencing else { return nil }
+        guard let fence = fencing.fence(for: symbol) else {
+            throw CoordinationError(.fenced, "\(symbol) is in bucket \(fencing.buckets.bucket(of: symbol)), which this instance does not hold")
+        }
+        return fence
+    }
+
+    /// A script's `FENCED` refusal as the error of that name; the bucket is dropped at once.
+    func fenced(_ error: RedisError, _ fence: LeaseTable.Fence?) -> CoordinationError {
+        guard let fence, error.message.contains("FENCED ") else { return CoordinationError(error) }
+        fencing?.fenced(fence)
+        return CoordinationError(.fenced, "bucket \(fence.bucket) is no longer this instance's: \(error.message)")
+    }
+
+    /// Runs a plan script, fenced by the symbol's bucket when the store has leases; `writes`
+    /// (events of the same reaction) go ahead of it in the same round trip, whatever the script answers.
     private func run(
-        _ script: RedisScript, keys: [String], args: [any RedisArgument], after writes: BookWrites? = nil
+        _ pair: PlanScripts.Pair, symbol: String, keys: [String], args: [any RedisArgument], after writes: BookWrites? = nil
     ) async throws(CoordinationError) -> RedisReply {
+        let fence = try fence(for: symbol)
+        let (script, keys, args) = pair.call(keys: keys, args: args, fence: fence, namespace: namespace)
         guard let writes, !writes.isEmpty else {
-            do { return try await redis.evaluate(script, keys: keys, args: args) } catch { throw CoordinationError(error) }
+            do { return try await redis.evaluate(script, keys: keys, args: args) } catch { throw fenced(error, fence) }
         }
         let result: (replies: [RedisReply], script: RedisReply)
         do {
             result = try await redis.pipeline(bus.commands(for: writes), then: script, keys: keys, args: args)
-        } catch let error as RedisError {
-            throw CoordinationError(error)
-        } catch {
-            throw error as? CoordinationError ?? CoordinationError(.redis, "\(error)")
-        }
+        } catch { throw fenced(error, fence) }
         try EventBus.check(result.replies, writes)
         return result.script
     }

@@ -86,7 +86,16 @@ public struct RedisBook: BookStore {
     public func recordPrices(_ prices: [String: Double]) async throws(CoordinationError) { try await positions.setPrices(prices) }
 
     public func insertIntent(_ intent: OrderWrite) async throws(CoordinationError) -> Bool {
-        try await pipeline([RedisCommand(["HSETNX", namespace.orders, intent.clientOrderId, intent.json])], what: "order intent")[0].int == 1
+        guard let fence = try plans.fence(for: intent.record.key.symbol) else {
+            return try await pipeline([RedisCommand(["HSETNX", namespace.orders, intent.clientOrderId, intent.json])], what: "order intent")[0]
+                .int == 1
+        }
+        do {
+            let reply = try await redis.evaluate(
+                LeaseScripts.intent, keys: [namespace.orders, namespace.fence(fence.bucket), namespace.lease(fence.bucket)],
+                args: [intent.clientOrderId, intent.json, Int(fence.token), fence.instance])
+            return reply.int == 1
+        } catch { throw plans.fenced(error, fence) }
     }
 
     public func removeOrderRecords(_ clientOrderIds: [String]) async throws(CoordinationError) {

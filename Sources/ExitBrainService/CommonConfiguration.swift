@@ -46,6 +46,10 @@ public struct CommonConfiguration: Sendable {
     public var live: LiveRules
     /// `EXIT_ORDERS`: exits resting at the venue, or sent when a level is crossed.
     public var exitOrders: ExitOrdersMode
+    /// `EXECUTION_BUCKETS`: symbols are split into this many buckets, leased by execution instances.
+    public var buckets: BucketMap
+    /// `LEASE_TTL_S`: a bucket lease's time; a standby takes over within it.
+    public var leaseTTL: Duration
 
     /// Reads and validates; `defaultPort` is the service's own HTTP port.
     public init(environment env: EnvironmentReader, defaultPort: Int) throws(ConfigurationError) {
@@ -68,6 +72,7 @@ public struct CommonConfiguration: Sendable {
             redis.sentinelMaster = master
             redis.sentinelPassword = env.optional("REDIS_SENTINEL_PASSWORD").flatMap { $0.isEmpty ? nil : $0 }
         }
+        redis.replicaWaitMilliseconds = try env.int("REDIS_WAIT_MS", default: 100, range: 1...10_000)
         let ns = env.string("REDIS_NAMESPACE", default: "quantum")
         do {
             namespace = try Namespace(ns)
@@ -85,5 +90,7 @@ public struct CommonConfiguration: Sendable {
         feeRate = try env.double("PAPER_FEE_RATE", default: 0.0004, range: 0...0.01)
         live = try LiveRules(environment: env)
         exitOrders = try env.word("EXIT_ORDERS", default: ExitOrdersMode.venue)
+        buckets = BucketMap(count: try env.int("EXECUTION_BUCKETS", default: 16, range: 1...1024))
+        leaseTTL = .milliseconds(Int(try env.double("LEASE_TTL_S", default: 5, range: 0.5...600) * 1000))
     }
 }

@@ -67,6 +67,11 @@ public final class ServiceRuntime: Sendable {
     public let subscription: EventSubscription
     /// `{ns}:exit:plans` and the history stream (for `/plans`).
     public var plans: PlanStore { book.plans }
+    /// The bucket leases in Redis (docs/contract.md §12).
+    public let leases: BucketLeases
+    /// The leases this instance holds, when it is one that holds them (an execution instance):
+    /// every plan write and order intent of its book is then fenced by them.
+    public let leaseTable: LeaseTable?
     /// When the runtime was made.
     public let started = ContinuousClock().now
     private let redis: RedisConnection
@@ -74,8 +79,12 @@ public final class ServiceRuntime: Sendable {
     private let peers: PeerWatcher
     private let probe: HealthProbe
 
-    /// A runtime subscribed to `types`; nothing connects until ``run(_:onShutdown:)``.
-    public init(identity: Identity, subscribing types: [EventType], common: CommonConfiguration, version: String, logger: Logger) {
+    /// A runtime subscribed to `types`; nothing connects until ``run(_:onShutdown:)``. With
+    /// `holdingLeases`, the instance's writes are fenced by the bucket leases it holds.
+    public init(
+        identity: Identity, subscribing types: [EventType], common: CommonConfiguration, version: String, logger: Logger,
+        holdingLeases: Bool = false
+    ) {
         self.identity = identity
         self.common = common
         self.version = version
@@ -83,8 +92,10 @@ public final class ServiceRuntime: Sendable {
         instance = String(RandomUUID.string().prefix(8)).lowercased()
         redis = RedisConnection(configuration: common.redis, name: identity.connectionName)
         let bus = EventBus(redis: redis, namespace: common.namespace, source: identity.name)
+        leases = BucketLeases(redis: redis, namespace: common.namespace, buckets: common.buckets, service: "execution-service")
+        leaseTable = holdingLeases ? LeaseTable(instance: instance, buckets: common.buckets, ttl: common.leaseTTL) : nil
         book = RedisBook(
-            plans: PlanStore(redis: redis, namespace: common.namespace, bus: bus),
+            plans: PlanStore(redis: redis, namespace: common.namespace, bus: bus, fencing: leaseTable),
             positions: PositionStore(redis: redis, namespace: common.namespace), bus: bus)
         subscription = EventSubscription(
             configuration: common.redis, namespace: common.namespace, types: types,
@@ -157,6 +168,9 @@ public final class ServiceRuntime: Sendable {
 
     /// Seconds since the runtime was made.
     public var uptime: Double { (ContinuousClock().now - started).secondsValue }
+
+    /// When the Redis primary last switched (Sentinel), if it has since the start.
+    public var lastPrimarySwitch: Date? { redis.primaryState.lastSwitch }
 
     /// A mark that changes whenever events may have been lost or the book may have changed
     /// unseen: the subscriber reconnected, or the Redis primary switched (Sentinel).

@@ -65,6 +65,7 @@ public final class MonitoringService: RunnableService {
             { await self.changes.run() },
             { await self.heartbeatLoop() },
             { for await _ in self.runtime.subscription.events {} },
+            { await BucketWatch(leases: self.runtime.leases, ttl: self.config.common.leaseTTL, alerts: self.alerts, runtime: self.runtime).run() },
         ]
         // Every loop runs for the service's life (one ending stops the others): delivery only with a sink.
         if !alerts.targets.isEmpty { loops.append { await self.alerts.runDelivery() } }

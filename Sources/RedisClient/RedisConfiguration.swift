@@ -26,6 +26,9 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
     public var sentinelMaster = "exitbrain"
     /// The sentinels' own password, if they have one. Never printed.
     public var sentinelPassword: String?
+    /// How long a write that must survive a failover waits for one replica's acknowledgement
+    /// (`WAIT 1 <ms>`), when the primary has replicas.
+    public var replicaWaitMilliseconds = 100
 
     /// The default URL of the contract.
     public static let defaultURL = "redis://127.0.0.1:6379/0"

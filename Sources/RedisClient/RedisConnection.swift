@@ -16,6 +16,10 @@ public actor RedisConnection {
     private var nextAttempt: ContinuousClock.Instant?
     private var backoffMilliseconds: Int
     private var scriptHashes: [String: String] = [:]
+    /// The sentinels' switch generation when the current primary was named.
+    private var namedAtGeneration = 0
+    /// The `+switch-master` watch, with sentinels.
+    private lazy var sentinelWatch: SentinelWatch? = configuration.sentinels.isEmpty ? nil : SentinelWatch.shared(for: configuration)
     private var closed = false
     private let counters = Mutex(RedisConnectionStats())
     private let primary = Mutex(PrimaryState())
@@ -28,6 +32,45 @@ public actor RedisConnection {
 
     /// Where the commands go (with sentinels: the primary they named last).
     public nonisolated var primaryState: PrimaryState { primary.withLock { $0 } }
+
+    /// What the connection knows of its primary's replicas and of their acknowledgements.
+    public struct ReplicationState: Sendable, Equatable {
+        /// Replicas connected to the primary, as `ROLE` said last (nil before the first check).
+        public var replicas: Int?
+        /// Replicas that acknowledged the last `WAIT` (nil before the first).
+        public var lastAcknowledged: Int?
+        /// When the last `WAIT` was answered.
+        public var lastWait: Date?
+    }
+
+    private let replicationState = Mutex(ReplicationState())
+    private var replicasCheckedAt: ContinuousClock.Instant?
+
+    /// The primary's replicas and their last acknowledgement.
+    public nonisolated var replication: ReplicationState { replicationState.withLock { $0 } }
+
+    /// Waits until one replica has every write made on this connection so far (`WAIT 1`, at
+    /// most `replicaWaitMilliseconds`), when the primary has replicas (`ROLE`, asked again at
+    /// most every 5 s); returns how many acknowledged, nil when there are no replicas to wait for.
+    /// On Redis 7.0 `WAIT` cannot run inside a script: it follows the script on this connection.
+    @discardableResult
+    public func waitForReplica() throws(RedisError) -> Int? {
+        let clock = ContinuousClock()
+        if replicasCheckedAt.map({ clock.now - $0 >= .seconds(5) }) ?? true {
+            let role = try send(RedisCommand("ROLE"))
+            replicasCheckedAt = clock.now
+            // Primary: ["master", offset, [[ip, port, offset], …]].
+            let count = role.array.flatMap { $0.count >= 3 && $0[0].string == "master" ? $0[2].array?.count : nil } ?? 0
+            replicationState.withLock { $0.replicas = count }
+        }
+        guard let replicas = replication.replicas, replicas > 0 else { return nil }
+        let acknowledged = Int(try send(RedisCommand(["WAIT", 1, configuration.replicaWaitMilliseconds])).int ?? 0)
+        replicationState.withLock {
+            $0.lastAcknowledged = acknowledged
+            $0.lastWait = Date()
+        }
+        return acknowledged
+    }
 
     /// The actor's jobs run on its own thread.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -213,13 +256,23 @@ public actor RedisConnection {
 
     private func ready() throws(RedisError) -> RedisContext {
         if closed { throw RedisError(.closed, "connection to \(configuration.address) was closed") }
+        let watch = sentinelWatch
         if let c = context {
-            if c.isUsable && !c.peerClosedWhileIdle() { return c }
+            // A sentinel announced a switch since this primary was named: ask again first.
+            if let watch, watch.generation != namedAtGeneration {
+                context = nil
+                c.close()
+                nextAttempt = nil
+            } else if c.isUsable && !c.peerClosedWhileIdle() {
+                return c
+            }
             // The server closed it while idle (restart, CLIENT KILL, timeout): replace it
             // before writing anything, so no command is lost to a dead socket.
-            context = nil
-            c.close()
-            nextAttempt = nil
+            if context != nil {
+                context = nil
+                c.close()
+                nextAttempt = nil
+            }
         }
         let clock = ContinuousClock()
         if let due = nextAttempt, clock.now < due {
@@ -229,6 +282,7 @@ public actor RedisConnection {
             throw RedisError(.connectionDown, "redis at \(configuration.address) is down (\(cause)); next reconnect in \(ms) ms")
         }
         do {
+            namedAtGeneration = watch?.generation ?? 0
             let c =
                 configuration.sentinels.isEmpty
                 ? try RedisContext(configuration: configuration)

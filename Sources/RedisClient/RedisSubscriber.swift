@@ -72,6 +72,10 @@ public final class RedisSubscriber: Sendable {
         }
         guard first else { return }
         RedisSignals.ignoreSIGPIPE()
+        if !configuration.sentinels.isEmpty {
+            // A sentinel's +switch-master: leave the old primary now and resubscribe on the new one.
+            _ = SentinelWatch.shared(for: configuration).listen { [weak self] in self?.reconnect() }
+        }
         let thread = Thread { [self] in run() }
         thread.name = "redis-subscriber"
         thread.start()
@@ -107,6 +111,14 @@ public final class RedisSubscriber: Sendable {
                 if s.pendingAcks > 0 { s.status.subscribed = false }
             }
             // A failed write means the connection is going down: the reader resubscribes all.
+        }
+    }
+
+    /// Drops the connection; the reading thread connects again (asking the sentinels, with
+    /// them) and resubscribes everything.
+    public func reconnect() {
+        state.withLock { s in
+            if s.fd >= 0 { _ = shutdown(s.fd, Int32(SHUT_RDWR)) }
         }
     }
 

@@ -113,7 +113,8 @@ extension SimulatedExchange {
             open_algo_orders: openAlgos(QueryString()),
             algo_orders: algos.values.sorted { $0.algoId < $1.algoId },
             orders: orders.values.sorted { $0.orderId < $1.orderId },
-            acceptances: acceptances, requests: requestCounts, listen_key_live: listenKey != nil, user_streams: userStreams.count,
+            acceptances: acceptances, submissions: submissions, requests: requestCounts, listen_key_live: listenKey != nil,
+            user_streams: userStreams.count,
             market_streams: marketStreams.count, events_sent: eventsSent, events_lost: eventsLost, weight_used_1m: weightUsed,
             clock_offset_ms: faults.clockOffsetMs, banned: faults.bannedUntilMs.map { $0 > serverTime } ?? false)
     }
@@ -134,6 +135,7 @@ struct SimState: Encodable {
     var algo_orders: [AlgoOrderAnswer]
     var orders: [OrderAnswer]
     var acceptances: [String: Int]
+    var submissions: [String: Int]
     var requests: [String: Int]
     var listen_key_live: Bool
     var user_streams: Int

@@ -81,6 +81,7 @@ extension SimulatedExchange {
         }
         let clientId = params["newClientOrderId"] ?? "sim_" + String(nextOrderId + 1)
         guard Self.validClientId(clientId) else { throw SimRefusal(.clientOrderIdInvalid) }
+        submissions[clientId, default: 0] += 1
         if let existing = orderIdsByClient[clientId], let order = orders[existing], order.status == "NEW" {
             throw SimRefusal(.duplicateClientOrderId)
         }
@@ -201,6 +202,7 @@ extension SimulatedExchange {
         guard workingType == "MARK_PRICE" || workingType == "CONTRACT_PRICE" else { throw SimRefusal(.invalidParameter, "Invalid workingType.") }
         let clientId = params["clientAlgoId"] ?? "sim" + String(nextAlgoId + 1)
         guard Self.validClientId(clientId) else { throw SimRefusal(.clientOrderIdInvalid) }
+        submissions[clientId, default: 0] += 1
         if let existing = algoIdsByClient[clientId], let algo = algos[existing], Self.working(algo) {
             throw SimRefusal(.duplicateClientOrderId)
         }

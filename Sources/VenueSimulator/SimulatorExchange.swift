@@ -89,6 +89,8 @@ public actor SimulatedExchange {
     var rng: SplitMix64
     /// Client id → how many times an order under it was accepted (tests: nothing twice).
     var acceptances: [String: Int] = [:]
+    /// Client id → how many requests to place an order under it arrived, refused ones included.
+    var submissions: [String: Int] = [:]
     /// `METHOD path` → requests served.
     var requestCounts: [String: Int] = [:]
     /// User stream events sent, and lost for want of a connection.

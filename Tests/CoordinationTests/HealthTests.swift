@@ -5,6 +5,10 @@ import RedisClient
 import Support
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("Health model")
 struct HealthModelTests {
     func report(_ deps: [(String, HealthStatus)], stalled: Bool = false) -> HealthReport {
@@ -83,5 +87,36 @@ struct HeartbeatHealthTests {
         }
         #expect(ok, "health is OK again after Redis comes back")
         sub.close()
+    }
+
+    @Test func aPlanNoReplicaAcknowledgesMakesRedisDegradedUntilOneDoes() async throws {
+        let cluster = try await SentinelCluster(replicas: 1, sentinels: 1)
+        var config = RedisConfiguration(port: cluster.primary.port)
+        config.replicaWaitMilliseconds = 1000
+        let ns = try Namespace("wait-\(getpid())")
+        let redis = RedisConnection(configuration: config)
+        let bus = EventBus(redis: redis, namespace: ns, source: "t")
+        let plans = PlanStore(redis: redis, namespace: ns, bus: bus)
+        let sub = EventSubscription(
+            configuration: config, namespace: ns, types: [.tradeSignal], pingChannel: ns.ping(service: "t", instance: "1"), bus: bus,
+            logger: testLogger)
+        let probe = HealthProbe(redis: redis, subscription: sub)
+        #expect(try await plans.getOrCreate(try CoordinationFixture.plan(symbol: "BTCUSDT"), retroactive: false).created)
+        #expect(redis.replication.lastAcknowledged == 1)
+        let acknowledged = await probe.redisHealth()
+        #expect(acknowledged.status == .ok)
+        #expect(acknowledged.details.contains { $0.0 == "replicas" && $0.1 == .int(1) }, "\(acknowledged.details)")
+        // The replica stops answering: the next plan is acknowledged by nobody within the wait.
+        let replica = try #require(cluster.replica.processIdentifier)
+        kill(replica, SIGSTOP)
+        #expect(try await plans.getOrCreate(try CoordinationFixture.plan(symbol: "ETHUSDT"), retroactive: false).created)
+        #expect(redis.replication.lastAcknowledged == 0)
+        let degraded = await probe.redisHealth()
+        #expect(degraded.status == .degraded, "\(degraded.details)")
+        kill(replica, SIGCONT)
+        #expect(try await plans.getOrCreate(try CoordinationFixture.plan(symbol: "SOLUSDT"), retroactive: false).created)
+        #expect(await probe.redisHealth().status == .ok)
+        await redis.close()
+        await cluster.stop()
     }
 }

@@ -24,6 +24,12 @@ struct SentinelTests {
             }
             return seen
         }
+        // WAIT: the replica acknowledges what this connection wrote.
+        #expect(try await conn.waitForReplica() == 1)
+        #expect(conn.replication.replicas == 1 && conn.replication.lastAcknowledged == 1)
+        // The +switch-master hint: the process's watch of this primary.
+        let watch = SentinelWatch.shared(for: cluster.configuration)
+        let generation = watch.generation
         let failedOver = await cluster.failover()
         try #require(failedOver, "the sentinel accepted the failover")
         let clock = ContinuousClock()
@@ -38,6 +44,8 @@ struct SentinelTests {
         }
         #expect(written, "a write lands on the new primary within 15 s (now \(conn.primaryState.address ?? "none"))")
         #expect(conn.primaryState.lastSwitch != nil, "the switch is noted")
+        #expect(watch.generation == generation + 1, "one +switch-master noted for the switch")
+        #expect(watch.lastSwitch?.hasSuffix("127.0.0.1 \(cluster.replica.port)") == true, "\(watch.lastSwitch ?? "no switch")")
         let direct = RedisConnection(configuration: RedisConfiguration(port: cluster.replica.port))
         #expect(try await direct.send("GET", "after").string == "2")
         #expect(try await direct.send("GET", "before").string == "1", "what the old primary had was replicated")

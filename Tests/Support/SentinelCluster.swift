@@ -2,70 +2,122 @@ import ChildProcesses
 import Foundation
 import RedisClient
 
-/// A primary, a replica and a sentinel (`redis-server --sentinel`, its own writable config) on
-/// free loopback ports, the primary named `exitbrain`; ready once the sentinel knows the
-/// replica and the replica is in sync.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A primary, its replicas and its sentinels (`redis-server --sentinel`, each with its own
+/// writable config) on free loopback ports, the primary named `exitbrain`, the quorum a
+/// majority of the sentinels; ready once every sentinel knows every replica and every replica
+/// is in sync.
 public final class SentinelCluster: Sendable {
     public let primary: RedisServerProcess
-    public let replica: RedisServerProcess
-    public let sentinel: RedisServerProcess
+    public let replicas: [RedisServerProcess]
+    public let sentinelServers: [RedisServerProcess]
     public let directory: String
 
-    public init() async throws {
+    /// The first replica.
+    public var replica: RedisServerProcess { replicas[0] }
+    /// The first sentinel.
+    public var sentinel: RedisServerProcess { sentinelServers[0] }
+
+    public init(replicas replicaCount: Int = 1, sentinels sentinelCount: Int = 1) async throws {
         directory =
             FileManager.default.temporaryDirectory.appendingPathComponent("sentinel-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        for sub in ["p", "r", "s"] { try FileManager.default.createDirectory(atPath: directory + "/" + sub, withIntermediateDirectories: true) }
-        let (p, r, s) = (try LoopbackPort.free(), try LoopbackPort.free(), try LoopbackPort.free())
+        let p = try LoopbackPort.free()
+        try FileManager.default.createDirectory(atPath: directory + "/p", withIntermediateDirectories: true)
         primary = RedisServerProcess(port: p, directory: directory + "/p", arguments: ["--save", "", "--appendonly", "no"])
-        replica = RedisServerProcess(
-            port: r, directory: directory + "/r", arguments: ["--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", String(p)])
-        let conf = directory + "/s/sentinel.conf"
-        try """
-        sentinel monitor exitbrain 127.0.0.1 \(p) 1
-        sentinel down-after-milliseconds exitbrain 1000
-        sentinel failover-timeout exitbrain 4000
-        sentinel parallel-syncs exitbrain 1
+        var replicas: [RedisServerProcess] = []
+        for i in 0..<replicaCount {
+            try FileManager.default.createDirectory(atPath: directory + "/r\(i)", withIntermediateDirectories: true)
+            replicas.append(
+                RedisServerProcess(
+                    port: try LoopbackPort.free(), directory: directory + "/r\(i)",
+                    arguments: ["--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", String(p)]))
+        }
+        self.replicas = replicas
+        var sentinels: [RedisServerProcess] = []
+        for i in 0..<sentinelCount {
+            let dir = directory + "/s\(i)"
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let conf = dir + "/sentinel.conf"
+            try """
+            sentinel monitor exitbrain 127.0.0.1 \(p) \(sentinelCount / 2 + 1)
+            sentinel down-after-milliseconds exitbrain 1000
+            sentinel failover-timeout exitbrain 4000
+            sentinel parallel-syncs exitbrain 1
 
-        """.write(toFile: conf, atomically: true, encoding: .utf8)
-        sentinel = RedisServerProcess(port: s, directory: directory + "/s", arguments: ["--sentinel"], configFile: conf)
+            """.write(toFile: conf, atomically: true, encoding: .utf8)
+            sentinels.append(RedisServerProcess(port: try LoopbackPort.free(), directory: dir, arguments: ["--sentinel"], configFile: conf))
+        }
+        sentinelServers = sentinels
         try await primary.start()
-        try await replica.start()
-        try await sentinel.start()
-        // The sentinel must know the replica, and the replica be in sync, before a failover.
-        let ask = RedisConnection(configuration: RedisConfiguration(port: s))
-        let replicaConn = RedisConnection(configuration: RedisConfiguration(port: r))
+        for r in replicas { try await r.start() }
+        for s in sentinels { try await s.start() }
+        // Every sentinel must know every replica (and the other sentinels), and every replica be
+        // in sync, before a failover.
         let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(20)
+        let deadline = clock.now + .seconds(30)
         while clock.now < deadline {
-            let known = (try? await ask.send("SENTINEL", "replicas", "exitbrain").array?.isEmpty == false) ?? false
-            let synced = (try? await replicaConn.send("INFO", "replication").string?.contains("master_link_status:up")) ?? false
-            if known && synced {
+            var ready = true
+            for s in sentinels {
+                let ask = RedisConnection(configuration: RedisConfiguration(port: s.port))
+                let known = (try? await ask.send("SENTINEL", "replicas", "exitbrain").array?.count) ?? 0
+                let peers = (try? await ask.send("SENTINEL", "sentinels", "exitbrain").array?.count) ?? 0
                 await ask.close()
-                await replicaConn.close()
-                return
+                ready = ready && known == replicaCount && peers == sentinelCount - 1
             }
+            for r in replicas {
+                let conn = RedisConnection(configuration: RedisConfiguration(port: r.port))
+                let synced = (try? await conn.send("INFO", "replication").string?.contains("master_link_status:up")) ?? false
+                await conn.close()
+                ready = ready && synced
+            }
+            if ready { return }
             try await Task.sleep(for: .milliseconds(200))
         }
-        await ask.close()
-        await replicaConn.close()
-        throw TestProcess.Failure("the sentinel never saw the replica")
+        throw TestProcess.Failure("the sentinels never saw every replica and each other")
     }
 
     public var configuration: RedisConfiguration {
         var c = RedisConfiguration(port: 1, connectTimeoutMilliseconds: 500, commandTimeoutMilliseconds: 1000, reconnectInitialMilliseconds: 50)
-        c.sentinels = [SentinelAddress(host: "127.0.0.1", port: sentinel.port)]
+        c.sentinels = sentinelServers.map { SentinelAddress(host: "127.0.0.1", port: $0.port) }
         return c
     }
 
     public func stop() async {
-        await sentinel.stop()
-        await replica.stop()
+        if let pid = primary.processIdentifier { kill(pid, SIGCONT) }
+        for s in sentinelServers { await s.stop() }
+        for r in replicas { await r.stop() }
         await primary.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    /// `host:port` of the sentinel, for `REDIS_SENTINELS`.
-    public var sentinels: String { "127.0.0.1:\(sentinel.port)" }
+    /// `host:port,…` of the sentinels, for `REDIS_SENTINELS`.
+    public var sentinels: String { sentinelServers.map { "127.0.0.1:\($0.port)" }.joined(separator: ",") }
+
+    /// The port of the primary the first sentinel that answers names.
+    public func primaryPort() async -> Int? {
+        for s in sentinelServers {
+            let conn = RedisConnection(
+                configuration: RedisConfiguration(port: s.port, connectTimeoutMilliseconds: 300, commandTimeoutMilliseconds: 500))
+            let reply = try? await conn.send("SENTINEL", "get-master-addr-by-name", "exitbrain")
+            await conn.close()
+            if let parts = reply?.array, parts.count == 2, let port = parts[1].string.flatMap({ Int($0) }) { return port }
+        }
+        return nil
+    }
+
+    /// Waits until the sentinels name a primary other than `port`; how long that took.
+    public func waitForSwitch(from port: Int, within: Duration = .seconds(30)) async -> Duration? {
+        let clock = ContinuousClock()
+        let start = clock.now
+        while clock.now - start < within {
+            if let now = await primaryPort(), now != port { return clock.now - start }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
 
     /// `SENTINEL FAILOVER`, asked again while the sentinel answers NOGOODSLAVE (it has no fresh
     /// news of the replica yet); true once it started one.

@@ -53,17 +53,26 @@ public final class ServiceUnderTest: @unchecked Sendable {
     /// GET on its HTTP port.
     public func get(_ path: String) async throws -> (status: Int, body: String) { try await LoopbackHTTP.get(port: port, path) }
 
-    /// Waits until `/health` answers `status` (and, if given, the body says `"status":"<word>"`).
+    /// Waits until `/health` answers `status` (and, if given, the body says `"status":"<word>"`
+    /// somewhere, and contains `containing`).
     @discardableResult
-    public func waitHealth(_ status: Int, word: String? = nil, within: Duration) async throws -> Duration {
+    public func waitHealth(_ status: Int, word: String? = nil, containing: String? = nil, within: Duration) async throws -> Duration {
         let clock = ContinuousClock()
         let start = clock.now
         _ = try await LoopbackHTTP.poll(
             port: port, "/health",
             until: { answer in
                 answer.status == status && (word.map { answer.body.contains("\"status\":\"\($0)\"") } ?? true)
+                    && (containing.map { answer.body.contains($0) } ?? true)
             }, within: within)
         return clock.now - start
+    }
+
+    /// Waits until an execution instance holds its share of the bucket leases (health's
+    /// `leases` entry OK).
+    @discardableResult
+    public func waitLeases(within: Duration) async throws -> Duration {
+        try await waitHealth(200, containing: #""leases":{"status":"OK""#, within: within)
     }
 
     /// SIGKILL: no goodbye.

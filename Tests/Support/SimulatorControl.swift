@@ -36,6 +36,7 @@ public struct SimulatorControl: Sendable {
         public var algo_orders: [AlgoOrderAnswer]
         public var orders: [OrderAnswer]
         public var acceptances: [String: Int]
+        public var submissions: [String: Int]
         public var requests: [String: Int]
         public var listen_key_live: Bool
         public var user_streams: Int

@@ -23,7 +23,7 @@ final class SystemFixture: @unchecked Sendable {
     func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var env = [
             "REDIS_URL": redis.url, "REDIS_NAMESPACE": namespace.prefix, "EXIT_EXECUTOR_MODE": "LIVE",
-            "HEARTBEAT_INTERVAL_S": "0.5", "MONITOR_INTERVAL_S": "1", "LOG_LEVEL": "info", "LOG_FORMAT": "json",
+            "HEARTBEAT_INTERVAL_S": "0.5", "MONITOR_INTERVAL_S": "1", "LOG_LEVEL": "info", "LOG_FORMAT": "json", "LEASE_TTL_S": "3",
         ]
         for (k, v) in extra { env[k] = v }
         return env

@@ -1,0 +1,19 @@
+/// FNV-1a, 64 bits: a fast, stable hash of text (client order ids from signal ids, a symbol's
+/// bucket). Stable across processes and machines, unlike `Hasher`.
+public enum FNV1a {
+    /// The hash of the text's UTF-8 bytes.
+    public static func hash64(_ text: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return h
+    }
+
+    /// The hash as 16 lower-case hex characters.
+    public static func hex64(_ text: String) -> String {
+        let hex = String(hash64(text), radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

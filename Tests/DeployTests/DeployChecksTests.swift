@@ -187,6 +187,8 @@ struct DeployChecksTests {
         #expect(monitoring.status == 0, "docker-compose --profile monitoring config -q failed:\n\(monitoring.output)")
         let sim = try await compose.run(["--profile", "sim", "config", "-q"])
         #expect(sim.status == 0, "docker-compose --profile sim config -q failed:\n\(sim.output)")
+        let ha = try await compose.run(["--profile", "ha", "config", "-q"])
+        #expect(ha.status == 0, "docker-compose --profile ha config -q failed:\n\(ha.output)")
 
         let services = try await compose.run(["config", "--services"])
         #expect(services.status == 0, "\(services.output)")
@@ -194,6 +196,8 @@ struct DeployChecksTests {
         #expect(
             names == [
                 "redis", "execution", "monitoring", "feed", "prometheus", "grafana", "venue-sim", "execution-sim", "monitoring-sim", "feed-sim",
+                "redis-ha-1", "redis-ha-2", "redis-ha-3", "sentinel-1", "sentinel-2", "sentinel-3", "execution-ha-1", "execution-ha-2",
+                "monitoring-ha",
             ], "services: \(names.sorted())")
 
         // Without REDIS_PASSWORD the file refuses to render and says where to set it.
@@ -209,12 +213,14 @@ struct DeployChecksTests {
     func composePortsAndSecrets() async throws {
         _ = try #require(TestProcess.find("docker-compose"), "\(Tools.composeHint)")
         let compose = try Compose()
-        let config = try await compose.run(["--profile", "monitoring", "--profile", "sim", "config"])
+        let config = try await compose.run(["--profile", "monitoring", "--profile", "sim", "--profile", "ha", "config"])
         try #require(config.status == 0, "docker-compose config failed:\n\(config.output)")
         let services = ComposeServices(config: config.output)
         try #require(
             Set(services.blocks.keys) == [
                 "redis", "execution", "monitoring", "feed", "prometheus", "grafana", "venue-sim", "execution-sim", "monitoring-sim", "feed-sim",
+                "redis-ha-1", "redis-ha-2", "redis-ha-3", "sentinel-1", "sentinel-2", "sentinel-3", "execution-ha-1", "execution-ha-2",
+                "monitoring-ha",
             ],
             "services parsed from the config output: \(services.blocks.keys.sorted())")
 
@@ -239,7 +245,7 @@ struct DeployChecksTests {
         #expect(
             published == [
                 "8002": "execution", "8003": "monitoring", "9090": "prometheus", "3000": "grafana", "8012": "execution-sim", "8013": "monitoring-sim",
-                "9100": "venue-sim",
+                "9100": "venue-sim", "8022": "execution-ha-1", "8023": "execution-ha-2", "8024": "monitoring-ha",
             ],
             "published host ports: \(published)")
 

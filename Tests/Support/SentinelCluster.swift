@@ -21,19 +21,26 @@ public final class SentinelCluster: Sendable {
     /// The first sentinel.
     public var sentinel: RedisServerProcess { sentinelServers[0] }
 
-    public init(replicas replicaCount: Int = 1, sentinels sentinelCount: Int = 1) async throws {
+    /// The password of every node and sentinel, if any.
+    public let password: String?
+
+    /// With `password`, every node and sentinel asks for it (requirepass, masterauth,
+    /// auth-pass, sentinel-pass), as the compose file's `ha` profile configures them.
+    public init(replicas replicaCount: Int = 1, sentinels sentinelCount: Int = 1, password: String? = nil) async throws {
+        self.password = password
+        let auth = password.map { ["--requirepass", $0, "--masterauth", $0] } ?? []
         directory =
             FileManager.default.temporaryDirectory.appendingPathComponent("sentinel-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         let p = try LoopbackPort.free()
         try FileManager.default.createDirectory(atPath: directory + "/p", withIntermediateDirectories: true)
-        primary = RedisServerProcess(port: p, directory: directory + "/p", arguments: ["--save", "", "--appendonly", "no"])
+        primary = RedisServerProcess(port: p, directory: directory + "/p", arguments: ["--save", "", "--appendonly", "no"] + auth)
         var replicas: [RedisServerProcess] = []
         for i in 0..<replicaCount {
             try FileManager.default.createDirectory(atPath: directory + "/r\(i)", withIntermediateDirectories: true)
             replicas.append(
                 RedisServerProcess(
                     port: try LoopbackPort.free(), directory: directory + "/r\(i)",
-                    arguments: ["--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", String(p)]))
+                    arguments: ["--save", "", "--appendonly", "no", "--replicaof", "127.0.0.1", String(p)] + auth))
         }
         self.replicas = replicas
         var sentinels: [RedisServerProcess] = []
@@ -41,13 +48,16 @@ public final class SentinelCluster: Sendable {
             let dir = directory + "/s\(i)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             let conf = dir + "/sentinel.conf"
-            try """
+            try
+                ("""
             sentinel monitor exitbrain 127.0.0.1 \(p) \(sentinelCount / 2 + 1)
             sentinel down-after-milliseconds exitbrain 1000
             sentinel failover-timeout exitbrain 4000
             sentinel parallel-syncs exitbrain 1
 
-            """.write(toFile: conf, atomically: true, encoding: .utf8)
+            """
+                + (password.map { "sentinel auth-pass exitbrain \($0)\nrequirepass \($0)\nsentinel sentinel-pass \($0)\n" } ?? "")).write(
+                    toFile: conf, atomically: true, encoding: .utf8)
             sentinels.append(RedisServerProcess(port: try LoopbackPort.free(), directory: dir, arguments: ["--sentinel"], configFile: conf))
         }
         sentinelServers = sentinels
@@ -61,14 +71,14 @@ public final class SentinelCluster: Sendable {
         while clock.now < deadline {
             var ready = true
             for s in sentinels {
-                let ask = RedisConnection(configuration: RedisConfiguration(port: s.port))
+                let ask = RedisConnection(configuration: RedisConfiguration(port: s.port, password: password))
                 let known = (try? await ask.send("SENTINEL", "replicas", "exitbrain").array?.count) ?? 0
                 let peers = (try? await ask.send("SENTINEL", "sentinels", "exitbrain").array?.count) ?? 0
                 await ask.close()
                 ready = ready && known == replicaCount && peers == sentinelCount - 1
             }
             for r in replicas {
-                let conn = RedisConnection(configuration: RedisConfiguration(port: r.port))
+                let conn = RedisConnection(configuration: RedisConfiguration(port: r.port, password: password))
                 let synced = (try? await conn.send("INFO", "replication").string?.contains("master_link_status:up")) ?? false
                 await conn.close()
                 ready = ready && synced
@@ -80,7 +90,9 @@ public final class SentinelCluster: Sendable {
     }
 
     public var configuration: RedisConfiguration {
-        var c = RedisConfiguration(port: 1, connectTimeoutMilliseconds: 500, commandTimeoutMilliseconds: 1000, reconnectInitialMilliseconds: 50)
+        var c = RedisConfiguration(
+            port: 1, password: password, connectTimeoutMilliseconds: 500, commandTimeoutMilliseconds: 1000, reconnectInitialMilliseconds: 50)
+        c.sentinelPassword = password
         c.sentinels = sentinelServers.map { SentinelAddress(host: "127.0.0.1", port: $0.port) }
         return c
     }
@@ -100,7 +112,7 @@ public final class SentinelCluster: Sendable {
     public func primaryPort() async -> Int? {
         for s in sentinelServers {
             let conn = RedisConnection(
-                configuration: RedisConfiguration(port: s.port, connectTimeoutMilliseconds: 300, commandTimeoutMilliseconds: 500))
+                configuration: RedisConfiguration(port: s.port, password: password, connectTimeoutMilliseconds: 300, commandTimeoutMilliseconds: 500))
             let reply = try? await conn.send("SENTINEL", "get-master-addr-by-name", "exitbrain")
             await conn.close()
             if let parts = reply?.array, parts.count == 2, let port = parts[1].string.flatMap({ Int($0) }) { return port }
@@ -122,7 +134,7 @@ public final class SentinelCluster: Sendable {
     /// `SENTINEL FAILOVER`, asked again while the sentinel answers NOGOODSLAVE (it has no fresh
     /// news of the replica yet); true once it started one.
     public func failover(within: Duration = .seconds(15)) async -> Bool {
-        let sentinelConn = RedisConnection(configuration: RedisConfiguration(port: sentinel.port))
+        let sentinelConn = RedisConnection(configuration: RedisConfiguration(port: sentinel.port, password: password))
         defer { Task { await sentinelConn.close() } }
         let clock = ContinuousClock()
         let deadline = clock.now + within

@@ -254,12 +254,16 @@ public final class ExecutionService: RunnableService {
             ]
             if leases.waitingAfterSwitch { leaseDetails.append(("note", .string("Redis primary switched: acquiring waits one lease time"))) }
             if let error = leases.error { leaseDetails.append(("error", .string(error))) }
+            if let disagreement = leases.disagreement {
+                leaseDetails.append(("error", .string("EXECUTION_BUCKETS differs between instances: \(disagreement)")))
+            }
             // Fewer buckets than its share: waiting for leases (a predecessor's, after a crash,
             // expire after their lease time) and not managing all it should.
             let waiting = leases.held.count < leases.share
             if waiting { leaseDetails.append(("note", .string("holds fewer buckets than its share; waiting for free leases"))) }
             let leaseHealth = DependencyHealth(
-                status: leases.error == nil && leases.lastPass != nil && !waiting ? .ok : .degraded, details: leaseDetails)
+                status: leases.error == nil && leases.disagreement == nil && leases.lastPass != nil && !waiting ? .ok : .degraded,
+                details: leaseDetails)
             return ServiceRuntime.OwnHealth(
                 dependencies: [
                     ("exchange", exchange),

@@ -29,6 +29,8 @@ final class LeaseKeeper: Sendable {
         var lastPass: Date?
         var waitingAfterSwitch = false
         var error: String?
+        /// Another live instance counts the buckets differently.
+        var disagreement: String?
     }
 
     let leases: BucketLeases
@@ -118,13 +120,19 @@ final class LeaseKeeper: Sendable {
         let held = table.held.keys.sorted()
         let stale = view.entries.filter { $0.atMs < view.nowMs - 10 * ttlMs }.map(\.instance)
         try await leases.announce(
-            InstanceEntry(instance: me, held: held.count, wants: held.count < decision.share, atMs: view.nowMs), removing: stale,
+            InstanceEntry(instance: me, held: held.count, wants: held.count < decision.share, atMs: view.nowMs, buckets: table.buckets.count),
+            removing: stale,
             keepFor: table.ttl * 10)
         status.withLock {
             $0.held = held
             $0.share = decision.share
             $0.live = decision.live.count
             $0.lastPass = Date()
+            $0.disagreement = decision.disagreeing
+        }
+        if let disagreement = decision.disagreeing {
+            logger.error(
+                "another execution instance counts the buckets differently; this one takes none", metadata: ["disagreement": "\(disagreement)"])
         }
     }
 

@@ -10,18 +10,23 @@ public struct InstanceEntry: Sendable, Equatable, Codable {
     public var wants: Bool
     /// Redis's time of the pass, in milliseconds since 1970.
     public var atMs: Int64
+    /// Its `EXECUTION_BUCKETS` (instances that count buckets differently put one symbol in
+    /// different buckets: they must not share a book).
+    public var buckets: Int?
 
     enum CodingKeys: String, CodingKey {
         case instance, held, wants
         case atMs = "at_ms"
+        case buckets
     }
 
     /// An entry.
-    public init(instance: String, held: Int, wants: Bool, atMs: Int64) {
+    public init(instance: String, held: Int, wants: Bool, atMs: Int64, buckets: Int? = nil) {
         self.instance = instance
         self.held = held
         self.wants = wants
         self.atMs = atMs
+        self.buckets = buckets
     }
 }
 
@@ -40,6 +45,9 @@ public struct BucketBalance: Sendable, Equatable {
     public var share: Int
     /// The live instances, sorted.
     public var live: [String]
+    /// A live instance holding buckets counts them differently (`EXECUTION_BUCKETS`): this
+    /// instance takes none (the first configuration on the book wins) and says so.
+    public var disagreeing: String?
 
     /// The decision for `me`, from the lease holders (bucket → instance; free buckets absent),
     /// the instance entries, Redis's time and the lease time. `holdOff` lists buckets this
@@ -62,6 +70,10 @@ public struct BucketBalance: Sendable, Equatable {
         let othersWant = fresh.contains { $0.instance != me && $0.wants && count[$0.instance, default: 0] < share(of: $0.instance) }
         var decision = BucketBalance(release: [], acquire: [], share: myShare, live: live)
         if othersWant, mine.count > myShare { decision.release = Array(mine.suffix(mine.count - myShare)) }
+        if let other = fresh.first(where: { $0.instance != me && $0.held > 0 && $0.buckets.map { $0 != buckets.count } ?? false }) {
+            decision.disagreeing = "\(other.instance) counts \(other.buckets ?? 0) buckets, this instance \(buckets.count)"
+            return decision
+        }
         guard mayAcquire else { return decision }
         // Free buckets from a place of its own in the ring (where the shares of the instances
         // ranked before it end), so that instances taking at once try different ones.

@@ -74,8 +74,16 @@ public final class MonitoringService: RunnableService {
     }
 
     private func reconcileLoop() async {
+        var continuity = runtime.continuityMark
         while !Task.isCancelled {
             do {
+                // A Redis primary switch (Sentinel): whatever was published meanwhile is lost,
+                // and the next pass is a full one.
+                let mark = runtime.continuityMark
+                if mark != continuity {
+                    continuity = mark
+                    await reconciler.noteLostEvents()
+                }
                 await changes.checkIntact()
                 let r = try await reconciler.pass()
                 runtime.logger.debug(

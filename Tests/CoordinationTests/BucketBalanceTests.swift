@@ -85,4 +85,15 @@ struct BucketBalanceTests {
             me: "a", buckets: buckets, holders: holders(["a": 0..<8]), entries: entries, nowMs: now, ttlMs: ttl, mayAcquire: false)
         #expect(waiting.acquire.isEmpty)
     }
+
+    @Test func anInstanceCountingBucketsDifferentlyTakesNone() {
+        let entries = [InstanceEntry(instance: "a", held: 8, wants: false, atMs: now, buckets: 8)]
+        let d = BucketBalance.decide(me: "b", buckets: buckets, holders: holders(["a": 0..<8]), entries: entries, nowMs: now, ttlMs: ttl)
+        #expect(d.acquire.isEmpty)
+        #expect(d.disagreeing?.contains("8 buckets") == true)
+        // The same count: b takes its share.
+        let same = [InstanceEntry(instance: "a", held: 8, wants: false, atMs: now, buckets: 16)]
+        #expect(
+            !BucketBalance.decide(me: "b", buckets: buckets, holders: holders(["a": 0..<8]), entries: same, nowMs: now, ttlMs: ttl).acquire.isEmpty)
+    }
 }

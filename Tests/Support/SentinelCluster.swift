@@ -93,6 +93,8 @@ public final class SentinelCluster: Sendable {
         var c = RedisConfiguration(
             port: 1, password: password, connectTimeoutMilliseconds: 500, commandTimeoutMilliseconds: 1000, reconnectInitialMilliseconds: 50)
         c.sentinelPassword = password
+        // Tests run side by side on 2 cores: a replica may take more than the default 100 ms.
+        c.replicaWaitMilliseconds = 2000
         c.sentinels = sentinelServers.map { SentinelAddress(host: "127.0.0.1", port: $0.port) }
         return c
     }

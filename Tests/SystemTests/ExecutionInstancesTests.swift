@@ -155,4 +155,26 @@ struct ExecutionInstancesTests {
         await f.stopAll()
         await sim.stop()
     }
+
+    /// The monitor counts more buckets than the execution instance leases (a configuration
+    /// that differs between them): the buckets nobody holds are critical alerts after two lease
+    /// times, the held ones are not.
+    @Test func aBucketHeldByNobodyIsACriticalAlert() async throws {
+        let f = try await SystemFixture("unowned")
+        let alerts = await ChannelRecorder(f.redis.configuration(), channels: [f.namespace.channel(.alert)])
+        defer { alerts.close() }
+        let execution = try f.start(.execution, ["EXECUTION_BUCKETS": "2", "LEASE_TTL_S": "1"])
+        let monitor = try f.start(.monitor, ["EXECUTION_BUCKETS": "4", "LEASE_TTL_S": "1"])
+        try await execution.waitLeases(within: .seconds(20))
+        try await monitor.waitHealth(200, within: .seconds(20))
+        try await f.eventually("BUCKET_UNOWNED for buckets 2 and 3", within: .seconds(10)) {
+            let unowned = alerts.texts.filter { $0.contains(#""code":"BUCKET_UNOWNED""#) }
+            return unowned.contains { $0.contains("bucket:2") } && unowned.contains { $0.contains("bucket:3") }
+        }
+        let unowned = alerts.texts.filter { $0.contains(#""code":"BUCKET_UNOWNED""#) }
+        #expect(unowned.allSatisfy { $0.contains(#""severity":"critical""#) }, "\(unowned)")
+        #expect(!unowned.contains { $0.contains("bucket:0") || $0.contains("bucket:1") }, "held buckets raised no alert: \(unowned)")
+        #expect(unowned.count == 2, "each unowned bucket once: \(unowned)")
+        await f.stopAll()
+    }
 }

@@ -24,8 +24,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # ccxt (PyPI), for the test that drives the venue simulator with a third-party Binance client,
-# in a virtual environment of the project's own (.venv-tests), so no system Python is touched.
-if [ "${EXITBRAIN_SETUP_CCXT:-1}" = "1" ] && ! .venv-tests/bin/python3 -c "import ccxt" >/dev/null 2>&1; then
+# and redis-py, for the benchmarks' Python reference executor, in a virtual environment of the
+# project's own (.venv-tests), so no system Python is touched.
+if [ "${EXITBRAIN_SETUP_CCXT:-1}" = "1" ] && ! .venv-tests/bin/python3 -c "import ccxt, redis" >/dev/null 2>&1; then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   if ! command -v python3 >/dev/null 2>&1 || ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >/dev/null 2>&1; then
@@ -33,10 +34,10 @@ if [ "${EXITBRAIN_SETUP_CCXT:-1}" = "1" ] && ! .venv-tests/bin/python3 -c "impor
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3 python3-venv >/dev/null
   fi
-  echo "setup: installing ccxt into .venv-tests"
+  echo "setup: installing ccxt and redis-py into .venv-tests"
   rm -rf .venv-tests
   python3 -m venv .venv-tests
-  .venv-tests/bin/python3 -m pip install --quiet --disable-pip-version-check ccxt==4.5.90
+  .venv-tests/bin/python3 -m pip install --quiet --disable-pip-version-check ccxt==4.5.90 redis==5.2.1
 fi
 
 if ! command -v swift >/dev/null 2>&1; then

@@ -91,7 +91,9 @@ extension ExecutionEngine {
     /// cancelled, a stop only once the new stop rests (the position is never without one).
     /// A leg whose order the venue refused or dropped gets a new client id and a new order.
     func keepOrders(_ plan: ExitPlan) async {
-        guard plan.isActive, restsAtVenue(plan.symbol), planCache[plan.key]?.planId == plan.planId else { return }
+        // Not before the bucket's order records are read (a bucket just taken): the orders it
+        // has at the venue would look missing.
+        guard plan.isActive, restsAtVenue(plan.symbol), owns(plan.symbol), planCache[plan.key]?.planId == plan.planId else { return }
         let current = planCache[plan.key] ?? plan
         guard let rules = try? await venue.rules(for: current.symbol) else { return }
         let desired = RestingOrders.desired(for: current, rules: rules)
@@ -211,7 +213,7 @@ extension ExecutionEngine {
         let id = record.clientOrderId
         // Only an intent goes out (another pass may have sent or dropped it meanwhile), and
         // only while this instance holds its bucket's lease.
-        guard owns(record.key.symbol) else {
+        guard holds(record.key.symbol) else {
             logger.warning("order not sent: its bucket's lease is not held", metadata: ["client_order_id": "\(id)", "key": "\(record.key)"])
             return nil
         }
@@ -545,7 +547,7 @@ extension ExecutionEngine {
     /// Cancels one order; an intent that never left is closed as not sent.
     func cancelOrder(_ record: OrderRecord, reason: String) async {
         let id = record.clientOrderId
-        guard record.status.mayBeWorking, !inFlight.contains(id), owns(record.key.symbol) else { return }
+        guard record.status.mayBeWorking, !inFlight.contains(id), holds(record.key.symbol) else { return }
         if record.status == .intent {
             await absorb(.rejected(code: nil, message: "not sent: \(reason)"), for: id)
             return
@@ -578,7 +580,7 @@ extension ExecutionEngine {
             }
             await absorb(update, for: id)
         case .position(let position):
-            guard owns(position.key.symbol) else { return }
+            guard holds(position.key.symbol) else { return }
             let snapshot = snapshot(of: position, at: now())
             await mirror(position, snapshot: snapshot)
             await publish(.positionUpdated, snapshot)

@@ -26,9 +26,10 @@ extension ExecutionEngine {
         public var plansClosed = 0
     }
 
-    /// Reads the venue and the book and brings them together.
+    /// Reads the venue and the book and brings them together. `adopting` names buckets just
+    /// taken: they are acted on once their records and plans are read.
     @discardableResult
-    public func reconcile() async throws -> ReconcileReport {
+    public func reconcile(adopting: Set<Int> = []) async throws -> ReconcileReport {
         var report = ReconcileReport()
         let rows = try await book.orderRecords()
         report.records = rows.count
@@ -43,7 +44,7 @@ extension ExecutionEngine {
                     continue
                 }
                 // Another instance's bucket: its records are that instance's to work.
-                guard owns(stored.key.symbol) else { continue }
+                guard holds(stored.key.symbol) else { continue }
                 // A record written by another writer since (or our newer copy) wins by its time.
                 if let mine = records[row.field], mine.updatedAt > stored.updatedAt { continue }
                 know(stored)
@@ -56,11 +57,12 @@ extension ExecutionEngine {
             report.recordsRemoved = expired.count
         }
         try await resync(keepingOrders: false)
+        loading.subtract(adopting)
         let positions: [VenuePosition]
         let open: [OpenOrder]
         do {
-            positions = try await venue.positions().filter { owns($0.key.symbol) }
-            open = try await venue.openOrders().filter { owns($0.symbol) }
+            positions = try await venue.positions().filter { holds($0.key.symbol) }
+            open = try await venue.openOrders().filter { holds($0.symbol) }
         } catch {
             throw CoordinationError(.redis, "venue not readable: \(error)")
         }
@@ -127,7 +129,7 @@ extension ExecutionEngine {
         let held = Set(positions.map(\.key))
         for position in positions { try await book.putPosition(snapshot(of: position, at: at)) }
         for field in try await book.fieldNames([.positions])[0] {
-            guard let key = PositionKey(field), !held.contains(key), owns(key.symbol) else { continue }
+            guard let key = PositionKey(field), !held.contains(key), holds(key.symbol) else { continue }
             try await book.removePosition(key)
         }
     }
@@ -146,12 +148,14 @@ extension ExecutionEngine {
             }
             for key in working.keys where gone(key.symbol) { working[key] = nil }
             for key in stopCrossedSince.keys where gone(key.symbol) { stopCrossedSince[key] = nil }
+            loading.subtract(lost)
             unknownGauge.record(Double(unknown.count))
             logger.warning("bucket leases lost; their positions are left to the instance that holds them", metadata: ["buckets": "\(lost.sorted())"])
         }
         guard !acquired.isEmpty else { return }
         logger.info("bucket leases acquired; reconciling their positions", metadata: ["buckets": "\(acquired.sorted())"])
         readEverythingNext()
-        try await reconcile()
+        loading.formUnion(acquired)
+        try await reconcile(adopting: acquired)
     }
 }

@@ -26,6 +26,8 @@ public actor ExecutionEngine {
     let clock = ContinuousClock()
     /// The bucket leases this instance holds (docs/contract.md §12); nil: it acts on every symbol.
     let leases: LeaseTable?
+    /// Buckets taken whose records and plans are still being read.
+    var loading: Set<Int> = []
 
     var planCache: [PositionKey: ExitPlan] = [:]
     var lastPrice: [String: Double] = [:]
@@ -116,9 +118,17 @@ public actor ExecutionEngine {
     /// How many orders wait for an answer (UNKNOWN).
     public var unknownCount: Int { unknown.count }
 
-    /// Whether this instance acts on the symbol now: it holds the lease of its bucket (always,
-    /// without leases).
-    func owns(_ symbol: String) -> Bool { leases?.holds(symbol) ?? true }
+    /// Whether this instance holds the lease of the symbol's bucket now (always, without
+    /// leases): it may write and send for it, and takes its signals.
+    func holds(_ symbol: String) -> Bool { leases?.holds(symbol) ?? true }
+
+    /// Whether it acts on the symbol's plans now: it holds the lease and has read the bucket's
+    /// order records and plans since taking it (prices and the keeping of resting orders wait
+    /// for that; a new signal does not need it).
+    func owns(_ symbol: String) -> Bool {
+        guard let leases else { return true }
+        return leases.holds(symbol) && (loading.isEmpty || !loading.contains(leases.buckets.bucket(of: symbol)))
+    }
 
     // MARK: - events
 
@@ -127,7 +137,7 @@ public actor ExecutionEngine {
         switch event {
         case .signal(let signal, let meta):
             // Another instance's bucket: that instance takes the signal.
-            guard owns(signal.symbol) else {
+            guard holds(signal.symbol) else {
                 Counter(.signals, dimensions: [("result", "elsewhere"), ("reason", "")]).increment()
                 return nil
             }
@@ -593,7 +603,7 @@ public actor ExecutionEngine {
         var adopted: [ExitPlan] = []
         if refresh.full {
             var fresh: [PositionKey: ExitPlan] = [:]
-            for (key, plan) in stored where plan.isActive && owns(key.symbol) {
+            for (key, plan) in stored where plan.isActive && holds(key.symbol) {
                 if let mine = planCache[key], mine.planId == plan.planId, mine.version > plan.version {
                     fresh[key] = mine
                 } else {
@@ -607,7 +617,7 @@ public actor ExecutionEngine {
         } else {
             let present = Set(refresh.planFields)
             for key in planCache.keys where !present.contains(key.description) { forget(key) }
-            for (key, plan) in stored where planCache[key] == nil && plan.isActive && owns(key.symbol) {
+            for (key, plan) in stored where planCache[key] == nil && plan.isActive && holds(key.symbol) {
                 remember(plan)
                 adopted.append(plan)
             }

@@ -125,22 +125,12 @@ public final class ExecutionService: RunnableService {
         }
     }
 
-    /// Reconciles with the venue (retrying until it succeeds), then applies the venue's events;
-    /// the subscription is taken first, so nothing that happens meanwhile is lost.
+    /// Applies the venue's events. Reconciliation with the venue comes with each bucket the
+    /// instance takes (``followLeases()``: at a start, every bucket it gets) and after any gap
+    /// in the venue's events; the subscription is taken at once, so nothing that happens
+    /// meanwhile is lost.
     private func followVenue() async {
-        let events = await venue.events()
-        var wait = Duration.milliseconds(250)
-        while !Task.isCancelled {
-            do {
-                try await engine.reconcile()
-                break
-            } catch {
-                runtime.logger.warning("reconciliation with the venue failed; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: wait)
-                wait = min(wait * 2, .seconds(5))
-            }
-        }
-        for await event in events {
+        for await event in await venue.events() {
             await engine.handleVenue(event)
         }
     }

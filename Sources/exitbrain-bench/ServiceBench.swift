@@ -30,42 +30,14 @@ enum ServiceBench {
         let clock = ContinuousClock()
         let ticksHandled = "\(MetricName.eventsHandled.rawValue){type=\"market.tick\"}"
 
-        let conn = RedisConnection(configuration: config, name: "bench-service")
-        let bus = EventBus(redis: conn, namespace: ns, source: "bench")
-        let subscriber = RedisSubscriber(configuration: config, channels: [ns.channel(.planCreated)])
-        subscriber.start()
-        _ = await subscriber.waitUntilSubscribed()
-        let created = Inbox()
-        let reader = Task {
-            for await m in subscriber.messages {
-                let text = String(decoding: m.payload, as: UTF8.self)
-                if let r = text.range(of: "\"symbol\":\"") {
-                    let rest = text[r.upperBound...]
-                    if let end = rest.firstIndex(of: "\"") { await created.add(String(rest[..<end]), at: clock.now) }
-                }
-            }
-        }
-        defer {
-            reader.cancel()
-            subscriber.close()
-        }
+        let probe = await SignalProbe(config: config, namespace: ns)
+        let conn = probe.conn
+        let bus = probe.bus
+        let created = probe.created
 
         // 1. Signal → plan stored and exit_plan.created seen by this outside subscriber.
-        var ping: [Double] = []
-        for _ in 0..<1000 {
-            let t = clock.now
-            try await conn.send("PING")
-            ping.append((clock.now - t).secondsValue * 1e6)
-        }
-        var latency: [Double] = []
-        for i in 0..<signalCount {
-            let symbol = "SIG\(i)USDT"
-            let t = clock.now
-            try await bus.publish(
-                .tradeSignal, TradeSignal(symbol: symbol, side: i % 2 == 0 ? .buy : .sell, quantity: 0.01, leverage: 10, price: 50_000))
-            guard let at = await created.wait(for: symbol, timeout: .seconds(5)) else { throw BenchError("no exit_plan.created for \(symbol)") }
-            latency.append((at - t).secondsValue * 1e6)
-        }
+        let ping = try await probe.pings()
+        let latency = try await probe.latency(signalCount, prefix: "SIG")
         let stored = try await conn.send("HLEN", ns.plans).int ?? 0
         let pingP99 = percentile(ping, 0.99)
         print("execution service (the exitbrain binary, paper, LIVE) on port \(port)")
@@ -160,9 +132,40 @@ enum ServiceBench {
         let rss = service.rssMB
         print(String(format: "  memory: %d active plans, RSS %.1f MB (target ≤ 64 MB)", count, rss))
 
+        // 4. A burst: 20 000 signals published at once, with the 10 000 plans held.
+        let burst = try await probe.burst(20_000, prefix: "BURST")
+        let burstRate = Double(burst.planned) / max(burst.seconds, 1e-9)
+        print(
+            String(
+                format: "  burst: 20000 signals published at once: %d planned in %.2f s, %.0f plans/s (%@; goal ≥ 10000/s: %@)", burst.planned,
+                burst.seconds, burstRate, burst.planned == 20_000 ? "none lost" : "\(20_000 - burst.planned) LOST",
+                burstRate >= 10_000 ? "met" : "NOT met"))
         await service.stop()
         try await BenchSupport.deleteNamespace(ns, on: conn)
-        await conn.close()
+        await probe.close()
+
+        // 5. The Python reference (redis-py, the seed's path) on the same Redis, measured the same way.
+        guard let reference = try await ReferenceExecutor.start(config: config) else { return }
+        let referenceProbe = await SignalProbe(config: config, namespace: reference.namespace)
+        let refPing = try await referenceProbe.pings()
+        let refLatency = try await referenceProbe.latency(signalCount, prefix: "SIG")
+        let refBurst = try await referenceProbe.burst(20_000, prefix: "BURST")
+        let refRate = Double(refBurst.planned) / max(refBurst.seconds, 1e-9)
+        print("python reference (scripts/reference/executor.py: redis-py \(reference.version), signal → plan → HSETNX + PUBLISH, nothing else)")
+        print(String(format: "  PING                        p50 %7.1f µs  p99 %7.1f µs", percentile(refPing, 0.5), percentile(refPing, 0.99)))
+        print(
+            String(
+                format: "  signal → plan + event seen  p50 %7.1f µs  p99 %7.1f µs  over %d signals", percentile(refLatency, 0.5),
+                percentile(refLatency, 0.99), signalCount))
+        print(String(format: "  burst: %d of 20000 planned in %.2f s, %.0f plans/s", refBurst.planned, refBurst.seconds, refRate))
+        print(
+            String(
+                format: "  ExitBrain / reference: signal → plan p50 %.2f×, p99 %.2f× (lower is better); burst throughput %.2f× (higher is better)",
+                percentile(latency, 0.5) / percentile(refLatency, 0.5), percentile(latency, 0.99) / percentile(refLatency, 0.99), burstRate / refRate)
+        )
+        await reference.stop()
+        try await BenchSupport.deleteNamespace(reference.namespace, on: referenceProbe.conn)
+        await referenceProbe.close()
     }
 
     /// Tick → exit decision in process: the engine's path (plan lookup by position, the

@@ -43,7 +43,17 @@ struct ComposeHAProfileTests {
         #expect(volumes.count == 3, "each sentinel has its own writable volume: \(volumes)")
 
         let cluster = try await SentinelCluster(replicas: 2, sentinels: 3, password: Compose.password)
-        defer { Task { await cluster.stop() } }
+        do {
+            try await run(binary: binary, services: services, cluster: cluster)
+        } catch {
+            await cluster.stop()
+            throw error
+        }
+        await cluster.stop()
+    }
+
+    /// The three services against `cluster`; stops them.
+    func run(binary: String, services: ComposeServices, cluster: SentinelCluster) async throws {
         var started: [(name: String, process: TestProcess.Background, port: Int)] = []
         var namespace = ""
         for (name, verb) in [("execution-ha-1", "execution"), ("execution-ha-2", "execution"), ("monitoring-ha", "monitor")] {

@@ -99,6 +99,12 @@ public final class SentinelCluster: Sendable {
         return c
     }
 
+    /// A primary left stopped (SIGSTOP) by a test that failed half-way is woken, so that its
+    /// SIGTERM (at deinit) ends it.
+    deinit {
+        if let pid = primary.processIdentifier { kill(pid, SIGCONT) }
+    }
+
     public func stop() async {
         if let pid = primary.processIdentifier { kill(pid, SIGCONT) }
         for s in sentinelServers { await s.stop() }

@@ -72,7 +72,8 @@ struct VenueOrderTests {
             (try await Self.books(f)).venue.values.filter { $0.status == .new }.isEmpty
         }
         #expect(try await f.plan("ETHUSDT:SHORT") == nil, "its plan is closed")
-        #expect(second.output.contains("reconciled with the venue"))
+        // The reconciliation that did it (with the buckets it took) logs when it is done.
+        try await f.eventually("the reconciliation logged", within: .seconds(5)) { second.output.contains("reconciled with the venue") }
         // Health reports the venue for real: its kind, its book, its open orders.
         let health = try await second.get("/health")
         #expect(health.body.contains(#""exchange":{"status":"OK","details":{"kind":"paper","book":"redis","open_orders":0"#), "\(health.body)")

@@ -1,0 +1,100 @@
+import ExitBrainCoordination
+import ExitBrainDomain
+import Foundation
+import RedisClient
+
+/// An outside client's view of a signal executor under one namespace: it publishes
+/// `trade.signal`s and times the `exit_plan.created` it sees for each, one after another
+/// (latency) or all at once (a burst). The same probe measures the execution service and the
+/// Python reference, so their figures compare.
+final class SignalProbe: Sendable {
+    let conn: RedisConnection
+    let bus: EventBus
+    let namespace: Namespace
+    let created = Inbox()
+    private let subscriber: RedisSubscriber
+    private let reader: Task<Void, Never>
+
+    init(config: RedisConfiguration, namespace: Namespace) async {
+        self.namespace = namespace
+        conn = RedisConnection(configuration: config, name: "bench-probe")
+        bus = EventBus(redis: conn, namespace: namespace, source: "bench")
+        subscriber = RedisSubscriber(configuration: config, channels: [namespace.channel(.planCreated)])
+        subscriber.start()
+        _ = await subscriber.waitUntilSubscribed()
+        let (subscriber, created) = (subscriber, created)
+        let clock = ContinuousClock()
+        reader = Task {
+            for await m in subscriber.messages {
+                let text = String(decoding: m.payload, as: UTF8.self)
+                if let r = text.range(of: "\"symbol\":\"") {
+                    let rest = text[r.upperBound...]
+                    if let end = rest.firstIndex(of: "\"") { await created.add(String(rest[..<end]), at: clock.now) }
+                }
+            }
+        }
+    }
+
+    /// PING round trips from this client, in µs.
+    func pings(_ count: Int = 1000) async throws -> [Double] {
+        let clock = ContinuousClock()
+        var out: [Double] = []
+        for _ in 0..<count {
+            let t = clock.now
+            try await conn.send("PING")
+            out.append((clock.now - t).secondsValue * 1e6)
+        }
+        return out
+    }
+
+    /// Signal → `exit_plan.created` seen here, in µs, for `count` signals one after another.
+    func latency(_ count: Int, prefix: String) async throws -> [Double] {
+        let clock = ContinuousClock()
+        var out: [Double] = []
+        for i in 0..<count {
+            let symbol = "\(prefix)\(i)USDT"
+            let t = clock.now
+            try await bus.publish(
+                .tradeSignal, TradeSignal(symbol: symbol, side: i % 2 == 0 ? .buy : .sell, quantity: 0.01, leverage: 10, price: 50_000))
+            guard let at = await created.wait(for: symbol, timeout: .seconds(5)) else { throw BenchError("no exit_plan.created for \(symbol)") }
+            out.append((at - t).secondsValue * 1e6)
+        }
+        return out
+    }
+
+    /// `count` signals for new symbols published at once (pipelines of 1000): the time from the
+    /// first publish until the plans hash holds `count` more plans (at most `limit`), and how
+    /// many it holds more then.
+    func burst(_ count: Int, prefix: String, limit: Duration = .seconds(120)) async throws -> (seconds: Double, planned: Int) {
+        let before = Int(try await conn.send("HLEN", namespace.plans).int ?? 0)
+        var commands: [RedisCommand] = []
+        commands.reserveCapacity(count)
+        for i in 0..<count {
+            commands.append(
+                RedisCommand([
+                    "PUBLISH", namespace.channel(.tradeSignal),
+                    try bus.envelope(.tradeSignal, TradeSignal(symbol: "\(prefix)\(i)USDT", side: .buy, quantity: 0.01, leverage: 10, price: 100)),
+                ]))
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        for chunk in stride(from: 0, to: count, by: 1000) { _ = try await conn.pipeline(Array(commands[chunk..<min(chunk + 1000, count)])) }
+        var planned = 0
+        var lastChange = clock.now
+        while clock.now - start < limit {
+            let now = Int(try await conn.send("HLEN", namespace.plans).int ?? 0) - before
+            if now != planned { lastChange = clock.now }
+            planned = now
+            // Done, or nothing more for 5 s (lost signals never come).
+            if planned >= count || clock.now - lastChange > .seconds(5) { break }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return ((lastChange - start).secondsValue, planned)
+    }
+
+    func close() async {
+        reader.cancel()
+        subscriber.close()
+        await conn.close()
+    }
+}

@@ -643,6 +643,7 @@ extension ExecutionEngine {
     /// without an active plan cancelled, and every 5 s each plan's orders checked against what
     /// it needs (a refused or expired order is placed again under a new id).
     public func maintainOrders() async {
+        await handlePendingSignals()
         if lastFullKeep.map({ clock.now - $0 >= .seconds(5) }) ?? true {
             lastFullKeep = clock.now
             for plan in planCache.values { await keepOrders(plan) }

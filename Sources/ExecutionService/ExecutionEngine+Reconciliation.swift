@@ -157,5 +157,7 @@ extension ExecutionEngine {
         readEverythingNext()
         loading.formUnion(acquired)
         try await reconcile(adopting: acquired)
+        await handlePendingSignals()
     }
+
 }

@@ -28,6 +28,11 @@ public actor ExecutionEngine {
     let leases: LeaseTable?
     /// Buckets taken whose records and plans are still being read.
     var loading: Set<Int> = []
+    /// Signals for buckets no instance held when they came (a start, a takeover), kept for
+    /// one lease time: handled if this instance takes the bucket by then.
+    var pendingSignals: [(signal: TradeSignal, meta: EnvelopeMeta, until: ContinuousClock.Instant)] = []
+    /// At most this many signals wait for a bucket.
+    static let pendingSignalLimit = 10_000
 
     var planCache: [PositionKey: ExitPlan] = [:]
     var lastPrice: [String: Double] = [:]
@@ -136,8 +141,14 @@ public actor ExecutionEngine {
     public func handle(_ event: InboundEvent) async -> EventRejection? {
         switch event {
         case .signal(let signal, let meta):
-            // Another instance's bucket: that instance takes the signal.
             guard holds(signal.symbol) else {
+                // Another instance's bucket: that instance takes the signal. A bucket nobody
+                // holds (a start, a takeover under way): the signal waits for one lease time.
+                if let leases, !leases.heldByAnother(signal.symbol) {
+                    if pendingSignals.count >= Self.pendingSignalLimit { pendingSignals.removeFirst() }
+                    pendingSignals.append((signal, meta, clock.now + leases.ttl))
+                    return nil
+                }
                 Counter(.signals, dimensions: [("result", "elsewhere"), ("reason", "")]).increment()
                 return nil
             }
@@ -159,6 +170,33 @@ public actor ExecutionEngine {
         case .heartbeat:
             return nil
         }
+    }
+
+    /// Signals that waited for a bucket: those of buckets now held are handled, in order; those
+    /// of buckets another instance took are its; those whose wait is over are dropped, each
+    /// with a warning.
+    func handlePendingSignals() async {
+        guard !pendingSignals.isEmpty else { return }
+        let now = clock.now
+        var waiting: [(signal: TradeSignal, meta: EnvelopeMeta, until: ContinuousClock.Instant)] = []
+        let due = pendingSignals
+        pendingSignals = []
+        for entry in due {
+            if holds(entry.signal.symbol) {
+                _ = await handle(.signal(entry.signal, entry.meta))
+            } else if leases?.heldByAnother(entry.signal.symbol) == true {
+                // Another instance took the bucket (and the signal: it came to every instance).
+                Counter(.signals, dimensions: [("result", "elsewhere"), ("reason", "")]).increment()
+            } else if entry.until > now {
+                waiting.append(entry)
+            } else {
+                Counter(.signals, dimensions: [("result", "dropped"), ("reason", "no_bucket_holder")]).increment()
+                logger.warning(
+                    "signal dropped: no execution instance held its bucket within one lease time",
+                    metadata: ["signal_id": "\(entry.meta.id)", "symbol": "\(entry.signal.symbol)"])
+            }
+        }
+        pendingSignals = waiting + pendingSignals
     }
 
     /// A signal: an entry order at the venue (or a close at market); its fill plans the position.

@@ -90,6 +90,12 @@ final class LeaseKeeper: Sendable {
     ) async throws(CoordinationError) {
         let me = table.instance
         var view = try await leases.read()
+        // Held by an instance that wrote its entry within the last three passes: it is alive
+        // and takes the bucket's signals. A holder silent for longer is likely dead: a signal
+        // for its bucket waits here for one lease time.
+        let recentMs = Int64((period * 3).secondsValue * 1000)
+        let alive = Set(view.entries.filter { $0.atMs >= view.nowMs - recentMs }.map(\.instance))
+        table.noteOthers(Set(view.holders.filter { $0.value != me && alive.contains($0.value) }.keys))
         // Held here, another's (or nobody's) in Redis: lost.
         for bucket in table.entries().keys where view.holders[bucket] != me {
             table.drop(bucket)

@@ -35,6 +35,8 @@ public final class LeaseTable: Sendable {
         var held: [Int: Held] = [:]
         /// Buckets dropped on a FENCED answer, until the lease loop has seen them.
         var fenced: Set<Int> = []
+        /// Buckets other instances held at the last lease pass.
+        var others: Set<Int> = []
     }
 
     private let state = Mutex(State())
@@ -91,6 +93,16 @@ public final class LeaseTable: Sendable {
             s.held[fence.bucket] = nil
             s.fenced.insert(fence.bucket)
         }
+    }
+
+    /// The buckets other live instances hold, as the last lease pass read them.
+    public func noteOthers(_ buckets: Set<Int>) { state.withLock { $0.others = buckets } }
+
+    /// Whether another instance held the symbol's bucket at the last lease pass (its signals
+    /// are that instance's; a signal for a bucket nobody holds may become this one's).
+    public func heldByAnother(_ symbol: String) -> Bool {
+        let bucket = buckets.bucket(of: symbol)
+        return state.withLock { $0.others.contains(bucket) }
     }
 
     /// The buckets dropped on FENCED answers since the last call.

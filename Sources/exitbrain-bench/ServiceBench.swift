@@ -27,6 +27,8 @@ enum ServiceBench {
         let service = try ServiceUnderTest(.execution, environment: env)
         let port = service.port
         _ = try await LoopbackHTTP.poll(port: port, "/health/live", until: { $0.status == 200 }, within: .seconds(20))
+        // Ready once it holds its bucket leases.
+        _ = try await LoopbackHTTP.poll(port: port, "/health", until: { $0.body.contains(#""leases":{"status":"OK""#) }, within: .seconds(20))
         let clock = ContinuousClock()
         let ticksHandled = "\(MetricName.eventsHandled.rawValue){type=\"market.tick\"}"
 
@@ -37,7 +39,11 @@ enum ServiceBench {
 
         // 1. Signal → plan stored and exit_plan.created seen by this outside subscriber.
         let ping = try await probe.pings()
-        let latency = try await probe.latency(signalCount, prefix: "SIG")
+        let latency: [Double]
+        do { latency = try await probe.latency(signalCount, prefix: "SIG") } catch {
+            print("the service did not plan a signal; its output:\n\(service.output.suffix(4000))")
+            throw error
+        }
         let stored = try await conn.send("HLEN", ns.plans).int ?? 0
         let pingP99 = percentile(ping, 0.99)
         print("execution service (the exitbrain binary, paper, LIVE) on port \(port)")

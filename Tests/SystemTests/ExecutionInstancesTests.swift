@@ -177,4 +177,26 @@ struct ExecutionInstancesTests {
         #expect(unowned.count == 2, "each unowned bucket once: \(unowned)")
         await f.stopAll()
     }
+
+    /// A signal that comes while a killed instance's buckets are still leased to it waits for
+    /// the instance that takes them, instead of being dropped.
+    @Test func aSignalDuringATakeoverWaitsForTheNewHolder() async throws {
+        let f = try await SystemFixture("takeover")
+        let first = try f.start(.execution)
+        try await first.waitLeases(within: .seconds(20))
+        await first.kill9()
+        let killed = ContinuousClock().now
+        let second = try f.start(.execution)
+        try await second.waitHealth(200, containing: #""eventbus":{"status":"OK""#, within: .seconds(20))
+        #expect(!(try await second.get("/health").body.contains(#""leases":{"status":"OK""#)), "the killed instance's leases are not expired yet")
+        // Past three lease passes of silence, the old holder counts as gone.
+        let wait = Duration.seconds(2) - (ContinuousClock().now - killed)
+        if wait > .zero { try await Task.sleep(for: wait) }
+        try await f.publish(.tradeSignal, f.signalJSON("BTCUSDT", "BUY", quantity: 0.01, price: 50_000))
+        try await f.eventually("the signal planned once the buckets are taken", within: .seconds(10)) {
+            try await f.plan("BTCUSDT:LONG") != nil
+        }
+        #expect(!second.output.contains("signal dropped"))
+        await f.stopAll()
+    }
 }

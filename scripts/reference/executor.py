@@ -46,9 +46,9 @@ def main():
             continue
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         plan = plan_for(signal, now)
-        text = json.dumps(plan)
+        text = json.dumps(plan, separators=(",", ":"))
         event = json.dumps({"id": str(uuid.uuid4()), "type": "exit_plan.created", "source": "reference", "ts": now,
-                            "data": {"plan": plan, "retroactive": False}})
+                            "data": {"plan": plan, "retroactive": False}}, separators=(",", ":"))
         pipe = r.pipeline(transaction=False)
         pipe.hsetnx(plans, f"{plan['symbol']}:{plan['side']}", text)
         pipe.publish(created, event)

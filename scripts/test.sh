@@ -47,7 +47,9 @@ else
   # one interval over a 60 s random walk) and
   # the tests that run whole processes (faults, hostile input, soak, compose, demo) run one at a
   # time after them: on 2 cores, work side by side starves honest timing checks.
-  timed='PeerWatchTests|HealthHTTPTests|WebhookTests|RedisConnectionTests|ProtectionSoakTests'
+  # The Sentinel tests and the replica-acknowledgement one run whole Redis clusters and time
+  # replication: they run one at a time too.
+  timed='PeerWatchTests|HealthHTTPTests|WebhookTests|RedisConnectionTests|ProtectionSoakTests|SentinelTests|aPlanNoReplicaAcknowledges'
   swift test --skip-build --skip "SystemTests|DeployTests|$timed"
   swift test --skip-build --no-parallel --filter "$timed"
   swift test --skip-build --no-parallel --filter 'SystemTests|DeployTests'

@@ -129,14 +129,18 @@ final class LeaseKeeper: Sendable {
             InstanceEntry(instance: me, held: held.count, wants: held.count < decision.share, atMs: view.nowMs, buckets: table.buckets.count),
             removing: stale,
             keepFor: table.ttl * 10)
-        status.withLock {
-            $0.held = held
-            $0.share = decision.share
-            $0.live = decision.live.count
-            $0.lastPass = Date()
-            $0.disagreement = decision.disagreeing
+        let before = status.withLock { s -> String? in
+            defer {
+                s.held = held
+                s.share = decision.share
+                s.live = decision.live.count
+                s.lastPass = Date()
+                s.disagreement = decision.disagreeing
+            }
+            return s.disagreement
         }
-        if let disagreement = decision.disagreeing {
+        // Said once when it starts (health says it for as long as it lasts).
+        if let disagreement = decision.disagreeing, before == nil {
             logger.error(
                 "another execution instance counts the buckets differently; this one takes none", metadata: ["disagreement": "\(disagreement)"])
         }

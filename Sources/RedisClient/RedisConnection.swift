@@ -51,12 +51,14 @@ public actor RedisConnection {
 
     /// Waits until one replica has every write made on this connection so far (`WAIT 1`, at
     /// most `replicaWaitMilliseconds`), when the primary has replicas (`ROLE`, asked again at
-    /// most every 5 s); returns how many acknowledged, nil when there are no replicas to wait for.
+    /// most every 5 s, every second while it shows none: a replica attaching is seen soon);
+    /// returns how many acknowledged, nil when there are no replicas to wait for.
     /// On Redis 7.0 `WAIT` cannot run inside a script: it follows the script on this connection.
     @discardableResult
     public func waitForReplica() throws(RedisError) -> Int? {
         let clock = ContinuousClock()
-        if replicasCheckedAt.map({ clock.now - $0 >= .seconds(5) }) ?? true {
+        let recheck: Duration = (replication.replicas ?? 0) > 0 ? .seconds(5) : .seconds(1)
+        if replicasCheckedAt.map({ clock.now - $0 >= recheck }) ?? true {
             let role = try send(RedisCommand("ROLE"))
             replicasCheckedAt = clock.now
             // Primary: ["master", offset, [[ip, port, offset], …]].

@@ -77,6 +77,12 @@ public final class SentinelCluster: Sendable {
                 await ask.close()
                 ready = ready && known == replicaCount && peers == sentinelCount - 1
             }
+            // The primary lists every replica as online.
+            let primaryConn = RedisConnection(configuration: RedisConfiguration(port: p, password: password))
+            let info = (try? await primaryConn.send("INFO", "replication").string) ?? ""
+            await primaryConn.close()
+            ready =
+                ready && info.contains("connected_slaves:\(replicaCount)") && info.components(separatedBy: "state=online").count - 1 == replicaCount
             for r in replicas {
                 let conn = RedisConnection(configuration: RedisConfiguration(port: r.port, password: password))
                 let synced = (try? await conn.send("INFO", "replication").string?.contains("master_link_status:up")) ?? false

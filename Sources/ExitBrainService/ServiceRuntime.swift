@@ -106,8 +106,10 @@ public final class ServiceRuntime: Sendable {
     }
 
     /// Writes one heartbeat; a failure is logged at debug level (the next beat tries again).
+    /// Each beat also asks the primary for its replicas, which plan creations then wait for.
     public func beat(status: String = "OK") async {
         do { try await heartbeat.beat(status: status) } catch { logger.debug("heartbeat not written", metadata: ["error": "\(error)"]) }
+        do { try await redis.checkReplicas() } catch { logger.debug("replicas not checked", metadata: ["error": "\(error)"]) }
     }
 
     /// The peer's status from its heartbeat key.

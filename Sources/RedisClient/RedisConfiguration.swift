@@ -141,6 +141,18 @@ public struct RedisConfiguration: Sendable, Equatable, CustomStringConvertible {
         return other
     }
 
+    /// The configuration to talk to one of the sentinels: its address, the sentinels' password
+    /// (not the data nodes'), no database, and short timeouts (500 ms to connect, at most 1 s
+    /// per command) so that a dead sentinel does not hold up asking the next.
+    func sentinel(_ address: SentinelAddress) -> RedisConfiguration {
+        var other = RedisConfiguration(
+            host: address.host, port: address.port, password: sentinelPassword,
+            connectTimeoutMilliseconds: min(connectTimeoutMilliseconds, 500), commandTimeoutMilliseconds: min(commandTimeoutMilliseconds, 1000),
+            reconnectInitialMilliseconds: reconnectInitialMilliseconds, reconnectMaxMilliseconds: reconnectMaxMilliseconds)
+        other.sentinels = []
+        return other
+    }
+
     /// `host:port`, for messages.
     public var address: String { "\(host):\(port)" }
 

@@ -39,38 +39,34 @@ public actor RedisConnection {
         public var replicas: Int?
         /// Replicas that acknowledged the last `WAIT` (nil before the first).
         public var lastAcknowledged: Int?
-        /// When the last `WAIT` was answered.
-        public var lastWait: Date?
     }
 
     private let replicationState = Mutex(ReplicationState())
-    private var replicasCheckedAt: ContinuousClock.Instant?
 
     /// The primary's replicas and their last acknowledgement.
     public nonisolated var replication: ReplicationState { replicationState.withLock { $0 } }
 
+    /// Asks the primary how many replicas it has (`ROLE`): what ``waitForReplica()`` goes by.
+    /// The services ask at every heartbeat, off the path of their writes.
+    @discardableResult
+    public func checkReplicas() throws(RedisError) -> Int {
+        let role = try send(RedisCommand("ROLE"))
+        // Primary: ["master", offset, [[ip, port, offset], …]].
+        let count = role.array.flatMap { $0.count >= 3 && $0[0].string == "master" ? $0[2].array?.count : nil } ?? 0
+        replicationState.withLock { $0.replicas = count }
+        return count
+    }
+
     /// Waits until one replica has every write made on this connection so far (`WAIT 1`, at
-    /// most `replicaWaitMilliseconds`), when the primary has replicas (`ROLE`, asked again at
-    /// most every 5 s, every second while it shows none: a replica attaching is seen soon);
-    /// returns how many acknowledged, nil when there are no replicas to wait for.
-    /// On Redis 7.0 `WAIT` cannot run inside a script: it follows the script on this connection.
+    /// most `replicaWaitMilliseconds`), when the primary has replicas (as the last
+    /// ``checkReplicas()`` found); returns how many acknowledged, nil when there are no
+    /// replicas to wait for. On Redis 7.0 `WAIT` cannot run inside a script: it follows the
+    /// script on this connection.
     @discardableResult
     public func waitForReplica() throws(RedisError) -> Int? {
-        let clock = ContinuousClock()
-        let recheck: Duration = (replication.replicas ?? 0) > 0 ? .seconds(5) : .seconds(1)
-        if replicasCheckedAt.map({ clock.now - $0 >= recheck }) ?? true {
-            let role = try send(RedisCommand("ROLE"))
-            replicasCheckedAt = clock.now
-            // Primary: ["master", offset, [[ip, port, offset], …]].
-            let count = role.array.flatMap { $0.count >= 3 && $0[0].string == "master" ? $0[2].array?.count : nil } ?? 0
-            replicationState.withLock { $0.replicas = count }
-        }
         guard let replicas = replication.replicas, replicas > 0 else { return nil }
         let acknowledged = Int(try send(RedisCommand(["WAIT", 1, configuration.replicaWaitMilliseconds])).int ?? 0)
-        replicationState.withLock {
-            $0.lastAcknowledged = acknowledged
-            $0.lastWait = Date()
-        }
+        replicationState.withLock { $0.lastAcknowledged = acknowledged }
         return acknowledged
     }
 
@@ -260,21 +256,14 @@ public actor RedisConnection {
         if closed { throw RedisError(.closed, "connection to \(configuration.address) was closed") }
         let watch = sentinelWatch
         if let c = context {
-            // A sentinel announced a switch since this primary was named: ask again first.
-            if let watch, watch.generation != namedAtGeneration {
-                context = nil
-                c.close()
-                nextAttempt = nil
-            } else if c.isUsable && !c.peerClosedWhileIdle() {
-                return c
-            }
-            // The server closed it while idle (restart, CLIENT KILL, timeout): replace it
-            // before writing anything, so no command is lost to a dead socket.
-            if context != nil {
-                context = nil
-                c.close()
-                nextAttempt = nil
-            }
+            let switched = watch.map { $0.generation != namedAtGeneration } ?? false
+            if !switched && c.isUsable && !c.peerClosedWhileIdle() { return c }
+            // A sentinel announced a switch since this primary was named, or the server closed
+            // the connection while idle (restart, CLIENT KILL, timeout): replace it before
+            // writing anything, so no command goes to an old primary or is lost to a dead socket.
+            context = nil
+            c.close()
+            nextAttempt = nil
         }
         let clock = ContinuousClock()
         if let due = nextAttempt, clock.now < due {

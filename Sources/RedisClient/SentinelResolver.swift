@@ -40,14 +40,9 @@ enum SentinelResolver {
         var reached: [String] = []
         var failures: [String] = []
         for sentinel in sentinels {
-            var asSentinel = RedisConfiguration(
-                host: sentinel.host, port: sentinel.port, password: configuration.sentinelPassword,
-                connectTimeoutMilliseconds: min(configuration.connectTimeoutMilliseconds, 500),
-                commandTimeoutMilliseconds: min(configuration.commandTimeoutMilliseconds, 1000))
-            asSentinel.sentinels = []
             let reply: RedisReply
             do {
-                let context = try RedisContext(configuration: asSentinel)
+                let context = try RedisContext(configuration: configuration.sentinel(sentinel))
                 defer { context.close() }
                 reply = try context.command(RedisCommand("SENTINEL", "get-master-addr-by-name", name))
             } catch {

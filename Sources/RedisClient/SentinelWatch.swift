@@ -37,13 +37,9 @@ public final class SentinelWatch: Sendable {
     private init(_ configuration: RedisConfiguration) {
         master = configuration.sentinelMaster
         subscribers = configuration.sentinels.map { sentinel in
-            var direct = RedisConfiguration(
-                host: sentinel.host, port: sentinel.port, password: configuration.sentinelPassword,
-                connectTimeoutMilliseconds: min(configuration.connectTimeoutMilliseconds, 500),
-                commandTimeoutMilliseconds: configuration.commandTimeoutMilliseconds,
-                reconnectInitialMilliseconds: configuration.reconnectInitialMilliseconds,
-                reconnectMaxMilliseconds: max(configuration.reconnectMaxMilliseconds, 1000))
-            direct.sentinels = []
+            // A sentinel that is down is tried again at most once a second.
+            var direct = configuration.sentinel(sentinel)
+            direct.reconnectMaxMilliseconds = max(direct.reconnectMaxMilliseconds, 1000)
             return RedisSubscriber(configuration: direct, channels: ["+switch-master"], bufferLimit: 100)
         }
     }

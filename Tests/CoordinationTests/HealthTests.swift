@@ -101,6 +101,7 @@ struct HeartbeatHealthTests {
             configuration: config, namespace: ns, types: [.tradeSignal], pingChannel: ns.ping(service: "t", instance: "1"), bus: bus,
             logger: testLogger)
         let probe = HealthProbe(redis: redis, subscription: sub)
+        #expect(try await redis.checkReplicas() == 1, "as the services' heartbeat asks")
         #expect(try await plans.getOrCreate(try CoordinationFixture.plan(symbol: "BTCUSDT"), retroactive: false).created)
         #expect(redis.replication.lastAcknowledged == 1)
         let acknowledged = await probe.redisHealth()

@@ -28,6 +28,7 @@ struct SentinelTests {
         // sentinel may have the replica reconnect as it takes over its configuration).
         var acknowledged: Int?
         for _ in 0..<40 where acknowledged != 1 {
+            try await conn.checkReplicas()
             acknowledged = try await conn.waitForReplica()
             if acknowledged != 1 { try await Task.sleep(for: .milliseconds(250)) }
         }

@@ -221,7 +221,7 @@ public actor ExecutionEngine {
             try await closeAtMarket(key, price: marketPrice, signalId: meta.id, at: at)
             return
         }
-        let orderId = "en-" + Self.hash(meta.id)
+        let orderId = "en-" + FNV1a.hex64(meta.id)
         guard records[orderId] == nil else {
             logger.info("duplicate signal ignored", metadata: ["signal_id": "\(meta.id)", "client_order_id": "\(orderId)"])
             return
@@ -374,7 +374,7 @@ public actor ExecutionEngine {
         let plan = try await book.plan(key)
         let rules = try await rules(for: key.symbol)
         // One close order per signal: a CLOSE delivered twice is one order.
-        let orderId = "cl-" + Self.hash(signalId)
+        let orderId = "cl-" + FNV1a.hex64(signalId)
         let request = OrderRequest(
             clientOrderId: orderId, symbol: key.symbol, side: key.side.exitOrderSide, positionSide: key.side, purpose: .exit,
             type: .market, quantity: rules.quantity(position.quantity, for: .market))
@@ -694,6 +694,4 @@ public actor ExecutionEngine {
         ]
     }
 
-    /// 16 hex characters of FNV-1a 64 over the text.
-    static func hash(_ text: String) -> String { FNV1a.hex64(text) }
 }

@@ -238,8 +238,9 @@ public final class ExecutionService: RunnableService {
             let exchange = DependencyHealth(
                 status: !venueHealth.reachable ? .down : venueHealth.degraded ? .degraded : .ok, details: venueDetails)
             let leases = keeper.current
+            let held = keeper.table.held.keys.sorted()
             var leaseDetails: [(String, JSONValue)] = [
-                ("instance", .string(runtime.instance)), ("held", .array(leases.held.map { .int($0) })), ("share", .int(leases.share)),
+                ("instance", .string(runtime.instance)), ("held", .array(held.map { .int($0) })), ("share", .int(leases.share)),
                 ("buckets", .int(config.common.buckets.count)), ("live_instances", .int(leases.live)),
             ]
             if leases.waitingAfterSwitch { leaseDetails.append(("note", .string("Redis primary switched: acquiring waits one lease time"))) }
@@ -249,7 +250,7 @@ public final class ExecutionService: RunnableService {
             }
             // Fewer buckets than its share: waiting for leases (a predecessor's, after a crash,
             // expire after their lease time) and not managing all it should.
-            let waiting = leases.held.count < leases.share
+            let waiting = held.count < leases.share
             if waiting { leaseDetails.append(("note", .string("holds fewer buckets than its share; waiting for free leases"))) }
             let leaseHealth = DependencyHealth(
                 status: leases.error == nil && leases.disagreement == nil && leases.lastPass != nil && !waiting ? .ok : .degraded,

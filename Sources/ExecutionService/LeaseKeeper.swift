@@ -23,7 +23,6 @@ final class LeaseKeeper: Sendable {
 
     /// What health shows.
     struct Status: Sendable {
-        var held: [Int] = []
         var share = 0
         var live = 0
         var lastPass: Date?
@@ -123,15 +122,14 @@ final class LeaseKeeper: Sendable {
         let taken = try await leases.acquire(decision.acquire, into: table)
         change.acquired.formUnion(taken)
         change.lost.subtract(taken)
-        let held = table.held.keys.sorted()
+        let held = table.held.count
         let stale = view.entries.filter { $0.atMs < view.nowMs - 10 * ttlMs }.map(\.instance)
         try await leases.announce(
-            InstanceEntry(instance: me, held: held.count, wants: held.count < decision.share, atMs: view.nowMs, buckets: table.buckets.count),
+            InstanceEntry(instance: me, held: held, wants: held < decision.share, atMs: view.nowMs, buckets: table.buckets.count),
             removing: stale,
             keepFor: table.ttl * 10)
         let before = status.withLock { s -> String? in
             defer {
-                s.held = held
                 s.share = decision.share
                 s.live = decision.live.count
                 s.lastPass = Date()

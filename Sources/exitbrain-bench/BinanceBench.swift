@@ -106,7 +106,7 @@ enum BinanceBench {
             latency.append((stop.at - entry.at).secondsValue * 1e3)
             trips.append(stop.trips - entry.trips)
         }
-        func p(_ v: [Double], _ q: Double) -> Double { v.isEmpty ? .nan : v.sorted()[min(v.count - 1, Int(Double(v.count) * q))] }
+        let p = BenchSupport.percentile
         print(String(format: "binance (EXCHANGE=binance against exitbrain venue-sim on loopback, %d signals)", signals))
         print(
             String(format: "  the simulator's own signed REST round trip (positionRisk): p50 %.3f ms; Redis PING p50 %.3f ms", p(rest, 0.5), pingMs))

@@ -55,14 +55,8 @@ enum ReconcileBench {
         }
         _ = try await plans.getOrCreateMany(existing, retroactive: false, now: now)
 
-        var ping: [Double] = []
+        let pingMs = BenchSupport.percentile(try await BenchSupport.pings(conn, count: 200), 0.5) / 1e3
         let clock = ContinuousClock()
-        for _ in 0..<200 {
-            let t = clock.now
-            try await conn.send("PING")
-            ping.append((clock.now - t).secondsValue * 1e3)
-        }
-        let pingMs = ping.sorted()[ping.count / 2]
         print("reconcile (\(count) positions, \(existing.count) with plans before the first pass; PING p50 \(String(format: "%.3f", pingMs)) ms)")
         for pass in 1...6 {
             if pass == 5 {

@@ -45,16 +45,17 @@ enum ServiceBench {
             throw error
         }
         let stored = try await conn.send("HLEN", ns.plans).int ?? 0
-        let pingP99 = percentile(ping, 0.99)
+        let pingP99 = BenchSupport.percentile(ping, 0.99)
         print("execution service (the exitbrain binary, paper, LIVE) on port \(port)")
-        print(String(format: "  PING                        p50 %7.1f µs  p99 %7.1f µs", percentile(ping, 0.5), pingP99))
+        print(String(format: "  PING                        p50 %7.1f µs  p99 %7.1f µs", BenchSupport.percentile(ping, 0.5), pingP99))
         print(
             String(
                 format:
                     "  signal → plan + event seen  p50 %7.1f µs  p99 %7.1f µs  over %d signals (%d plans stored); p50 %.1f× PING p50, p99 %.1f× PING p99; p99 target 3×PING p99 + 1 ms = %.0f µs: %@",
-                percentile(latency, 0.5), percentile(latency, 0.99), signalCount, stored,
-                percentile(latency, 0.5) / percentile(ping, 0.5), percentile(latency, 0.99) / pingP99, 3 * pingP99 + 1000,
-                percentile(latency, 0.99) <= 3 * pingP99 + 1000 ? "met" : "NOT met"))
+                BenchSupport.percentile(latency, 0.5), BenchSupport.percentile(latency, 0.99), signalCount, stored,
+                BenchSupport.percentile(latency, 0.5) / BenchSupport.percentile(ping, 0.5), BenchSupport.percentile(latency, 0.99) / pingP99,
+                3 * pingP99 + 1000,
+                BenchSupport.percentile(latency, 0.99) <= 3 * pingP99 + 1000 ? "met" : "NOT met"))
 
         // 2. Ticks: 100 symbols with plans, 20 000 ticks/s for `tickSeconds`.
         for i in 0..<100 {
@@ -158,16 +159,20 @@ enum ServiceBench {
         let refBurst = try await referenceProbe.burst(20_000, prefix: "BURST")
         let refRate = Double(refBurst.planned) / max(refBurst.seconds, 1e-9)
         print("python reference (scripts/reference/executor.py: redis-py \(reference.version), signal → plan → HSETNX + PUBLISH, nothing else)")
-        print(String(format: "  PING                        p50 %7.1f µs  p99 %7.1f µs", percentile(refPing, 0.5), percentile(refPing, 0.99)))
         print(
             String(
-                format: "  signal → plan + event seen  p50 %7.1f µs  p99 %7.1f µs  over %d signals", percentile(refLatency, 0.5),
-                percentile(refLatency, 0.99), signalCount))
+                format: "  PING                        p50 %7.1f µs  p99 %7.1f µs", BenchSupport.percentile(refPing, 0.5),
+                BenchSupport.percentile(refPing, 0.99)))
+        print(
+            String(
+                format: "  signal → plan + event seen  p50 %7.1f µs  p99 %7.1f µs  over %d signals", BenchSupport.percentile(refLatency, 0.5),
+                BenchSupport.percentile(refLatency, 0.99), signalCount))
         print(String(format: "  burst: %d of 20000 planned in %.2f s, %.0f plans/s", refBurst.planned, refBurst.seconds, refRate))
         print(
             String(
                 format: "  ExitBrain / reference: signal → plan p50 %.2f×, p99 %.2f× (lower is better); burst throughput %.2f× (higher is better)",
-                percentile(latency, 0.5) / percentile(refLatency, 0.5), percentile(latency, 0.99) / percentile(refLatency, 0.99), burstRate / refRate)
+                BenchSupport.percentile(latency, 0.5) / BenchSupport.percentile(refLatency, 0.5),
+                BenchSupport.percentile(latency, 0.99) / BenchSupport.percentile(refLatency, 0.99), burstRate / refRate)
         )
         await reference.stop()
         try await BenchSupport.deleteNamespace(reference.namespace, on: referenceProbe.conn)
@@ -213,13 +218,9 @@ enum ServiceBench {
             String(
                 format:
                     "tick → exit decision in process (plan lookup + state machine, 1 000 000 ticks over 100 symbols, %d decisions): p50 %.2f µs  p99 %.2f µs  max %.1f µs (target p99 ≤ 50 µs)",
-                decisions, percentile(times, 0.5), percentile(times, 0.99), times.max() ?? 0))
+                decisions, BenchSupport.percentile(times, 0.5), BenchSupport.percentile(times, 0.99), times.max() ?? 0))
     }
 
-    static func percentile(_ values: [Double], _ p: Double) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
-    }
 }
 
 struct BenchError: Error, CustomStringConvertible {

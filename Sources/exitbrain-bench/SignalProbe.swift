@@ -36,16 +36,7 @@ final class SignalProbe: Sendable {
     }
 
     /// PING round trips from this client, in µs.
-    func pings(_ count: Int = 1000) async throws -> [Double] {
-        let clock = ContinuousClock()
-        var out: [Double] = []
-        for _ in 0..<count {
-            let t = clock.now
-            try await conn.send("PING")
-            out.append((clock.now - t).secondsValue * 1e6)
-        }
-        return out
-    }
+    func pings(_ count: Int = 1000) async throws -> [Double] { try await BenchSupport.pings(conn, count: count) }
 
     /// Signal → `exit_plan.created` seen here, in µs, for `count` signals one after another.
     func latency(_ count: Int, prefix: String) async throws -> [Double] {

@@ -27,14 +27,7 @@ enum VenueBench {
     }
 
     static func ping(_ conn: RedisConnection) async throws -> Double {
-        var samples: [Double] = []
-        let clock = ContinuousClock()
-        for _ in 0..<300 {
-            let t = clock.now
-            try await conn.send("PING")
-            samples.append((clock.now - t).secondsValue * 1e3)
-        }
-        return samples.sorted()[samples.count / 2]
+        BenchSupport.percentile(try await BenchSupport.pings(conn, count: 300), 0.5) / 1e3
     }
 
     static func book(_ conn: RedisConnection, _ ns: Namespace) -> RedisBook {
@@ -88,7 +81,7 @@ enum VenueBench {
             print("  no SL was placed: nothing to measure")
             return
         }
-        func p(_ v: [Double], _ q: Double) -> Double { v.sorted()[min(v.count - 1, Int(Double(v.count) * q))] }
+        let p = BenchSupport.percentile
         func median(_ v: [Int]) -> Int { v.sorted()[v.count / 2] }
         print(
             String(

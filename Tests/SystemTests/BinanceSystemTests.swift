@@ -61,7 +61,7 @@ struct BinanceSystemTests {
             try await w.exits("BTCUSDT", side).count == 4
         }
         let plan = try #require(try await w.f.plan(key))
-        var exits = try await w.exits("BTCUSDT", side)
+        let exits = try await w.exits("BTCUSDT", side)
         let stops = exits.filter { $0.orderType == "STOP_MARKET" }
         let tps = exits.filter { $0.orderType == "TAKE_PROFIT_MARKET" }
         #expect(stops.count == 1 && tps.count == 3)

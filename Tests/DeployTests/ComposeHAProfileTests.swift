@@ -21,10 +21,7 @@ struct ComposeHAProfileTests {
             "needs docker-compose and redis-server"))
     func theHAProfileSharesTheBookThroughSentinel() async throws {
         let binary = try #require(ComposeRunTests.binary, "the exitbrain binary is built by `swift build --build-tests`")
-        let compose = try Compose()
-        let rendered = try await compose.run(["--profile", "ha", "config"])
-        try #require(rendered.status == 0, "\(rendered.output)")
-        let services = ComposeServices(config: rendered.output)
+        let services = try await Compose().services(profiles: ["ha"])
 
         for node in ["redis-ha-1", "redis-ha-2", "redis-ha-3"] {
             let command = Self.words(services.section(node, "command"))
@@ -62,12 +59,9 @@ struct ComposeHAProfileTests {
             #expect(env["REDIS_SENTINELS"] == "sentinel-1:26379,sentinel-2:26379,sentinel-3:26379", "\(name) finds the primary through the sentinels")
             #expect(env["REDIS_SENTINEL_PASSWORD"] == Compose.password)
             env["REDIS_SENTINELS"] = cluster.sentinels
-            let port = try FreePort.find()
-            env["HTTP_PORT"] = String(port)
-            env["HTTP_HOST"] = "127.0.0.1"
-            env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
             namespace = env["REDIS_NAMESPACE"] ?? ""
-            started.append((name, try TestProcess.Background(binary, [verb], environment: env), port))
+            let (process, port) = try ComposeRunTests.startLocally(binary, [verb], environment: env)
+            started.append((name, process, port))
         }
         for s in started {
             let answer = try await LoopbackHTTP.poll(

@@ -34,6 +34,21 @@ struct ComposeRunTests {
         return env
     }
 
+    /// Starts a compose service's command from this build's binary with its rendered
+    /// environment, on a free loopback port and with the image's PATH; returns it and its port.
+    static func startLocally(
+        _ binary: String, _ command: [String], environment: [String: String]
+    ) throws -> (
+        process: TestProcess.Background, port: Int
+    ) {
+        var env = environment
+        let port = try FreePort.find()
+        env["HTTP_PORT"] = String(port)
+        env["HTTP_HOST"] = "127.0.0.1"
+        env["PATH"] = "/usr/local/bin:/usr/bin:/bin"  // what the image has
+        return (try TestProcess.Background(binary, command, environment: env), port)
+    }
+
     @Test(
         "execution and monitoring, started from the compose file, are healthy and cooperate",
         .enabled(
@@ -43,10 +58,7 @@ struct ComposeRunTests {
         _ = try #require(TestProcess.find("docker-compose"), "\(Tools.composeHint)")
         _ = try #require(TestProcess.find("redis-cli"), "\(Tools.redisHint)")
         let binary = try #require(Self.binary, "the exitbrain binary is built by `swift build --build-tests`")
-        let compose = try Compose()
-        let rendered = try await compose.run(["config"])
-        try #require(rendered.status == 0, "\(rendered.output)")
-        let services = ComposeServices(config: rendered.output)
+        let services = try await Compose().services()
 
         let redis = try await RedisTestServer(password: Compose.password)
         defer { redis.terminate() }
@@ -60,12 +72,9 @@ struct ComposeRunTests {
             let url = try #require(env["REDIS_URL"], "\(name) has no REDIS_URL")
             #expect(url == "redis://:\(Compose.password)@redis:6379/0", "\(name) REDIS_URL")
             env["REDIS_URL"] = url.replacingOccurrences(of: "@redis:6379/", with: "@127.0.0.1:\(redis.port)/")
-            let port = try FreePort.find()
-            env["HTTP_PORT"] = String(port)
-            env["HTTP_HOST"] = "127.0.0.1"
-            env["PATH"] = "/usr/local/bin:/usr/bin:/bin"  // what the image has
             namespace = try #require(env["REDIS_NAMESPACE"])
-            started.append((name, try TestProcess.Background(binary, command, environment: env), port))
+            let (process, port) = try Self.startLocally(binary, command, environment: env)
+            started.append((name, process, port))
         }
 
         // Both answer and, once each sees the other's heartbeats, report OK.
@@ -177,10 +186,7 @@ struct ComposeSimProfileTests {
             "needs docker-compose and redis-server"))
     func theSimProfileTradesOnTheSimulator() async throws {
         let binary = try #require(ComposeRunTests.binary, "the exitbrain binary is built by `swift build --build-tests`")
-        let compose = try Compose()
-        let rendered = try await compose.run(["--profile", "sim", "config"])
-        try #require(rendered.status == 0, "\(rendered.output)")
-        let services = ComposeServices(config: rendered.output)
+        let services = try await Compose().services(profiles: ["sim"])
         let redis = try await RedisTestServer(password: Compose.password)
         defer { redis.terminate() }
 
@@ -205,11 +211,8 @@ struct ComposeSimProfileTests {
             if name == "execution-sim" {
                 #expect(env["EXCHANGE"] == "binance" && env["BINANCE_API_KEY"] == simEnv["VENUE_SIM_API_KEY"], "the stack trades on the simulator")
             }
-            let port = try FreePort.find()
-            env["HTTP_PORT"] = String(port)
-            env["HTTP_HOST"] = "127.0.0.1"
-            env["PATH"] = "/usr/local/bin:/usr/bin:/bin"
-            started.append((name, try TestProcess.Background(binary, [verb], environment: env), port))
+            let (process, port) = try ComposeRunTests.startLocally(binary, [verb], environment: env)
+            started.append((name, process, port))
         }
         for s in started {
             let answer = try await LoopbackHTTP.poll(

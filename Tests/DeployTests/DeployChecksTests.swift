@@ -90,6 +90,13 @@ struct Compose {
         try contents!.write(toFile: envFile, atomically: true, encoding: .utf8)
     }
 
+    /// `docker-compose [--profile P …] config`, parsed; a file that does not render fails the test.
+    func services(profiles: [String] = []) async throws -> ComposeServices {
+        let rendered = try await run(profiles.flatMap { ["--profile", $0] } + ["config"])
+        try #require(rendered.status == 0, "\(rendered.output)")
+        return ComposeServices(config: rendered.output)
+    }
+
     func run(_ args: [String]) async throws -> (status: Int32, output: String) {
         var env = ProcessInfo.processInfo.environment
         for key in [

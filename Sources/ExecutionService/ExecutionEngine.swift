@@ -408,7 +408,10 @@ public actor ExecutionEngine {
     public func handleTick(_ tick: MarketTick) async {
         // A real venue's mark price stream drives decisions; bus ticks are not used there.
         guard !config.venueOwnsBook else { return }
-        guard owns(tick.symbol) else {
+        // The paper venue is the market: it sees every price of a held bucket, also while the
+        // bucket's records are still being read (its resting orders fill as at a venue); the
+        // plans' own reaction waits for that read (handlePrice).
+        guard holds(tick.symbol) else {
             lastPrice[tick.symbol] = tick.price
             return
         }

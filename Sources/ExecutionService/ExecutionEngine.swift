@@ -465,7 +465,7 @@ public actor ExecutionEngine {
         if resting, await superviseStop(plan, price: price) { return }
         guard evaluation.changed || !evaluation.decisions.isEmpty else { return }
         do {
-            try await apply(evaluation, from: plan, price: price, at: at)
+            try await apply(evaluation, from: plan, price: price, at: at, resting: resting)
         } catch {
             logger.error(
                 "exit step not stored; will retry on the next price",
@@ -498,17 +498,24 @@ public actor ExecutionEngine {
         let at = now()
         let evaluation = executor.evaluate(plan: plan, price: price, now: at, mode: .live, restingExits: false)
         guard !evaluation.decisions.isEmpty else { return }
-        do { try await apply(evaluation, from: plan, price: price, at: at) } catch {
+        do { try await apply(evaluation, from: plan, price: price, at: at, resting: false) } catch {
             logger.error("market exit not stored", metadata: ["key": "\(plan.key)", "plan_id": "\(plan.planId)", "error": "\(error)"])
         }
     }
 
     /// Writes an evaluation: the plan change with the intents of its market exits (decisions)
-    /// and of the resting orders it now needs, in one atomic step; then the orders.
-    private func apply(_ evaluation: Evaluation, from plan: ExitPlan, price: Double, at: Date) async throws {
+    /// and of the resting orders it now needs, in one atomic step; then the orders. Market exits
+    /// leave in the venue's lots: an evaluation with decisions is made again with the lot, so the
+    /// plan records what leaves (its fills then add up to the venue's).
+    private func apply(_ first: Evaluation, from plan: ExitPlan, price: Double, at: Date, resting: Bool) async throws {
         let key = plan.key
-        let next = evaluation.plan
         let rules = try await rules(for: plan.symbol)
+        let evaluation =
+            first.decisions.isEmpty
+            ? first
+            : executor.evaluate(
+                plan: plan, price: price, now: at, mode: .live, restingExits: resting, lot: rules.step(for: .market).doubleValue)
+        let next = evaluation.plan
         var exits: [OrderRecord] = []
         // What closes the plan closes the position: the last exit takes what the venue holds
         // beyond the others (the plan's quantities carry remainders finer than the venue's step,

@@ -26,7 +26,13 @@ public struct PlanExecutor: Sendable {
     /// `restingExits`: the SL and the TPs rest at the venue (docs/contract.md §11 `EXIT_ORDERS=VENUE`),
     /// so a crossed level is the venue's to fill and reported through ``applyFill(plan:legIndex:quantity:averagePrice:complete:now:)``;
     /// the price still moves the trailing stop, and the time stop and an emergency still exit at market.
-    public func evaluate(plan: ExitPlan, price: Double, now: Date, mode: ExecutionMode, restingExits: Bool = false) -> Evaluation {
+    ///
+    /// `lot`: the venue's quantity step for market orders (0: none). A take-profit fired at market
+    /// exits its quantity rounded down to it, and the plan records what leaves, so the plan's
+    /// fills add up to the venue's; a remainder under one lot goes with it.
+    public func evaluate(
+        plan: ExitPlan, price: Double, now: Date, mode: ExecutionMode, restingExits: Bool = false, lot: Double = 0
+    ) -> Evaluation {
         guard plan.status == .active, price.isFinite, price > 0, plan.remainingQuantity > 0 else {
             return Evaluation(decisions: [], plan: plan, changes: [], closedReason: nil)
         }
@@ -34,6 +40,7 @@ public struct PlanExecutor: Sendable {
             return Evaluation(decisions: [], plan: plan, changes: [], closedReason: nil)
         }
         var step = ExecutionStep(plan: plan, price: price, now: now, shadow: mode == .shadow, feeRate: feeRate)
+        step.lot = lot.isFinite && lot > 0 ? lot : 0
         step.run(restingExits: restingExits)
         if mode == .shadow || step.changes.isEmpty {
             return Evaluation(decisions: step.decisions, plan: plan, changes: [], closedReason: nil)
@@ -108,6 +115,8 @@ struct ExecutionStep {
     let shadow: Bool
     let feeRate: Double
     let newVersion: Int
+    /// The venue's market quantity step (0: none).
+    var lot: Double = 0
     var decisions: [ExitDecision] = []
     var changes: [PlanChange] = []
     var closedReason: ClosedReason?
@@ -256,8 +265,13 @@ struct ExecutionStep {
         for i in plan.legs.indices {
             let leg = plan.legs[i]
             guard leg.kind == .takeProfit, leg.status == .pending, reached(leg.triggerPrice) else { continue }
-            let quantity = min(leg.quantity, plan.remainingQuantity)
-            let remaining = max(0, Rounding.quantity(plan.remainingQuantity - quantity))
+            var quantity = inLots(min(leg.quantity, plan.remainingQuantity))
+            var remaining = max(0, Rounding.quantity(plan.remainingQuantity - quantity))
+            if remaining < lot * 0.999_999 {
+                // Less than a lot left could never leave on its own: this exit takes it.
+                quantity = plan.remainingQuantity
+                remaining = 0
+            }
             let closes = remaining <= 0
             if quantity > 0 { decide(i, quantity: quantity, reason: closes ? .takeProfit : nil) }
             markFilled(i, quantity: quantity)
@@ -271,6 +285,12 @@ struct ExecutionStep {
         guard filledAny else { return false }
         afterTakeProfitFills()
         return false
+    }
+
+    /// `quantity` rounded down to whole lots (as is without a lot).
+    private func inLots(_ quantity: Double) -> Double {
+        guard lot > 0 else { return quantity }
+        return Rounding.quantity((quantity / lot + 1e-6).rounded(.down) * lot)
     }
 
     /// After TPs filled: the stop covers what remains (a new order id when that changed) and

@@ -51,4 +51,26 @@ import Testing
         let market = executor.evaluate(plan: plan, price: 48_000, now: t, mode: .live)
         #expect(market.decisions.first?.kind == .stopLoss, "without resting exits the service exits at market")
     }
+
+    @Test func aTakeProfitAtMarketLeavesInWholeLotsAndThePlanRecordsWhatLeft() throws {
+        let plan = try Fixture.plan(Fixture.input())
+        let unstepped = executor.evaluate(plan: plan, price: 50_760, now: t, mode: .live)
+        #expect(unstepped.decisions.first?.quantity == 0.003, "without a lot the leg's quantity")
+        let stepped = executor.evaluate(plan: plan, price: 50_760, now: t, mode: .live, lot: 0.002)
+        #expect(stepped.decisions.map(\.quantity) == [0.002], "0.003 in lots of 0.002")
+        #expect(stepped.plan.legs[0].status == .filled && stepped.plan.legs[0].quantity == 0.002)
+        #expect(stepped.plan.remainingQuantity == 0.008 && stepped.plan.stopLossLeg?.quantity == 0.008)
+        let filled = stepped.plan.legs.filter { $0.status == .filled }.reduce(0) { $0 + $1.quantity }
+        #expect(abs(filled + stepped.plan.remainingQuantity - plan.initialQuantity) < 1e-12, "exits and what remains add up")
+        // All three TPs crossed in lots of 0.003: 0.003, 0.003, then 0.004 → 0.003 would leave
+        // 0.001, less than a lot, which goes with the last.
+        let all = executor.evaluate(plan: plan, price: 52_100, now: t, mode: .live, lot: 0.003)
+        #expect(
+            all.decisions.map(\.quantity) == [0.003, 0.003, 0.004] && all.plan.status == .closed,
+            "\(all.decisions.map(\.quantity)) at \(plan.legs.map(\.triggerPrice))")
+        let tiny = executor.evaluate(plan: plan, price: 50_760, now: t, mode: .live, lot: 0.005)
+        #expect(
+            tiny.decisions.isEmpty && tiny.plan.legs[0].status == .filled && tiny.plan.remainingQuantity == 0.01,
+            "a leg under one lot sends nothing and leaves everything to the others")
+    }
 }

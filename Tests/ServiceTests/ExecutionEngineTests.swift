@@ -108,6 +108,27 @@ struct ExecutionEngineTests {
         await f.cleanup()
     }
 
+    /// A take-profit exited at market leaves in the venue's lots (0.0001 on paper): 30 % of 0.0103
+    /// is 0.00309, of which 0.0030 leaves; the plan records that, so what it holds stays what the
+    /// venue holds and its fills never add up to more than the position.
+    @Test func aMarketTakeProfitRecordsTheLotsThatLeft() async throws {
+        let f = try await EngineFixture("exec-lots", env: ["EXIT_ORDERS": ExitOrdersMode.onTrigger.rawValue])
+        let h = await f.harness()
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        try await h.signal(.buy, quantity: 0.0103)
+        await h.tick(50_760)
+        let plan = try #require(try await f.plans.get(key))
+        #expect(plan.legs[0].status == .filled && plan.legs[0].quantity == 0.003, "\(plan.legs[0].quantity)")
+        let held = try #require(try await f.positions.get(key)?.quantity)
+        #expect(plan.remainingQuantity == held && plan.stopLossLeg?.quantity == held, "plan \(plan.remainingQuantity), venue \(held)")
+        await h.tick(49_000)
+        #expect(try await f.positions.get(key) == nil, "stopped out")
+        let closed = try #require(try await f.plans.history(count: 1).first)
+        let exited = closed.legs.filter { $0.status == .filled }.reduce(0) { $0 + $1.quantity }
+        #expect(abs(exited - closed.initialQuantity) < 1e-9, "exits \(exited) of \(closed.initialQuantity)")
+        await f.cleanup()
+    }
+
     @Test func shadowPublishesAndFillsNothing() async throws {
         for env in [["EXIT_EXECUTOR_MODE": "SHADOW"], ["EXIT_EXECUTOR_KILL_SWITCH": "true"], ["EXIT_BRAIN_V3_LIVE_ROLLOUT": "DISABLED"]] {
             let f = try await EngineFixture("exec-shadow", env: env)

@@ -170,6 +170,18 @@ extension ExecutionEngine {
         }
     }
 
+    /// True when the order of every pending stop-loss and take-profit leg rests at the venue
+    /// (`NEW` or `PARTIALLY_FILLED` under the leg's client id) and no other order works for the
+    /// position: ``keepOrders(_:)`` would send, reissue and cancel nothing.
+    func ordersRest(_ plan: ExitPlan) -> Bool {
+        var resting = 0
+        for leg in plan.legs where leg.status == .pending && (leg.kind == .stopLoss || leg.kind == .takeProfit) {
+            guard let status = records[leg.clientOrderId]?.status, status == .new || status == .partiallyFilled else { return false }
+            resting += 1
+        }
+        return (working[plan.key]?.count ?? 0) == resting
+    }
+
     /// Gives legs new client ids (a new plan version) so their orders can be placed again.
     private func reissue(_ plan: ExitPlan, legs: [Int]) async {
         var next = plan
@@ -646,7 +658,9 @@ extension ExecutionEngine {
         await handlePendingSignals()
         if lastFullKeep.map({ clock.now - $0 >= .seconds(5) }) ?? true {
             lastFullKeep = clock.now
-            for plan in planCache.values { await keepOrders(plan) }
+            // A plan whose orders all rest as its legs name them needs nothing: skipped without
+            // working out its orders again (with thousands of plans, that work was the pass).
+            for plan in planCache.values where !ordersRest(plan) { await keepOrders(plan) }
             pruneRecords()
         }
         for (id, query) in unknown where query.next <= clock.now {

@@ -305,10 +305,12 @@ public actor ExecutionEngine {
             try await book.commit(writes)
             throw EventRejection(.rejectedByPlanner, error.message)
         }
-        let firstCreation = try await book.getOrCreate(
-            candidate, retroactive: false, now: at, after: writes, orders: try await intents(for: candidate))
+        let orders = try await intents(for: candidate)
+        let firstCreation = try await book.getOrCreate(candidate, retroactive: false, now: at, after: writes, orders: orders)
         if firstCreation.created {
+            // Its intents are known as written: keeping its orders sends them, no write again.
             created(firstCreation.plan)
+            knowIntents(orders)
             keepSoon(key)
             return
         }
@@ -322,10 +324,12 @@ public actor ExecutionEngine {
                 }
                 let event = PlanUpdatedEvent(
                     key: key.description, planId: existing.planId, version: replanned.version, change: "REPLANNED", changes: ["REPLANNED"])
+                let replannedOrders = try await intents(for: replanned)
                 let outcome = try await book.update(
-                    replanned, expectedVersion: existing.version, event: event, position: nil, orders: try await intents(for: replanned), now: at)
+                    replanned, expectedVersion: existing.version, event: event, position: nil, orders: replannedOrders, now: at)
                 if outcome == .written {
                     remember(replanned)
+                    knowIntents(replannedOrders)
                     logger.info(
                         "re-planned exit plan",
                         metadata: [
@@ -337,10 +341,10 @@ public actor ExecutionEngine {
                 }
                 continue
             }
-            let creation = try await book.getOrCreate(
-                candidate, retroactive: false, now: at, after: book.writes(), orders: try await intents(for: candidate))
+            let creation = try await book.getOrCreate(candidate, retroactive: false, now: at, after: book.writes(), orders: orders)
             if creation.created {
                 created(creation.plan)
+                knowIntents(orders)
                 keepSoon(key)
                 return
             }

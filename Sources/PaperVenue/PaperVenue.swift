@@ -48,11 +48,16 @@ public actor PaperVenue: Venue {
     public private(set) var emittedCount = 0
 
     /// The default rules of every paper symbol: a cent tick, a step of 0.0001, no minimum notional.
-    public static let defaultRules: @Sendable (String) -> SymbolRules = {
-        SymbolRules(
-            symbol: $0, tickSize: Decimal(string: "0.01")!, stepSize: Decimal(string: "0.0001")!, minQuantity: Decimal(string: "0.0001")!,
-            maxQuantity: 1_000_000, minNotional: 0)
+    public static let defaultRules: @Sendable (String) -> SymbolRules = { symbol in
+        var rules = defaultTemplate
+        rules.symbol = symbol
+        return rules
     }
+
+    /// The default rules, parsed once (they are asked for on every order).
+    private static let defaultTemplate = SymbolRules(
+        symbol: "", tickSize: Decimal(string: "0.01")!, stepSize: Decimal(string: "0.0001")!, minQuantity: Decimal(string: "0.0001")!,
+        maxQuantity: 1_000_000, minNotional: 0)
 
     /// A paper venue over the book.
     public init(

@@ -12,7 +12,7 @@ public struct WireDecimal: Codable, Sendable, Equatable, CustomStringConvertible
     /// From a value, written with `places` decimals (or plainly when nil).
     public init(_ value: Decimal, places: Int? = nil) {
         self.value = value
-        text = places.map { value.text(places: $0) } ?? value.description
+        text = places.map { value.text(places: $0) } ?? value.plainDescription
     }
 
     public init(from decoder: any Decoder) throws {
@@ -27,7 +27,7 @@ public struct WireDecimal: Codable, Sendable, Equatable, CustomStringConvertible
         } else {
             let value = try container.decode(Decimal.self)
             self.value = value
-            text = value.description
+            text = value.plainDescription
         }
     }
 

@@ -10,6 +10,7 @@ extension Decimal {
     public func rounded(toMultipleOf increment: Decimal, _ mode: NSDecimalNumber.RoundingMode) -> Decimal {
         guard increment > 0 else { return self }
         if increment.significand == 1 {
+            if let fast = DecimalParts(self)?.rounded(toExponent: increment.exponent, mode) { return fast }
             var value = self
             var result = Decimal()
             NSDecimalRound(&result, &value, -increment.exponent, mode)
@@ -26,10 +27,14 @@ extension Decimal {
 
     /// Fixed-point text with exactly `places` decimals (`48750.0`, `0.010`), rounded half-up first.
     public func text(places: Int) -> String {
-        var value = self
         var rounded = Decimal()
-        NSDecimalRound(&rounded, &value, places, .plain)
-        var text = rounded.description
+        if let fast = DecimalParts(self)?.rounded(toExponent: -places, .plain) {
+            rounded = fast
+        } else {
+            var value = self
+            NSDecimalRound(&rounded, &value, places, .plain)
+        }
+        var text = rounded.plainDescription
         guard places > 0 else { return text }
         if let dot = text.firstIndex(of: ".") {
             let have = text.distance(from: dot, to: text.endIndex) - 1
@@ -55,5 +60,12 @@ extension Decimal {
 
     /// The value as a `Double`, for the domain's arithmetic: the `Double` nearest the decimal
     /// text (0.007 stays 0.007, where a binary division would give 0.006999999999999999).
-    public var doubleValue: Double { Double(description) ?? NSDecimalNumber(decimal: self).doubleValue }
+    public var doubleValue: Double {
+        if let parts = DecimalParts(self), let value = parts.double { return value }
+        return Double(description) ?? NSDecimalNumber(decimal: self).doubleValue
+    }
+
+    /// `description` ("48750", "0.003", "-1.5"), written from the stored digits when they fit
+    /// in 64 bits (``DecimalParts``) instead of dividing by ten for each digit.
+    public var plainDescription: String { DecimalParts(self)?.text ?? description }
 }

@@ -32,6 +32,7 @@ extension ExecutionEngine {
         records[record.clientOrderId] = record
         if record.status.mayBeWorking {
             working[record.key, default: []].insert(record.clientOrderId)
+            if record.purpose == .exit, planCache[record.key]?.planId != record.planId { orphanSuspects.insert(record.key) }
         } else {
             working[record.key]?.remove(record.clientOrderId)
             if working[record.key]?.isEmpty == true { working[record.key] = nil }
@@ -595,7 +596,9 @@ extension ExecutionEngine {
             guard holds(position.key.symbol) else { return }
             let snapshot = snapshot(of: position, at: now())
             await mirror(position, snapshot: snapshot)
-            await publish(.positionUpdated, snapshot)
+            // The venue's news of a fill the engine already announced (an entry's, published
+            // with its plan) is not announced twice.
+            if announcedPosition(snapshot) { await publish(.positionUpdated, snapshot) }
             if position.quantity <= 0 { await positionMayBeGone(position.key) }
         case .price(let symbol, let price):
             await handlePrice(symbol: symbol, price: price.doubleValue)
@@ -605,6 +608,18 @@ extension ExecutionEngine {
                 logger.error("reconciliation after a gap failed; will retry", metadata: ["error": "\(error)"])
             }
         }
+    }
+
+    /// Notes `snapshot` as the last `position.updated` of its position; false when that one
+    /// had the same quantity and entry price (nothing new to say).
+    func announcedPosition(_ snapshot: PositionSnapshot) -> Bool {
+        let now = (snapshot.quantity, snapshot.entryPrice)
+        guard snapshot.quantity > 0 else {
+            announcedPositions[snapshot.key] = nil
+            return true
+        }
+        if let last = announcedPositions.updateValue(now, forKey: snapshot.key), last == now { return false }
+        return true
     }
 
     /// With a venue that owns its book (Binance), its positions are mirrored into
@@ -654,14 +669,20 @@ extension ExecutionEngine {
     /// busy for sent again, resting stops supervised without ticks, orders of positions
     /// without an active plan cancelled, and every 5 s each plan's orders checked against what
     /// it needs (a refused or expired order is placed again under a new id).
+    ///
+    /// Between the five-second passes only what changed is looked at: positions whose plan went
+    /// or changed (``orphanSuspects``) and stops the price is past; the pass looks at them all.
     public func maintainOrders() async {
         await handlePendingSignals()
+        var supervised = Array(stopCrossedSince.keys)
         if lastFullKeep.map({ clock.now - $0 >= .seconds(5) }) ?? true {
             lastFullKeep = clock.now
             // A plan whose orders all rest as its legs name them needs nothing: skipped without
             // working out its orders again (with thousands of plans, that work was the pass).
             for plan in planCache.values where !ordersRest(plan) { await keepOrders(plan) }
             pruneRecords()
+            orphanSuspects.formUnion(working.keys)
+            supervised = Array(planCache.keys)
         }
         for (id, query) in unknown where query.next <= clock.now {
             guard let record = records[id] else {
@@ -680,13 +701,20 @@ extension ExecutionEngine {
                 await keepOrders(plan)
             }
         }
-        for key in Array(working.keys) {
+        let suspects = orphanSuspects
+        orphanSuspects = []
+        for key in suspects {
             let plan = planCache[key]
             for id in working[key] ?? [] {
                 guard let record = records[id], record.purpose == .exit, record.type.isConditional, record.status != .intent else { continue }
-                if plan == nil || plan?.planId != record.planId { await cancelOrder(record, reason: "ORPHANED") }
+                guard plan == nil || plan?.planId != record.planId else { continue }
+                await cancelOrder(record, reason: "ORPHANED")
+                // Not cancelled yet (a cancel under way, the venue busy): looked at again next time.
+                if records[id]?.status.mayBeWorking == true { orphanSuspects.insert(key) }
             }
-            if let plan, restsAtVenue(plan.symbol), let price = lastPrice[plan.symbol] {
+        }
+        for key in supervised {
+            if let plan = planCache[key], restsAtVenue(plan.symbol), let price = lastPrice[plan.symbol] {
                 _ = await superviseStop(plan, price: price)
             }
         }

@@ -148,6 +148,7 @@ extension ExecutionEngine {
             }
             for key in working.keys where gone(key.symbol) { working[key] = nil }
             for key in stopCrossedSince.keys where gone(key.symbol) { stopCrossedSince[key] = nil }
+            for key in announcedPositions.keys where gone(key.symbol) { announcedPositions[key] = nil }
             loading.subtract(lost)
             unknownGauge.record(Double(unknown.count))
             logger.warning("bucket leases lost; their positions are left to the instance that holds them", metadata: ["buckets": "\(lost.sorted())"])

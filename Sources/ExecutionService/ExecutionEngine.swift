@@ -56,6 +56,12 @@ public actor ExecutionEngine {
     var entryContexts: [String: PlanContext] = [:]
     /// Since when the price is past a resting stop that has not filled.
     var stopCrossedSince: [PositionKey: ContinuousClock.Instant] = [:]
+    /// Positions that may have working exit orders of no current plan (their plan went or
+    /// changed, or an order of another plan was seen): checked at the next pass, not all of them
+    /// four times a second.
+    var orphanSuspects: Set<PositionKey> = []
+    /// Quantity and entry price of each open position's last `position.updated`.
+    var announcedPositions: [PositionKey: (Double, Double)] = [:]
     let unknownGauge = Gauge(.ordersUnknown)
     /// When every plan's orders were last checked against what it needs.
     var lastFullKeep: ContinuousClock.Instant?
@@ -267,7 +273,7 @@ public actor ExecutionEngine {
             // A venue that owns its book: the position is in `{ns}:positions` before its plan,
             // so the monitor never sees the plan without it (the stream may be down).
             await mirror(position, snapshot: snapshot)
-            try all.publish(.positionUpdated, snapshot, now: at)
+            if announcedPosition(snapshot) { try all.publish(.positionUpdated, snapshot, now: at) }
             guard config.common.exitBrainEnabled else {
                 try await book.commit(all)
                 return
@@ -679,7 +685,9 @@ public actor ExecutionEngine {
     }
 
     func remember(_ plan: ExitPlan) {
-        if planCache.updateValue(plan, forKey: plan.key) == nil { mirror.noteKnown(plan: plan.key) }
+        let before = planCache.updateValue(plan, forKey: plan.key)
+        if before == nil { mirror.noteKnown(plan: plan.key) }
+        if before?.planId != plan.planId, working[plan.key] != nil { orphanSuspects.insert(plan.key) }
         activePlans.record(Double(planCache.count))
     }
 
@@ -689,6 +697,7 @@ public actor ExecutionEngine {
         mirror.forgetPlan(key)
         if let p = planCache.removeValue(forKey: key) { shadowSent[p.planId] = nil }
         stopCrossedSince[key] = nil
+        if working[key] != nil { orphanSuspects.insert(key) }
         activePlans.record(Double(planCache.count))
     }
 

@@ -7,6 +7,7 @@ import Logging
 import PaperVenue
 import RedisClient
 import Support
+import Synchronization
 import Testing
 import Venue
 
@@ -126,6 +127,32 @@ struct ExecutionEngineTests {
         let closed = try #require(try await f.plans.history(count: 1).first)
         let exited = closed.legs.filter { $0.status == .filled }.reduce(0) { $0 + $1.quantity }
         #expect(abs(exited - closed.initialQuantity) < 1e-9, "exits \(exited) of \(closed.initialQuantity)")
+        await f.cleanup()
+    }
+
+    /// Each change of a position is announced once: an entry's fill with its plan, not again
+    /// when the venue's own news of the position follows; a TP's fill once, by that news.
+    @Test func aPositionChangeIsAnnouncedOnce() async throws {
+        let f = try await EngineFixture("exec-position-once")
+        let listener = RedisSubscriber(configuration: try await TestRedis.configuration(), channels: [f.namespace.channel(.positionUpdated)])
+        listener.start()
+        #expect(await listener.waitUntilSubscribed())
+        let seen = Mutex<[Double]>([])
+        let reader = Task {
+            for await m in listener.messages {
+                let envelope = try? JSONSerialization.jsonObject(with: Data(m.payload)) as? [String: Any]
+                let quantity = (envelope?["data"] as? [String: Any])?["quantity"] as? Double
+                seen.withLock { $0.append(quantity ?? -1) }
+            }
+        }
+        let h = await f.harness()
+        try await h.signal(.buy)
+        await h.tick(50_760)
+        await h.tick(50_770)
+        try await Task.sleep(for: .milliseconds(300))
+        listener.close()
+        reader.cancel()
+        #expect(seen.withLock { $0 } == [0.01, 0.007], "the entry, then TP1's fill")
         await f.cleanup()
     }
 

@@ -223,16 +223,8 @@ extension ExecutionEngine {
 
     /// The request alone: the venue's answer, nil when the order is already out.
     private func place(_ record: OrderRecord, request: OrderRequest? = nil) async -> Result<OrderUpdate, VenueError>? {
-        let id = record.clientOrderId
-        // Only an intent goes out (another pass may have sent or dropped it meanwhile), and
-        // only while this instance holds its bucket's lease.
-        guard holds(record.key.symbol) else {
-            logger.warning("order not sent: its bucket's lease is not held", metadata: ["client_order_id": "\(id)", "key": "\(record.key)"])
-            return nil
-        }
-        guard records[id]?.status == .intent || records[id] == nil, inFlight.insert(id).inserted else { return nil }
-        defer { inFlight.remove(id) }
-        Counter(.orders, dimensions: [("purpose", record.purpose.rawValue)]).increment()
+        guard claim(record) else { return nil }
+        defer { inFlight.remove(record.clientOrderId) }
         do {
             let update = try await venue.place(request ?? record.request)
             Counter(.orderOutcomes, dimensions: [("outcome", "accepted")]).increment()
@@ -240,16 +232,46 @@ extension ExecutionEngine {
         } catch { return .failure(error) }
     }
 
-    /// Sends several intents, in order, and books their acknowledgements in one write (a
-    /// plan's resting orders: one round trip for their records and `order.placed`, not one each).
+    /// The requests of several intents, sent together (``Venue/placeAll(_:)``): the answers in
+    /// their order, nil for an intent not sent.
+    private func placeAll(_ intents: [OrderRecord]) async -> [Result<OrderUpdate, VenueError>?] {
+        var answers = [Result<OrderUpdate, VenueError>?](repeating: nil, count: intents.count)
+        let claimed = intents.indices.filter { claim(intents[$0]) }
+        guard !claimed.isEmpty else { return answers }
+        let given = await venue.placeAll(claimed.map { intents[$0].request })
+        for (n, i) in claimed.enumerated() {
+            inFlight.remove(intents[i].clientOrderId)
+            let answer = n < given.count ? given[n] : .failure(.unknownOutcome(message: "the venue answered fewer orders than it was sent"))
+            if case .success = answer { Counter(.orderOutcomes, dimensions: [("outcome", "accepted")]).increment() }
+            answers[i] = answer
+        }
+        return answers
+    }
+
+    /// Takes an intent for sending (marked in flight, counted): only an intent goes out (another
+    /// pass may have sent or dropped it meanwhile), and only while this instance holds its
+    /// bucket's lease.
+    private func claim(_ record: OrderRecord) -> Bool {
+        let id = record.clientOrderId
+        guard holds(record.key.symbol) else {
+            logger.warning("order not sent: its bucket's lease is not held", metadata: ["client_order_id": "\(id)", "key": "\(record.key)"])
+            return false
+        }
+        guard records[id]?.status == .intent || records[id] == nil, inFlight.insert(id).inserted else { return false }
+        Counter(.orders, dimensions: [("purpose", record.purpose.rawValue)]).increment()
+        return true
+    }
+
+    /// Sends several intents together, in order, and books their acknowledgements in one write
+    /// (a plan's resting orders: one round trip for their records and `order.placed`, not one each).
     /// Refusals, fills and endings take the full path at once.
     func sendAll(_ intents: [OrderRecord]) async {
         var writes = book.writes()
         var rest: [(update: OrderUpdate, id: String)] = []
         var booked = 0
-        for record in intents {
+        for (record, answer) in zip(intents, await placeAll(intents)) {
             let id = record.clientOrderId
-            switch await place(record) {
+            switch answer {
             case nil: continue
             case .failure(let error): _ = await refused(record, error)
             case .success(let update):

@@ -109,6 +109,8 @@ public protocol BookStore: EventPublishing {
     func paperOrders() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])]
     /// Writes one step of the paper venue's book atomically, or nothing (see the outcome).
     func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> PaperLedgerWrite.Outcome
+    /// Several such steps, each atomic on its own, in one round trip; the outcomes in order.
+    func commitPaperAll(_ writes: [PaperLedgerWrite]) async throws(CoordinationError) -> [PaperLedgerWrite.Outcome]
     /// Every field and its bytes of each hash, in one round trip.
     func readAll(_ hashes: [BookHash]) async throws(CoordinationError) -> [[(field: String, bytes: [UInt8])]]
     /// The field names of each hash, in one round trip.
@@ -120,6 +122,13 @@ public protocol BookStore: EventPublishing {
 }
 
 extension BookStore {
+    /// One step after another (a store without pipelining).
+    public func commitPaperAll(_ writes: [PaperLedgerWrite]) async throws(CoordinationError) -> [PaperLedgerWrite.Outcome] {
+        var outcomes: [PaperLedgerWrite.Outcome] = []
+        for write in writes { outcomes.append(try await commitPaper(write)) }
+        return outcomes
+    }
+
     /// `update` with nothing ahead of it.
     public func update(
         _ plan: ExitPlan, expectedVersion: Int, event: PlanUpdatedEvent?, position: PositionSnapshot?, orders: [OrderWrite], now: Date

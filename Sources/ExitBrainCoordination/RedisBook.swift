@@ -122,6 +122,27 @@ public struct RedisBook: BookStore {
     }
 
     public func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> PaperLedgerWrite.Outcome {
+        let call = try paperCall(write)
+        let reply: RedisReply
+        do { reply = try await redis.evaluate(PaperScripts.commit, keys: call.keys, args: call.args) } catch { throw CoordinationError(error) }
+        return try Self.paperOutcome(reply, of: write)
+    }
+
+    public func commitPaperAll(_ writes: [PaperLedgerWrite]) async throws(CoordinationError) -> [PaperLedgerWrite.Outcome] {
+        guard !writes.isEmpty else { return [] }
+        let calls = try writes.map { (write) throws(CoordinationError) in try paperCall(write) }
+        let replies: [RedisReply]
+        do { replies = try await redis.evaluateAll(PaperScripts.commit, calls: calls.map { ($0.keys, $0.args) }) } catch {
+            throw CoordinationError(error)
+        }
+        guard replies.count == writes.count else {
+            throw CoordinationError(.redis, "paper orders: \(replies.count) replies to \(writes.count) writes")
+        }
+        return try zip(replies, writes).map { (pair) throws(CoordinationError) in try Self.paperOutcome(pair.0, of: pair.1) }
+    }
+
+    /// The keys and arguments of `PaperScripts.commit` for one step.
+    private func paperCall(_ write: PaperLedgerWrite) throws(CoordinationError) -> (keys: [any RedisArgument], args: [any RedisArgument]) {
         var field = ""
         var position: [UInt8] = []
         switch write.position {
@@ -133,15 +154,17 @@ public struct RedisBook: BookStore {
             position = Array("delete".utf8)
         case nil: break
         }
-        let reply: RedisReply
-        do {
-            reply = try await redis.evaluate(
-                PaperScripts.commit, keys: [namespace.paperOrders, namespace.positions],
-                args: [
-                    write.onlyIfNew ? "nx" : "set", write.clientOrderId, write.order, field, position,
-                    write.positionExisted.map { $0 ? "xx" : "absent" } ?? "",
-                ])
-        } catch { throw CoordinationError(error) }
+        return (
+            [namespace.paperOrders, namespace.positions],
+            [
+                write.onlyIfNew ? "nx" : "set", write.clientOrderId, write.order, field, position,
+                write.positionExisted.map { $0 ? "xx" : "absent" } ?? "",
+            ]
+        )
+    }
+
+    /// What the script answered for one step.
+    private static func paperOutcome(_ reply: RedisReply, of write: PaperLedgerWrite) throws(CoordinationError) -> PaperLedgerWrite.Outcome {
         if case .error(let text) = reply { throw CoordinationError(.redis, "paper order \(write.clientOrderId): \(text)") }
         switch reply.int {
         case 1: return .written

@@ -95,29 +95,15 @@ public actor PaperVenue: Venue {
         if let i = faults.refusals.firstIndex(where: { $0.type == nil || $0.type == request.type }) {
             throw faults.refusals.remove(at: i).error
         }
-        guard orders[request.clientOrderId] == nil else { throw .refused(code: -4116, message: "ClientOrderId is duplicated.") }
-        let rules = symbolRules(request.symbol)
         let price = try await price(request.symbol)
-        if let violation = rules.violation(
-            quantity: request.quantity, price: request.triggerPrice, type: request.type, reduceOnly: request.reduceOnly)
-        {
-            throw violation
-        }
-        let key = PositionKey(symbol: request.symbol, side: request.positionSide)
-        let position = try await snapshot(key, reducing: request.reduceOnly)
-        if request.reduceOnly, position == nil { throw .reduceOnlyRefused(code: -2022, message: "ReduceOnly Order is rejected.") }
-        let now = Date()
-        var record = OrderRecord(intent: request, key: key, planId: nil, legIndex: nil, at: now)
+        let (checked, position) = try await check(request, price: price)
+        let key = checked.key
+        let now = checked.createdAt
+        var record = checked
         let update: OrderUpdate
         var positionChange: PaperLedgerWrite.PositionChange?
         if request.type.isConditional {
-            guard let trigger = request.triggerPrice else { throw .refused(code: -1102, message: "Mandatory parameter 'triggerPrice' was not sent.") }
-            if let price, Self.crossed(trigger, by: price, type: request.type, side: request.positionSide) {
-                throw .wouldTriggerImmediately(message: "Order would immediately trigger.")
-            }
-            let algoId = newId()
-            update = .accepted(venueOrderId: nil, venueAlgoId: algoId)
-            record = try apply(update, to: record, at: now)
+            (record, update) = try accept(record, price: price)
             _ = try await commit(record, position: nil, onlyIfNew: true)
             resting[request.symbol, default: []].insert(request.clientOrderId)
         } else {
@@ -150,6 +136,79 @@ public actor PaperVenue: Venue {
         emit(.order(clientOrderId: record.clientOrderId, update))
         if case .filled = update, let change = positionChange { emit(.position(Self.venuePosition(change, key))) }
         return update
+    }
+
+    /// A plan's resting orders (conditional, one symbol, no fault set) are checked one by one
+    /// as ``place(_:)`` checks them and stored in one round trip; anything else goes one by one.
+    public func placeAll(_ requests: [OrderRequest]) async -> [Result<OrderUpdate, VenueError>] {
+        guard requests.count > 1, let symbol = requests.first?.symbol, faults == PaperFaults(),
+            requests.allSatisfy({ $0.symbol == symbol && $0.type.isConditional })
+        else { return await placeOneByOne(requests) }
+        await acquire(symbol)
+        defer { release(symbol) }
+        var answers = [Result<OrderUpdate, VenueError>?](repeating: nil, count: requests.count)
+        var staged: [(index: Int, record: OrderRecord, update: OrderUpdate)] = []
+        do throws(VenueError) {
+            try await load()
+            let price = try await price(symbol)
+            for (i, request) in requests.enumerated() {
+                do throws(VenueError) {
+                    guard !staged.contains(where: { $0.record.clientOrderId == request.clientOrderId }) else {
+                        throw .refused(code: -4116, message: "ClientOrderId is duplicated.")
+                    }
+                    let (record, update) = try accept(try await check(request, price: price).record, price: price)
+                    staged.append((i, record, update))
+                } catch { answers[i] = .failure(error) }
+            }
+            let outcomes: [PaperLedgerWrite.Outcome]
+            do {
+                outcomes = try await book.commitPaperAll(
+                    staged.map {
+                        PaperLedgerWrite(onlyIfNew: true, clientOrderId: $0.record.clientOrderId, order: $0.record.jsonBytes(), position: nil)
+                    })
+            } catch { throw .unreachable(message: error.message) }
+            for (n, stage) in staged.enumerated() {
+                let id = stage.record.clientOrderId
+                guard n < outcomes.count, outcomes[n] == .written else {
+                    answers[stage.index] = .failure(.refused(code: -4116, message: "ClientOrderId is duplicated."))
+                    continue
+                }
+                orders[id] = stage.record
+                resting[symbol, default: []].insert(id)
+                emit(.order(clientOrderId: id, stage.update))
+                answers[stage.index] = .success(stage.update)
+            }
+        } catch {
+            for i in answers.indices where answers[i] == nil { answers[i] = .failure(error) }
+        }
+        return answers.map { $0 ?? .failure(.unknownOutcome(message: "no answer")) }
+    }
+
+    /// The checks every order passes, in order: a new client id, the symbol's rules, and a
+    /// position for a reduce-only order. The order as first recorded, and the position.
+    private func check(_ request: OrderRequest, price: Decimal?) async throws(VenueError) -> (record: OrderRecord, position: PositionSnapshot?) {
+        guard orders[request.clientOrderId] == nil else { throw .refused(code: -4116, message: "ClientOrderId is duplicated.") }
+        let rules = symbolRules(request.symbol)
+        if let violation = rules.violation(
+            quantity: request.quantity, price: request.triggerPrice, type: request.type, reduceOnly: request.reduceOnly)
+        {
+            throw violation
+        }
+        let key = PositionKey(symbol: request.symbol, side: request.positionSide)
+        let position = try await snapshot(key, reducing: request.reduceOnly)
+        if request.reduceOnly, position == nil { throw .reduceOnlyRefused(code: -2022, message: "ReduceOnly Order is rejected.") }
+        return (OrderRecord(intent: request, key: key, planId: nil, legIndex: nil, at: Date()), position)
+    }
+
+    /// A conditional order accepted to rest (not yet stored): refused when its trigger is
+    /// missing or already crossed.
+    private func accept(_ record: OrderRecord, price: Decimal?) throws(VenueError) -> (OrderRecord, OrderUpdate) {
+        guard let trigger = record.triggerPrice else { throw .refused(code: -1102, message: "Mandatory parameter 'triggerPrice' was not sent.") }
+        if let price, Self.crossed(trigger, by: price, type: record.type, side: record.positionSide) {
+            throw .wouldTriggerImmediately(message: "Order would immediately trigger.")
+        }
+        let update = OrderUpdate.accepted(venueOrderId: nil, venueAlgoId: newId())
+        return (try apply(update, to: record, at: record.createdAt), update)
     }
 
     public func cancel(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) {

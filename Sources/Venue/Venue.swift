@@ -56,6 +56,10 @@ public protocol Venue: Sendable {
     /// Places an order. The answer is the venue's acknowledgement; `unknownOutcome` means it
     /// may exist (query it, never resend with a new id).
     func place(_ request: OrderRequest) async throws(VenueError) -> OrderUpdate
+    /// Places several orders, the answers in the same order, each as ``place(_:)`` would give
+    /// it. A venue that can send them together does (the paper venue: one round trip for a
+    /// plan's resting orders); by default they go one after another.
+    func placeAll(_ requests: [OrderRequest]) async -> [Result<OrderUpdate, VenueError>]
     /// Cancels an order by client id.
     func cancel(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError)
     /// What the venue knows of an order by client id; `notFound` when it knows nothing.
@@ -81,4 +85,16 @@ public protocol Venue: Sendable {
 
 extension Venue {
     public func markPrice(_ symbol: String) async throws(VenueError) -> Decimal? { nil }
+
+    public func placeAll(_ requests: [OrderRequest]) async -> [Result<OrderUpdate, VenueError>] { await placeOneByOne(requests) }
+
+    /// ``placeAll(_:)`` by one ``place(_:)`` after another.
+    public func placeOneByOne(_ requests: [OrderRequest]) async -> [Result<OrderUpdate, VenueError>] {
+        var answers: [Result<OrderUpdate, VenueError>] = []
+        answers.reserveCapacity(requests.count)
+        for request in requests {
+            do throws(VenueError) { answers.append(.success(try await place(request))) } catch { answers.append(.failure(error)) }
+        }
+        return answers
+    }
 }

@@ -195,7 +195,10 @@ public actor PaperVenue: Venue {
             throw violation
         }
         let key = PositionKey(symbol: request.symbol, side: request.positionSide)
-        let position = try await snapshot(key, reducing: request.reduceOnly)
+        // An order that adds reads nothing first: the position it assumes (the one known, else
+        // none) is checked where the fill is stored, and one not as assumed is read and the
+        // fill worked out again. One that reduces needs the position to be refused without it.
+        let position = request.reduceOnly ? try await snapshot(key, reducing: true) : positionCache[key]
         if request.reduceOnly, position == nil { throw .reduceOnlyRefused(code: -2022, message: "ReduceOnly Order is rejected.") }
         return (OrderRecord(intent: request, key: key, planId: nil, legIndex: nil, at: Date()), position)
     }

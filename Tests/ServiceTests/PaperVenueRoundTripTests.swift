@@ -8,10 +8,11 @@ import Support
 import Testing
 import Venue
 
-/// A plan's resting orders go to the paper venue together: checked one by one as a single
-/// order is, stored in one round trip.
-@Suite("Paper venue: orders placed together", .enabled(if: TestRedis.enabled))
-struct PaperPlaceAllTests {
+/// What the paper venue's orders cost in round trips: a plan's resting orders go together
+/// (checked one by one as a single order is, stored in one round trip), and an entry reads
+/// nothing before its fill.
+@Suite("Paper venue: round trips of orders", .enabled(if: TestRedis.enabled))
+struct PaperVenueRoundTripTests {
     @Test func restingOrdersAreCheckedEachAndStoredInOneRoundTrip() async throws {
         let f = try await EngineFixture("paper-place-all")
         let venue = PaperVenue(book: f.book, logger: Logger(label: "test.venue"))
@@ -47,6 +48,32 @@ struct PaperPlaceAllTests {
         // Sent again: each is a duplicate, as a single order would be.
         let again = await venue.placeAll([exit("sl-1", .stopMarket, 48_750), exit("tp-4", .takeProfitMarket, 52_000)])
         #expect(again.allSatisfy { if case .failure(.refused(-4116, _)) = $0 { true } else { false } }, "\(again)")
+        await f.cleanup()
+    }
+
+    /// The entry assumes the position the venue knows (none, for a venue just started over a
+    /// book that has one): the ledger script finds otherwise, and the fill is worked out again
+    /// on the position read then, so the add is not lost.
+    @Test func anEntryReadsNothingFirstAndAnUnknownPositionIsAddedTo() async throws {
+        let f = try await EngineFixture("paper-entry-reads")
+        func entry(_ id: String, _ symbol: String = "ETHUSDT") -> OrderRequest {
+            OrderRequest(clientOrderId: id, symbol: symbol, side: .buy, positionSide: .long, purpose: .entry, type: .market, quantity: 1)
+        }
+        let first = PaperVenue(book: f.book, logger: Logger(label: "test.venue"))
+        await first.observe(symbol: "ETHUSDT", price: 3000)
+        await first.observe(symbol: "SOLUSDT", price: 150)
+        _ = try await first.place(entry("en-0", "SOLUSDT"))  // the venue reads its book once
+        let before = f.redis.stats.roundTrips
+        _ = try await first.place(entry("en-a"))
+        #expect(f.redis.stats.roundTrips - before == 1, "a new position: the fill alone, no read before it")
+        _ = try await first.place(entry("en-b"))
+        // A second venue over the same book, as after a restart: it knows no position.
+        let second = PaperVenue(book: f.book, logger: Logger(label: "test.venue"))
+        await second.observe(symbol: "ETHUSDT", price: 3100)
+        _ = try await second.place(entry("en-c"))
+        let position = try #require(try await f.positions.get(PositionKey(symbol: "ETHUSDT", side: .long)))
+        #expect(position.quantity == 3, "the third entry added to the two before it: \(position.quantity)")
+        #expect(abs(position.entryPrice - (3000 * 2 + 3100) / 3) < 0.01, "\(position.entryPrice)")
         await f.cleanup()
     }
 }

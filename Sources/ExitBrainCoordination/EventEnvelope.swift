@@ -145,19 +145,29 @@ public enum InboundEvent: Sendable, Equatable {
     private static func decodeEnvelope<D: Decodable>(_ d: D.Type, type: EventType, payload: [UInt8]) throws -> Envelope<D> {
         let decoder = JSONDecoder()
         let data = Data(payload)
-        // The envelope first, so a message without one is named as such rather than by its data.
-        let header: EnvelopeHeader
-        do {
-            header = try decoder.decode(EnvelopeHeader.self, from: data)
-        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
-            throw EventRejection(.invalidJSON, "not valid JSON")
-        } catch {
-            throw EventRejection(.invalidEnvelope, "not an envelope {id, type, source, ts, data}: \(short(error))")
+        // One decode of a good message. One that fails is read again for its envelope alone,
+        // so a message without one (or of another type) is named as such rather than by its data.
+        let whole: Envelope<D>
+        do { whole = try decoder.decode(Envelope<D>.self, from: data) } catch {
+            let header: EnvelopeHeader
+            do {
+                header = try decoder.decode(EnvelopeHeader.self, from: data)
+            } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+                throw EventRejection(.invalidJSON, "not valid JSON")
+            } catch {
+                throw EventRejection(.invalidEnvelope, "not an envelope {id, type, source, ts, data}: \(short(error))")
+            }
+            try check(header.type, on: type)
+            throw error
         }
-        guard header.type == type.rawValue else {
-            throw EventRejection(.wrongEventType, "envelope type \"\(header.type.prefix(40))\" on the \(type.rawValue) channel")
+        try check(whole.type, on: type)
+        return whole
+    }
+
+    private static func check(_ envelopeType: String, on type: EventType) throws {
+        guard envelopeType == type.rawValue else {
+            throw EventRejection(.wrongEventType, "envelope type \"\(envelopeType.prefix(40))\" on the \(type.rawValue) channel")
         }
-        return try decoder.decode(Envelope<D>.self, from: data)
     }
 
     private static func meta<D>(_ e: Envelope<D>) -> EnvelopeMeta {

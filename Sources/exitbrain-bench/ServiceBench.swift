@@ -12,7 +12,7 @@ import Glibc
 /// signal → plan latency seen from outside, tick throughput, memory with 10 000 plans; and
 /// the tick → decision path in process.
 enum ServiceBench {
-    static func run(config: RedisConfiguration, signals signalCount: Int, tickSeconds: Int) async throws {
+    static func run(config: RedisConfiguration, signals signalCount: Int, tickSeconds: Int, triggerSeconds: Int) async throws {
         let ns = try Namespace("bench-svc-\(getpid())")
         var env = ProcessInfo.processInfo.environment
         env["REDIS_URL"] = "redis://\(config.host):\(config.port)/\(config.database)"
@@ -139,6 +139,36 @@ enum ServiceBench {
         let rss = service.rssMB
         print(String(format: "  memory: %d active plans, RSS %.1f MB (target ≤ 64 MB)", count, rss))
 
+        // 3b. Tick → exit_leg.triggered seen by this outside client, the 10 000 plans held, for
+        // `triggerSeconds` (the periodic full reads and order checks fall in it): each tick takes
+        // one MEM position (entry 100) past its TP1 (101.5), which rests at the paper venue.
+        let triggerPing = try await probe.pings()
+        var triggerLatency: [Double] = []
+        var missed = 0
+        var nextSymbol = have
+        let triggerStart = clock.now
+        while clock.now - triggerStart < .seconds(triggerSeconds), nextSymbol < 10_000 {
+            let symbol = "MEM\(nextSymbol)USDT"
+            nextSymbol += 1
+            let t = clock.now
+            try await bus.publish(.marketTick, MarketTick(symbol: symbol, price: 101.6))
+            guard let at = await probe.triggered.wait(for: symbol, timeout: .seconds(5)) else {
+                missed += 1
+                continue
+            }
+            triggerLatency.append((at - t).secondsValue * 1e6)
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let triggerGoal = 3 * BenchSupport.percentile(triggerPing, 0.99) + 300
+        let triggerP99 = BenchSupport.percentile(triggerLatency, 0.99)
+        print(
+            String(
+                format:
+                    "  tick → exit_leg.triggered seen  p50 %7.1f µs  p99 %7.1f µs  max %7.1f µs  over %d ticks in %.0f s (%d unanswered), 10000 plans held; PING p50 %.1f µs p99 %.1f µs; goal p99 ≤ 3×PING p99 + 0.3 ms = %.0f µs: %@",
+                BenchSupport.percentile(triggerLatency, 0.5), triggerP99, triggerLatency.max() ?? 0, triggerLatency.count,
+                (clock.now - triggerStart).secondsValue, missed, BenchSupport.percentile(triggerPing, 0.5),
+                BenchSupport.percentile(triggerPing, 0.99), triggerGoal, triggerP99 <= triggerGoal && missed == 0 ? "met" : "NOT met"))
+
         // 4. A burst: 20 000 signals published at once, with the 10 000 plans held.
         let burst = try await probe.burst(20_000, prefix: "BURST")
         let burstRate = Double(burst.planned) / max(burst.seconds, 1e-9)
@@ -226,23 +256,4 @@ enum ServiceBench {
 struct BenchError: Error, CustomStringConvertible {
     let description: String
     init(_ text: String) { description = text }
-}
-
-/// The time each symbol's first `exit_plan.created` arrived.
-actor Inbox {
-    private var arrived: [String: ContinuousClock.Instant] = [:]
-
-    func add(_ symbol: String, at: ContinuousClock.Instant) {
-        if arrived[symbol] == nil { arrived[symbol] = at }
-    }
-
-    func wait(for symbol: String, timeout: Duration) async -> ContinuousClock.Instant? {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while clock.now < deadline {
-            if let at = arrived[symbol] { return at }
-            try? await Task.sleep(for: .microseconds(20))
-        }
-        return arrived[symbol]
-    }
 }

@@ -5,34 +5,23 @@ import RedisClient
 
 /// An outside client's view of a signal executor under one namespace: it publishes
 /// `trade.signal`s and times the `exit_plan.created` it sees for each, one after another
-/// (latency) or all at once (a burst). The same probe measures the execution service and the
+/// (latency) or all at once (a burst), and the `exit_leg.triggered` it sees. The same probe measures the execution service and the
 /// Python reference, so their figures compare.
 final class SignalProbe: Sendable {
     let conn: RedisConnection
     let bus: EventBus
     let namespace: Namespace
-    let created = Inbox()
-    private let subscriber: RedisSubscriber
-    private let reader: Task<Void, Never>
+    /// `exit_plan.created`, by symbol.
+    let created: EventArrivals
+    /// `exit_leg.triggered`, by symbol.
+    let triggered: EventArrivals
 
     init(config: RedisConfiguration, namespace: Namespace) async {
         self.namespace = namespace
         conn = RedisConnection(configuration: config, name: "bench-probe")
         bus = EventBus(redis: conn, namespace: namespace, source: "bench")
-        subscriber = RedisSubscriber(configuration: config, channels: [namespace.channel(.planCreated)])
-        subscriber.start()
-        _ = await subscriber.waitUntilSubscribed()
-        let (subscriber, created) = (subscriber, created)
-        let clock = ContinuousClock()
-        reader = Task {
-            for await m in subscriber.messages {
-                let text = String(decoding: m.payload, as: UTF8.self)
-                if let r = text.range(of: "\"symbol\":\"") {
-                    let rest = text[r.upperBound...]
-                    if let end = rest.firstIndex(of: "\"") { await created.add(String(rest[..<end]), at: clock.now) }
-                }
-            }
-        }
+        created = await EventArrivals(config: config, channel: namespace.channel(.planCreated), field: "symbol")
+        triggered = await EventArrivals(config: config, channel: namespace.channel(.legTriggered), field: "key")
     }
 
     /// PING round trips from this client, in µs.
@@ -84,8 +73,8 @@ final class SignalProbe: Sendable {
     }
 
     func close() async {
-        reader.cancel()
-        subscriber.close()
+        created.close()
+        triggered.close()
         await conn.close()
     }
 }

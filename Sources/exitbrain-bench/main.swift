@@ -62,7 +62,10 @@ if let url = ProcessInfo.processInfo.environment["REDIS_URL"] {
     if wants("service") {
         let seconds =
             args.firstIndex(of: "--tick-seconds").flatMap { i in args.index(after: i) < args.endIndex ? Int(args[args.index(after: i)]) : nil } ?? 10
-        try await ServiceBench.run(config: config, signals: min(ops, 1000), tickSeconds: seconds)
+        let triggerSeconds =
+            args.firstIndex(of: "--trigger-seconds").flatMap { i in args.index(after: i) < args.endIndex ? Int(args[args.index(after: i)]) : nil }
+            ?? 60
+        try await ServiceBench.run(config: config, signals: min(ops, 1000), tickSeconds: seconds, triggerSeconds: triggerSeconds)
     }
 }
 

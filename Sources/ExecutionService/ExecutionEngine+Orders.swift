@@ -232,8 +232,8 @@ extension ExecutionEngine {
         } catch { return .failure(error) }
     }
 
-    /// The requests of several intents, sent together (``Venue/placeAll(_:)``): the answers in
-    /// their order, nil for an intent not sent.
+    /// The requests of several intents, sent together (``Venue/placeAll(_:)``, for a venue that
+    /// takes them in one write): the answers in their order, nil for an intent not sent.
     private func placeAll(_ intents: [OrderRecord]) async -> [Result<OrderUpdate, VenueError>?] {
         var answers = [Result<OrderUpdate, VenueError>?](repeating: nil, count: intents.count)
         let claimed = intents.indices.filter { claim(intents[$0]) }
@@ -262,32 +262,53 @@ extension ExecutionEngine {
         return true
     }
 
-    /// Sends several intents together, in order, and books their acknowledgements in one write
-    /// (a plan's resting orders: one round trip for their records and `order.placed`, not one each).
-    /// Refusals, fills and endings take the full path at once.
+    /// One answer of ``sendAll(_:)``: a refusal takes its path at once; an acknowledgement is
+    /// booked in memory at once (a re-entrant pass must see it accepted, not an intent to send
+    /// or to drop) and its record and events join `writes`, true then; news with a fill or an
+    /// ending goes to `rest`, for the full path after the batch's write.
+    private func take(
+        _ answer: Result<OrderUpdate, VenueError>?, for record: OrderRecord, into writes: inout BookWrites,
+        rest: inout [(update: OrderUpdate, id: String)]
+    ) async -> Bool {
+        let id = record.clientOrderId
+        switch answer {
+        case nil: return false
+        case .failure(let error):
+            _ = await refused(record, error)
+            return false
+        case .success(let update):
+            guard let before = records[id], let after = try? OrderLifecycle.apply(update, to: before, at: now()), after != before else {
+                return false
+            }
+            guard after.filledQuantity == before.filledQuantity, !after.status.isFinal else {
+                rest.append((update, id))
+                return false
+            }
+            know(after)
+            newsEvents(before: before, after: after, update: update, into: &writes)
+            if let write = try? OrderWrite.update(after) { writes.put(write) }
+            return true
+        }
+    }
+
+    /// Sends several intents, in order, and books their acknowledgements in one write (a plan's
+    /// resting orders: one round trip for their records and `order.placed`, not one each).
+    /// Refusals, fills and endings take the full path at once. A venue that takes the requests
+    /// in one write (``Venue/placesTogether``) gets them so; any other gets them one by one,
+    /// each sent only if the lease still holds just before it (an instance stopped mid-batch
+    /// and woken past its lease sends nothing more).
     func sendAll(_ intents: [OrderRecord]) async {
         var writes = book.writes()
         var rest: [(update: OrderUpdate, id: String)] = []
         var booked = 0
-        for (record, answer) in zip(intents, await placeAll(intents)) {
-            let id = record.clientOrderId
-            switch answer {
-            case nil: continue
-            case .failure(let error): _ = await refused(record, error)
-            case .success(let update):
-                // Booked in memory at once (a re-entrant pass must see it accepted, not an
-                // intent to send or to drop); only the Redis write waits for the batch.
-                guard let before = records[id], let after = try? OrderLifecycle.apply(update, to: before, at: now()), after != before else {
-                    continue
-                }
-                guard after.filledQuantity == before.filledQuantity, !after.status.isFinal else {
-                    rest.append((update, id))
-                    continue
-                }
-                know(after)
-                newsEvents(before: before, after: after, update: update, into: &writes)
-                if let write = try? OrderWrite.update(after) { writes.put(write) }
-                booked += 1
+        if venue.placesTogether {
+            for (record, answer) in zip(intents, await placeAll(intents)) {
+                if await take(answer, for: record, into: &writes, rest: &rest) { booked += 1 }
+            }
+        } else {
+            for record in intents {
+                let answer = await place(record)
+                if await take(answer, for: record, into: &writes, rest: &rest) { booked += 1 }
             }
         }
         if !writes.isEmpty {

@@ -138,6 +138,9 @@ public actor PaperVenue: Venue {
         return update
     }
 
+    /// Resting orders go in one pipeline (``placeAll(_:)``).
+    public nonisolated var placesTogether: Bool { true }
+
     /// A plan's resting orders (conditional, one symbol, no fault set) are checked one by one
     /// as ``place(_:)`` checks them and stored in one round trip; anything else goes one by one.
     public func placeAll(_ requests: [OrderRequest]) async -> [Result<OrderUpdate, VenueError>] {

@@ -60,6 +60,10 @@ public protocol Venue: Sendable {
     /// it. A venue that can send them together does (the paper venue: one round trip for a
     /// plan's resting orders); by default they go one after another.
     func placeAll(_ requests: [OrderRequest]) async -> [Result<OrderUpdate, VenueError>]
+    /// True when ``placeAll(_:)`` sends its requests in one write (they leave together or not
+    /// at all); false when it sends them one after another, so a caller that must check
+    /// something before each request (a lease) sends them itself.
+    var placesTogether: Bool { get }
     /// Cancels an order by client id.
     func cancel(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError)
     /// What the venue knows of an order by client id; `notFound` when it knows nothing.
@@ -87,6 +91,8 @@ extension Venue {
     public func markPrice(_ symbol: String) async throws(VenueError) -> Decimal? { nil }
 
     public func placeAll(_ requests: [OrderRequest]) async -> [Result<OrderUpdate, VenueError>] { await placeOneByOne(requests) }
+
+    public var placesTogether: Bool { false }
 
     /// ``placeAll(_:)`` by one ``place(_:)`` after another.
     public func placeOneByOne(_ requests: [OrderRequest]) async -> [Result<OrderUpdate, VenueError>] {

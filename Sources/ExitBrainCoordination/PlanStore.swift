@@ -163,25 +163,81 @@ public struct PlanStore: Sendable {
         _ plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PositionAction,
         orders: [OrderWrite] = [], after writes: BookWrites? = nil, now: Date = Date()
     ) async throws(CoordinationError) -> Outcome {
+        let closing = Closing(plan: plan, expectedVersion: expectedVersion, realizedPnl: realizedPnl, position: position, orders: orders)
+        let call = try closeCall(closing, now: now)
+        let reply = try await run(PlanScripts.close, symbol: plan.symbol, keys: call.keys, args: call.args, after: writes)
+        return try outcome(reply, key: plan.key.description)
+    }
+
+    /// One plan to close, as ``close(_:expectedVersion:realizedPnl:position:orders:after:now:)`` takes it.
+    public struct Closing: Sendable {
+        public var plan: ExitPlan
+        public var expectedVersion: Int
+        public var realizedPnl: Double
+        public var position: PositionAction
+        public var orders: [OrderWrite]
+
+        public init(plan: ExitPlan, expectedVersion: Int, realizedPnl: Double, position: PositionAction, orders: [OrderWrite] = []) {
+            self.plan = plan
+            self.expectedVersion = expectedVersion
+            self.realizedPnl = realizedPnl
+            self.position = position
+            self.orders = orders
+        }
+    }
+
+    /// Several plans closed, each exactly as ``close(_:expectedVersion:realizedPnl:position:orders:after:now:)``
+    /// closes one (its own atomic step), all in one pipelined round trip: the outcomes in order.
+    /// A `FENCED` refusal of any throws, as it does for one.
+    public func closeAll(_ closings: [Closing], now: Date = Date()) async throws(CoordinationError) -> [Outcome] {
+        guard !closings.isEmpty else { return [] }
+        var script = PlanScripts.close.plain
+        var fences: [LeaseTable.Fence?] = []
+        var calls: [(keys: [any RedisArgument], args: [any RedisArgument])] = []
+        calls.reserveCapacity(closings.count)
+        for closing in closings {
+            let own = try closeCall(closing, now: now)
+            let fence = try fence(for: closing.plan.symbol)
+            // With leases every call is fenced, without them none is: one script for all.
+            let call = PlanScripts.close.call(keys: own.keys, args: own.args, fence: fence, namespace: namespace)
+            script = call.script
+            fences.append(fence)
+            calls.append((call.keys, call.args))
+        }
+        let replies: [RedisReply]
+        do { replies = try await redis.evaluateAll(script, calls: calls) } catch { throw CoordinationError(error) }
+        var outcomes: [Outcome] = []
+        outcomes.reserveCapacity(replies.count)
+        for (i, reply) in replies.enumerated() {
+            let key = closings[i].plan.key.description
+            if case .error(let text) = reply { throw fenced(RedisError(.server, "script \(script.name): \(text)"), fences[i]) }
+            outcomes.append(try outcome(reply, key: key))
+        }
+        return outcomes
+    }
+
+    /// The close script's keys and arguments for one plan.
+    private func closeCall(_ closing: Closing, now: Date) throws(CoordinationError) -> (keys: [String], args: [any RedisArgument]) {
+        let plan = closing.plan
         let json = try encode(plan)
         let event = PlanClosedEvent(
             key: plan.key.description, planId: plan.planId,
             closedReason: plan.closedReason ?? .positionClosed,
-            realizedPnl: Rounding.price(realizedPnl))
+            realizedPnl: Rounding.price(closing.realizedPnl))
         let envelope = try bus.envelope(.planClosed, event, now: now)
         let action: [UInt8]
-        switch position {
+        switch closing.position {
         case .delete: action = Array("delete".utf8)
         case .keep: action = Array("keep".utf8)
         case .store(let snapshot): action = try encodeValue(snapshot)
         }
-        let reply = try await run(
-            PlanScripts.close, symbol: plan.symbol, keys: [namespace.plans, namespace.history, namespace.positions, namespace.orders],
-            args: [
-                plan.key.description, expectedVersion, Self.marker(plan), json,
+        return (
+            [namespace.plans, namespace.history, namespace.positions, namespace.orders],
+            [
+                plan.key.description, closing.expectedVersion, Self.marker(plan), json,
                 namespace.channel(.planClosed), envelope, action, historyCap,
-            ] + OrderWrite.arguments(orders), after: writes)
-        return try outcome(reply, key: plan.key.description)
+            ] + OrderWrite.arguments(closing.orders)
+        )
     }
 
     /// The plan stored for a position, if any.

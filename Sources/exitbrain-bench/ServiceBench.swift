@@ -177,11 +177,43 @@ enum ServiceBench {
                 format: "  burst: 20000 signals published at once: %d planned in %.2f s, %.0f plans/s (%@; goal ≥ 10000/s: %@)", burst.planned,
                 burst.seconds, burstRate, burst.planned == 20_000 ? "none lost" : "\(20_000 - burst.planned) LOST",
                 burstRate >= 10_000 ? "met" : "NOT met"))
+
+        // 5. An exit storm (after the burst, which wants the 10 000 plans held): every MEM
+        // position's price falls past its stop (resting at the paper venue) within one second.
+        // The time from the last tick until all their plans are closed, beside Redis alone
+        // closing as many plans with the same script, pipelined from one client
+        // (PlanStore.closeAll, 1000 a round trip, on a namespace of its own).
+        let stormCount = 10_000 - have
+        let heldBefore = Int(try await conn.send("HLEN", ns.plans).int ?? 0)
+        let stormTicks = try (have..<10_000).map { i in
+            RedisCommand(["PUBLISH", ns.channel(.marketTick), try bus.envelope(.marketTick, MarketTick(symbol: "MEM\(i)USDT", price: 95))])
+        }
+        let stormChunk = max(1, stormTicks.count / 10)
+        for start in stride(from: 0, to: stormTicks.count, by: stormChunk) {
+            _ = try await conn.pipeline(Array(stormTicks[start..<min(start + stormChunk, stormTicks.count)]))
+            try await Task.sleep(for: .milliseconds(90))
+        }
+        let lastTick = clock.now
+        var held = heldBefore
+        while clock.now - lastTick < .seconds(120) {
+            held = Int(try await conn.send("HLEN", ns.plans).int ?? 0)
+            if held <= heldBefore - stormCount { break }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let stormSeconds = (clock.now - lastTick).secondsValue
+        let redisAlone = try await Self.closeAlone(count: stormCount, conn: conn)
+        print(
+            String(
+                format:
+                    "  exit storm: %d stops crossed within 1 s: %d of their plans closed %.2f s after the last tick; Redis alone closing %d plans with the same script, pipelined from one client: %.2f s; %.1f× (goal ≤ 2×: %@)",
+                stormCount, heldBefore - held, stormSeconds, stormCount, redisAlone, stormSeconds / max(redisAlone, 1e-9),
+                stormSeconds <= 2 * redisAlone && held <= heldBefore - stormCount ? "met" : "NOT met"))
+
         await service.stop()
         try await BenchSupport.deleteNamespace(ns, on: conn)
         await probe.close()
 
-        // 5. The Python reference (redis-py, the seed's path) on the same Redis, measured the same way.
+        // 6. The Python reference (redis-py, the seed's path) on the same Redis, measured the same way.
         guard let reference = try await ReferenceExecutor.start(config: config) else { return }
         let referenceProbe = await SignalProbe(config: config, namespace: reference.namespace)
         let refPing = try await referenceProbe.pings()
@@ -207,6 +239,36 @@ enum ServiceBench {
         await reference.stop()
         try await BenchSupport.deleteNamespace(reference.namespace, on: referenceProbe.conn)
         await referenceProbe.close()
+    }
+
+    /// Redis alone: `count` plans created on a namespace of their own, then closed with the
+    /// plan-close script, 1000 calls a pipeline; the seconds the closes took.
+    static func closeAlone(count: Int, conn: RedisConnection) async throws -> Double {
+        let ns = try Namespace("bench-storm-\(getpid())")
+        let store = PlanStore(redis: conn, namespace: ns, bus: EventBus(redis: conn, namespace: ns, source: "bench"))
+        let planner = Planner()
+        let plans = try (0..<count).map { i in
+            try planner.makePlan(
+                PlannerInput(
+                    symbol: "STORM\(i)USDT", side: .long, entryPrice: 100, quantity: 0.01, leverage: 10, markPrice: 100, context: PlanContext(),
+                    profile: .default, source: .execution, planId: RandomUUID.string(), now: Date()))
+        }
+        for start in stride(from: 0, to: plans.count, by: 1000) {
+            _ = try await store.getOrCreateMany(Array(plans[start..<min(start + 1000, plans.count)]), retroactive: false)
+        }
+        let executor = PlanExecutor()
+        let closings = plans.map { plan in
+            PlanStore.Closing(
+                plan: executor.close(plan: plan, reason: .stopLoss, now: Date()), expectedVersion: plan.version, realizedPnl: 0, position: .keep)
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        for first in stride(from: 0, to: closings.count, by: 1000) {
+            _ = try await store.closeAll(Array(closings[first..<min(first + 1000, closings.count)]))
+        }
+        let seconds = (clock.now - start).secondsValue
+        try await BenchSupport.deleteNamespace(ns, on: conn)
+        return seconds
     }
 
     /// Tick → exit decision in process: the engine's path (plan lookup by position, the

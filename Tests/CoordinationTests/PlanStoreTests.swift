@@ -191,6 +191,38 @@ struct PlanStoreTests {
         await f.cleanup()
     }
 
+    @Test func closeAllClosesEachAsCloseDoesInOneRoundTrip() async throws {
+        let f = try await CoordinationFixture(label: "close-all")
+        let plans = try ["AUSDT", "BUSDT", "CUSDT"].map { try CoordinationFixture.plan(symbol: $0) }
+        for plan in plans { _ = try await f.plans.getOrCreate(plan, retroactive: false) }
+        let closings = plans.enumerated().map { i, plan in
+            var closed = PlanExecutor().close(plan: plan, reason: .stopLoss, now: CoordinationFixture.now)
+            closed.version = plan.version + 1
+            // The second is stale: it must conflict and change nothing, the others close.
+            return PlanStore.Closing(plan: closed, expectedVersion: i == 1 ? 7 : plan.version, realizedPnl: -1, position: .delete)
+        }
+        // The script loaded first (a single close), so the count below is the pipeline's alone.
+        let warm = try CoordinationFixture.plan(symbol: "DUSDT")
+        _ = try await f.plans.getOrCreate(warm, retroactive: false)
+        var warmClosed = PlanExecutor().close(plan: warm, reason: .stopLoss, now: CoordinationFixture.now)
+        warmClosed.version = warm.version + 1
+        #expect(try await f.plans.close(warmClosed, expectedVersion: warm.version, realizedPnl: 0, position: .delete) == .written)
+        let before = f.plans.roundTrips
+        let outcomes = try await f.plans.closeAll(closings)
+        #expect(f.plans.roundTrips - before == 1, "one pipeline")
+        #expect(outcomes.count == 3 && outcomes[0] == .written && outcomes[2] == .written)
+        guard case .conflict = outcomes[1] else {
+            Issue.record("a stale close must conflict: \(outcomes[1])")
+            return
+        }
+        #expect(try await f.plans.get(plans[0].key) == nil)
+        #expect(try await f.plans.get(plans[2].key) == nil)
+        #expect(try await f.plans.get(plans[1].key)?.version == plans[1].version)
+        #expect(Set(try await f.plans.history(count: 10).map(\.planId)) == [warm.planId, plans[0].planId, plans[2].planId])
+        #expect(try await f.plans.closeAll([]).isEmpty)
+        await f.cleanup()
+    }
+
     @Test func storedPlanReadsWellInRedisCLI() async throws {
         let f = try await CoordinationFixture(label: "cli")
         let plan = try CoordinationFixture.plan(symbol: "BTCUSDT")

@@ -5,8 +5,8 @@ import RedisClient
 
 /// An outside client's view of a signal executor under one namespace: it publishes
 /// `trade.signal`s and times the `exit_plan.created` it sees for each, one after another
-/// (latency) or all at once (a burst), and the `exit_leg.triggered` it sees. The same probe measures the execution service and the
-/// Python reference, so their figures compare.
+/// (latency) or all at once (a burst), and notes the `exit_leg.triggered` it sees. The same
+/// probe measures the execution service and the Python reference, so their figures compare.
 final class SignalProbe: Sendable {
     let conn: RedisConnection
     let bus: EventBus

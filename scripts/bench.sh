@@ -4,7 +4,7 @@
 # (Redis client against redis-benchmark; store, reconcile, the order lifecycle at the paper venue
 # and the execution service against a
 # PING timed the same way in the same run). Starts its own redis-server unless REDIS_URL is set.
-#   bash scripts/bench.sh            # everything, about 4 minutes after the build
+#   bash scripts/bench.sh            # everything, about 5 minutes after the build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

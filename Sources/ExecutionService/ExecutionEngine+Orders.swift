@@ -512,7 +512,7 @@ extension ExecutionEngine {
             var evaluation = executor.applyFill(
                 plan: plan, legIndex: legIndex, quantity: increment.doubleValue,
                 averagePrice: record.averagePrice?.doubleValue ?? plan.legs[legIndex].triggerPrice, complete: record.status == .filled,
-                dust: step * 0.999_999, now: at)
+                lot: step, now: at)
             var next = evaluation.plan
             // The leg shows its current order's status (the order a leg's id names).
             if next.legs[legIndex].clientOrderId == record.clientOrderId || next.legs[legIndex].status == .filled,

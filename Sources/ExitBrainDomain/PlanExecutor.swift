@@ -39,8 +39,7 @@ public struct PlanExecutor: Sendable {
         guard ExecutionStep.hasWork(plan, price: price, now: now) else {
             return Evaluation(decisions: [], plan: plan, changes: [], closedReason: nil)
         }
-        var step = ExecutionStep(plan: plan, price: price, now: now, shadow: mode == .shadow, feeRate: feeRate)
-        step.lot = lot.isFinite && lot > 0 ? lot : 0
+        var step = ExecutionStep(plan: plan, price: price, now: now, shadow: mode == .shadow, feeRate: feeRate, lot: lot)
         step.run(restingExits: restingExits)
         if mode == .shadow || step.changes.isEmpty {
             return Evaluation(decisions: step.decisions, plan: plan, changes: [], closedReason: nil)
@@ -57,15 +56,15 @@ public struct PlanExecutor: Sendable {
     ///
     /// The remaining quantity goes down by exactly the increment. A completed TP moves the stop
     /// (breakeven after the first, the first TP's price after the second) and re-sizes it to what
-    /// remains. The plan closes when nothing remains: a remainder of `dust` or less (below the
-    /// venue's step, which no order can close) is nothing. A stop's order that completes with
+    /// remains. The plan closes when nothing remains: a remainder under one `lot` (the venue's
+    /// step, which no order can close) is nothing. A stop's order that completes with
     /// more remaining (it was sized before an add) leaves the stop pending for what remains. A
     /// fill for a leg that is not pending, or of nothing, changes nothing.
     public func applyFill(
-        plan: ExitPlan, legIndex: Int, quantity: Double, averagePrice: Double, complete: Bool, dust: Double = 0, now: Date
+        plan: ExitPlan, legIndex: Int, quantity: Double, averagePrice: Double, complete: Bool, lot: Double = 0, now: Date
     ) -> Evaluation {
-        var step = ExecutionStep(plan: plan, price: averagePrice, now: now, shadow: false, feeRate: feeRate)
-        step.recordFill(legIndex, increment: quantity, complete: complete, dust: dust)
+        var step = ExecutionStep(plan: plan, price: averagePrice, now: now, shadow: false, feeRate: feeRate, lot: lot)
+        step.recordFill(legIndex, increment: quantity, complete: complete)
         guard !step.changes.isEmpty else { return Evaluation(decisions: [], plan: plan, changes: [], closedReason: nil) }
         var next = step.plan
         next.version = plan.version + 1
@@ -115,14 +114,17 @@ struct ExecutionStep {
     let shadow: Bool
     let feeRate: Double
     let newVersion: Int
-    /// The venue's market quantity step (0: none).
-    var lot: Double = 0
+    /// The venue's quantity step (0: none).
+    let lot: Double
+    /// Less than one lot: no order can close it, so it is nothing.
+    var dust: Double { lot * 0.999_999 }
     var decisions: [ExitDecision] = []
     var changes: [PlanChange] = []
     var closedReason: ClosedReason?
 
-    init(plan: ExitPlan, price: Double, now: Date, shadow: Bool, feeRate: Double) {
+    init(plan: ExitPlan, price: Double, now: Date, shadow: Bool, feeRate: Double, lot: Double = 0) {
         self.plan = plan
+        self.lot = lot.isFinite && lot > 0 ? lot : 0
         self.price = price
         self.now = Timestamp.normalize(now)
         self.shadow = shadow
@@ -267,7 +269,7 @@ struct ExecutionStep {
             guard leg.kind == .takeProfit, leg.status == .pending, reached(leg.triggerPrice) else { continue }
             var quantity = inLots(min(leg.quantity, plan.remainingQuantity))
             var remaining = max(0, Rounding.quantity(plan.remainingQuantity - quantity))
-            if remaining < lot * 0.999_999 {
+            if remaining < dust {
                 // Less than a lot left could never leave on its own: this exit takes it.
                 quantity = plan.remainingQuantity
                 remaining = 0
@@ -312,7 +314,7 @@ struct ExecutionStep {
     }
 
     /// Records a venue's fill of leg `index` (see ``PlanExecutor/applyFill(plan:legIndex:quantity:averagePrice:complete:now:)``).
-    mutating func recordFill(_ index: Int, increment: Double, complete: Bool, dust: Double = 0) {
+    mutating func recordFill(_ index: Int, increment: Double, complete: Bool) {
         guard plan.status == .active, plan.legs.indices.contains(index), plan.legs[index].status == .pending else { return }
         guard increment.isFinite, increment > 0 || complete else { return }
         let leg = plan.legs[index]

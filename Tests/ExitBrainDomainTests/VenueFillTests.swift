@@ -30,7 +30,7 @@ import Testing
         #expect(short.plan.stopLossLeg?.status == .pending && short.closedReason == nil)
         let all = executor.applyFill(plan: short.plan, legIndex: 3, quantity: 0.004, averagePrice: 48_740, complete: true, now: t)
         #expect(all.plan.status == .closed && all.closedReason == .stopLoss && all.plan.remainingQuantity == 0)
-        let dusty = executor.applyFill(plan: plan, legIndex: 3, quantity: 0.00999, averagePrice: 48_740, complete: true, dust: 0.0001, now: t)
+        let dusty = executor.applyFill(plan: plan, legIndex: 3, quantity: 0.00999, averagePrice: 48_740, complete: true, lot: 0.0001, now: t)
         #expect(dusty.plan.status == .closed, "0.00001 left is below the step: nothing")
     }
 

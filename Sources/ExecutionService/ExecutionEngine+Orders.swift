@@ -747,6 +747,12 @@ extension ExecutionEngine {
         let suspects = orphanSuspects
         orphanSuspects = []
         for key in suspects {
+            // A bucket just taken: its records are known before its plans are read, and every
+            // order would look orphaned. Looked at once the reconciliation has read them.
+            guard owns(key.symbol) else {
+                if holds(key.symbol) { orphanSuspects.insert(key) }
+                continue
+            }
             let plan = planCache[key]
             for id in working[key] ?? [] {
                 guard let record = records[id], record.purpose == .exit, record.type.isConditional, record.status != .intent else { continue }

@@ -72,16 +72,23 @@ public actor ExecutionEngine {
     private let orderWork: AsyncStream<Void>
     private let orderWorkBell: AsyncStream<Void>.Continuation
 
+    /// Resyncs under way, and when the cache changed meanwhile (``noteCacheChange(_:)``).
+    private var resyncsUnderWay = 0
+    private var cacheChanges: UInt64 = 0
+    private var changedDuringResync: [PositionKey: UInt64] = [:]
+
     /// An engine over the book and the venue; `now` is the clock (tests pass their own).
+    /// `reader` is what the periodic reads of every plan go through (the service gives it a
+    /// connection of its own, so that writes never queue behind a full read); by default `book`.
     public init(
         config: ExecutionConfiguration, book: any BookStore, venue: any Venue, logger: Logger, leases: LeaseTable? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }
+        reader: (any BookReading)? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.config = config
         self.leases = leases
         self.book = book
         self.venue = venue
-        mirror = BookMirror(book: book, hashes: [.plans], retainsRecords: false)
+        mirror = BookMirror(book: reader ?? book, hashes: [.plans], retainsRecords: false)
         self.planner = Planner(feeRate: config.common.feeRate)
         self.executor = PlanExecutor(feeRate: config.common.feeRate)
         self.logger = logger
@@ -642,49 +649,60 @@ public actor ExecutionEngine {
         }
     }
 
-    /// Reloads plans from Redis: picks up plans stored by others (the monitor's retroactive
-    /// plans, a restart) and drops plans closed by others. Between the mirror's full reads
-    /// (every minute) it reads the field names and only the new plans; plans changed by others
-    /// in place, such as a monitor's repair, are seen at the next full read or at the next
-    /// write's version check. New plans get their resting orders (unless `keepingOrders` is
-    /// false: the caller sees to them).
     /// The next resync reads every plan (events may have been lost: a resubscription, a
     /// Redis primary switch).
     public func readEverythingNext() { mirror.requireFullRead() }
 
+    /// Reloads plans from Redis: picks up plans stored by others (the monitor's retroactive
+    /// plans, a restart) and drops plans closed by others. Between the mirror's full reads
+    /// (every minute) it reads the field names and only the new plans; plans changed by others
+    /// in place, such as a monitor's repair, are seen at the next full read (which decodes only
+    /// the plans whose bytes changed since the last) or at the next write's version check. New
+    /// plans get their resting orders (unless `keepingOrders` is false: the caller sees to them).
+    ///
+    /// The read and its decoding run off the engine, which handles prices meanwhile; what it
+    /// read is then merged, leaving alone every position whose cached plan the engine changed
+    /// while the read was under way (a plan it created is not dropped for being absent from
+    /// the read, one it closed is not taken back from it).
     public func resync(keepingOrders: Bool = true) async throws {
+        resyncsUnderWay += 1
+        let since = cacheChanges
+        defer {
+            resyncsUnderWay -= 1
+            if resyncsUnderWay == 0 { changedDuringResync.removeAll(keepingCapacity: true) }
+        }
         let refresh = try await mirror.refresh()
         for bad in refresh.unreadable {
             logger.error("stored plan is not readable; left as it is", metadata: ["key": "\(bad.field)", "error": "\(bad.why)"])
         }
-        let stored = refresh.readPlans
+        let untouched = { (key: PositionKey) in (self.changedDuringResync[key] ?? 0) <= since }
+        let present = Set(refresh.planFields)
+        for key in planCache.keys where !present.contains(key.description) && untouched(key) { forget(key) }
         var adopted: [ExitPlan] = []
-        if refresh.full {
-            var fresh: [PositionKey: ExitPlan] = [:]
-            for (key, plan) in stored where plan.isActive && holds(key.symbol) {
-                if let mine = planCache[key], mine.planId == plan.planId, mine.version > plan.version {
-                    fresh[key] = mine
-                } else {
-                    fresh[key] = plan
-                    if planCache[key]?.planId != plan.planId { adopted.append(plan) }
-                }
+        for (key, plan) in refresh.readPlans where untouched(key) {
+            guard plan.isActive, holds(key.symbol) else {
+                if planCache[key] != nil { forget(key) }
+                continue
             }
-            for (key, plan) in planCache where fresh[key] == nil { shadowSent[plan.planId] = nil }
-            planCache = fresh
-            activePlans.record(Double(planCache.count))
-        } else {
-            let present = Set(refresh.planFields)
-            for key in planCache.keys where !present.contains(key.description) { forget(key) }
-            for (key, plan) in stored where planCache[key] == nil && plan.isActive && holds(key.symbol) {
-                remember(plan)
-                adopted.append(plan)
-            }
+            let mine = planCache[key]
+            if let mine, mine.planId == plan.planId, mine.version > plan.version { continue }
+            remember(plan)
+            if mine?.planId != plan.planId { adopted.append(plan) }
         }
         guard keepingOrders else { return }
         for plan in adopted { keepSoon(plan.key) }
     }
 
+    /// Notes a change of the cached plan of `key` while a resync is under way (its merge
+    /// leaves the position alone).
+    private func noteCacheChange(_ key: PositionKey) {
+        guard resyncsUnderWay > 0 else { return }
+        cacheChanges &+= 1
+        changedDuringResync[key] = cacheChanges
+    }
+
     func remember(_ plan: ExitPlan) {
+        noteCacheChange(plan.key)
         let before = planCache.updateValue(plan, forKey: plan.key)
         if before == nil { mirror.noteKnown(plan: plan.key) }
         if before?.planId != plan.planId, working[plan.key] != nil { orphanSuspects.insert(plan.key) }
@@ -692,6 +710,7 @@ public actor ExecutionEngine {
     }
 
     func forget(_ key: PositionKey) {
+        noteCacheChange(key)
         // The mirror forgets its name too: a plan stored again under this key (a monitor's
         // retroactive plan) is then new to the next refresh and read within one resync.
         mirror.forgetPlan(key)

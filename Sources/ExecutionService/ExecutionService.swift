@@ -32,6 +32,8 @@ public final class ExecutionService: RunnableService {
     public let venue: any Venue
     /// The paper venue's book, on a connection of its own.
     private let venueBook: RedisBook
+    /// The engine's periodic reads of every plan, on a connection of their own.
+    private let readerBook: RedisBook
     /// The bucket leases' loop.
     let keeper: LeaseKeeper
 
@@ -78,7 +80,9 @@ public final class ExecutionService: RunnableService {
         } else {
             venue = PaperVenue(book: venueBook, slippageBps: config.slippageBps, faults: config.paperFaults, logger: logger)
         }
-        engine = ExecutionEngine(config: config, book: runtime.book, venue: venue, logger: logger, leases: table)
+        readerBook = RedisBook(
+            configuration: config.common.redis, namespace: config.common.namespace, source: Self.identity.name, connectionName: "exec-reader-redis")
+        engine = ExecutionEngine(config: config, book: runtime.book, venue: venue, logger: logger, leases: table, reader: readerBook)
         Self.registerMetrics()
     }
 
@@ -100,6 +104,7 @@ public final class ExecutionService: RunnableService {
         await keeper.releaseAll()
         if let binance = venue as? BinanceVenue { await binance.shutdown() }
         await venueBook.close()
+        await readerBook.close()
         await runtime.close()
     }
 

@@ -11,8 +11,9 @@ import Synchronization
 ///
 /// It holds only what was read: a plan the caller wrote itself is in the mirror once a read
 /// has seen it. A mirror that does not retain records (the execution service's, which keeps
-/// its own plan cache) holds only the field names, and every refresh hands over the plans it
-/// read; a full read then decodes every plan.
+/// its own plan cache) holds the field names and a digest of each record's bytes, and every
+/// refresh hands over the plans it read: a periodic full read decodes only the plans whose
+/// bytes changed since the last read, a full read asked for (``requireFullRead()``) every plan.
 public final class BookMirror: Sendable {
     /// A record that could not be read: left as it is, reported once per read.
     public struct Unreadable: Sendable, Equatable {
@@ -34,14 +35,16 @@ public final class BookMirror: Sendable {
         public var unreadable: [Unreadable] = []
         /// The plan hash's field names at the read.
         public var planFields: [String] = []
-        /// For a mirror that does not retain records, the plans this refresh read (after a full
-        /// read: every plan). A retaining mirror leaves it empty: its callers read ``plans``.
+        /// For a mirror that does not retain records, the plans this refresh read (after a
+        /// periodic full read: those whose bytes changed; after one asked for: every plan). A
+        /// retaining mirror leaves it empty: its callers read ``plans``.
         public var readPlans: [PositionKey: ExitPlan] = [:]
     }
 
     /// One hash's records as read, by field and by position.
     private struct Records<Record: Sendable>: Sendable {
-        var byField: [String: (bytes: [UInt8], key: PositionKey)] = [:]
+        /// The bytes as read (a retaining mirror) or their digest (one that does not).
+        var byField: [String: (bytes: [UInt8], digest: UInt64, key: PositionKey)] = [:]
         var byKey: [PositionKey: Record] = [:]
         /// Keep bytes and records between refreshes (else only the field names).
         var retain = true
@@ -51,10 +54,12 @@ public final class BookMirror: Sendable {
         let decode: @Sendable (String, [UInt8]) throws(CoordinationError) -> (PositionKey, Record)
 
         /// Reads `bytes`, unless they are the ones held (then `changed` only if `named`). Returns the
-        /// record to a caller that does not retain records.
+        /// record to a caller that does not retain records. With `everything`, a mirror that does
+        /// not retain records decodes even bytes whose digest it holds.
         @discardableResult
-        mutating func read(_ field: String, _ bytes: [UInt8], named: Bool, _ refresh: inout Refresh) -> Record? {
-            if retain, let held = byField[field], held.bytes == bytes {
+        mutating func read(_ field: String, _ bytes: [UInt8], named: Bool, everything: Bool = true, _ refresh: inout Refresh) -> Record? {
+            let digest = retain ? 0 : FNV1a.hash64(bytes)
+            if let held = byField[field], retain ? held.bytes == bytes : !everything && held.digest == digest {
                 // A record an event named counts as changed even when its bytes are the ones
                 // held: the caller looks at it again.
                 if named { refresh.changed.insert(held.key) }
@@ -63,7 +68,7 @@ public final class BookMirror: Sendable {
             drop(field, &refresh.changed)
             do {
                 let (key, record) = try decode(field, bytes)
-                byField[field] = (retain ? bytes : [], key)
+                byField[field] = (retain ? bytes : [], digest, key)
                 if retain { byKey[key] = record }
                 refresh.changed.insert(key)
                 return retain ? nil : record
@@ -115,10 +120,12 @@ public final class BookMirror: Sendable {
             return (snapshot.key, snapshot)
         }
         var needFullRead = true
+        /// The next full read decodes every record, digests or not (asked for, or the first).
+        var decodeEverything = true
         var lastFullRead: ContinuousClock.Instant?
     }
 
-    private let book: any BookStore
+    private let book: any BookReading
     private let hashes: [BookHash]
     private let state = Mutex(State())
     private let clock = ContinuousClock()
@@ -126,7 +133,7 @@ public final class BookMirror: Sendable {
     public let fullReadEvery: Duration
 
     /// A mirror of `hashes` of `book`; with `retainsRecords` false it keeps only field names.
-    public init(book: any BookStore, hashes: [BookHash], retainsRecords: Bool = true, fullReadEvery: Duration = .seconds(60)) {
+    public init(book: any BookReading, hashes: [BookHash], retainsRecords: Bool = true, fullReadEvery: Duration = .seconds(60)) {
         self.book = book
         self.hashes = hashes
         self.fullReadEvery = fullReadEvery
@@ -141,8 +148,14 @@ public final class BookMirror: Sendable {
     /// Positions by key, as last read.
     public var positions: [PositionKey: PositionSnapshot] { state.withLock { $0.positions.byKey } }
 
-    /// The next refresh reads everything (events may have been lost, a pass failed part-way).
-    public func requireFullRead() { state.withLock { $0.needFullRead = true } }
+    /// The next refresh reads and decodes everything (events may have been lost, a pass failed
+    /// part-way, the caller took on plans it did not hold).
+    public func requireFullRead() {
+        state.withLock {
+            $0.needFullRead = true
+            $0.decodeEverything = true
+        }
+    }
 
     /// For a mirror that does not retain records: the caller holds this plan already (it wrote
     /// it), so a refresh between full reads does not read it back. A retaining mirror holds only
@@ -150,7 +163,7 @@ public final class BookMirror: Sendable {
     public func noteKnown(plan key: PositionKey) {
         state.withLock { s in
             guard !s.plans.retain, s.plans.byField[key.description] == nil else { return }
-            s.plans.byField[key.description] = ([], key)
+            s.plans.byField[key.description] = ([], 0, key)
         }
     }
 
@@ -168,21 +181,25 @@ public final class BookMirror: Sendable {
     /// `forceFull`, everything is read.
     public func refresh(named: Set<String> = [], forceFull: Bool = false) async throws(CoordinationError) -> Refresh {
         let now = clock.now
-        let full = state.withLock { s -> Bool in
+        let (full, everything) = state.withLock { s -> (Bool, Bool) in
             let due = forceFull || s.needFullRead || s.lastFullRead.map { now - $0 >= fullReadEvery } ?? true
+            let everything = due && s.decodeEverything
             // Cleared before the read: a need noted while it is under way asks for the next one.
-            if due { s.needFullRead = false }
-            return due
+            if due {
+                s.needFullRead = false
+                s.decodeEverything = false
+            }
+            return (due, everything)
         }
         do {
-            return full ? try await fullRead(at: now) : try await namesThenNew(named: named)
+            return full ? try await fullRead(at: now, everything: everything) : try await namesThenNew(named: named)
         } catch {
             if full { requireFullRead() }
             throw error
         }
     }
 
-    private func fullRead(at now: ContinuousClock.Instant) async throws(CoordinationError) -> Refresh {
+    private func fullRead(at now: ContinuousClock.Instant, everything: Bool) async throws(CoordinationError) -> Refresh {
         let all = try await book.readAll(hashes)
         return state.withLock { s in
             s.lastFullRead = now
@@ -194,7 +211,9 @@ public final class BookMirror: Sendable {
                 case .plans:
                     refresh.planFields = records.map(\.field)
                     for (field, bytes) in records {
-                        if let plan = s.plans.read(field, bytes, named: false, &refresh) { refresh.readPlans[plan.key] = plan }
+                        if let plan = s.plans.read(field, bytes, named: false, everything: everything, &refresh) {
+                            refresh.readPlans[plan.key] = plan
+                        }
                     }
                     s.plans.keepOnly(seen, &refresh.changed)
                 case .positions:

@@ -1,14 +1,6 @@
 import ExitBrainDomain
 import Foundation
 
-/// The two hashes of the book that services mirror.
-public enum BookHash: Sendable, Hashable {
-    /// `{ns}:exit:plans`.
-    case plans
-    /// `{ns}:positions`.
-    case positions
-}
-
 /// One step of the paper venue's own book: an order (the venue's view of it) and the position
 /// it changes, written together.
 public struct PaperLedgerWrite: Sendable {
@@ -58,7 +50,7 @@ public struct PaperLedgerWrite: Sendable {
 ///
 /// ``RedisBook`` is the book; the seam lets the engine's and the reconciler's decisions be
 /// tested without a network, against a book kept in memory with the same rules.
-public protocol BookStore: EventPublishing {
+public protocol BookStore: EventPublishing, BookReading {
     /// Stores `plan` for its position unless one is stored already (publishing
     /// `exit_plan.created` and writing `orders`, its order intents, in the same step), after
     /// applying `writes` in the same round trip.
@@ -111,12 +103,6 @@ public protocol BookStore: EventPublishing {
     func commitPaper(_ write: PaperLedgerWrite) async throws(CoordinationError) -> PaperLedgerWrite.Outcome
     /// Several such steps, each atomic on its own, in one round trip; the outcomes in order.
     func commitPaperAll(_ writes: [PaperLedgerWrite]) async throws(CoordinationError) -> [PaperLedgerWrite.Outcome]
-    /// Every field and its bytes of each hash, in one round trip.
-    func readAll(_ hashes: [BookHash]) async throws(CoordinationError) -> [[(field: String, bytes: [UInt8])]]
-    /// The field names of each hash, in one round trip.
-    func fieldNames(_ hashes: [BookHash]) async throws(CoordinationError) -> [[String]]
-    /// The bytes of the named fields of each hash (nil where absent), in one round trip.
-    func fetch(_ requests: [(hash: BookHash, fields: [String])]) async throws(CoordinationError) -> [[[UInt8]?]]
     /// Round trips made so far (figures and tests).
     var roundTrips: Int { get }
 }

@@ -11,6 +11,16 @@ public enum FNV1a {
         return h
     }
 
+    /// The hash of bytes (a digest of a stored record, to see whether it changed).
+    public static func hash64(_ bytes: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return h
+    }
+
     /// The hash as 16 lower-case hex characters.
     public static func hex64(_ text: String) -> String {
         let hex = String(hash64(text), radix: 16)

@@ -255,4 +255,35 @@ struct PlanStoreTests {
         #expect(some.count == 1)
         await f.cleanup()
     }
+
+    @Test func aFullReadComesInSlicesAndHoldsEveryFieldOnce() async throws {
+        let f = try await CoordinationFixture(label: "scan")
+        let book = RedisBook(plans: f.plans, positions: f.positions, bus: f.bus)
+        let count = RedisBook.scanSlice * 4 + 17
+        var expected: [String: [UInt8]] = [:]
+        var fill: [RedisCommand] = []
+        for i in 0..<count {
+            let field = "S\(i)USDT:LONG"
+            let bytes = Array("{\"n\":\(i),\"pad\":\"\(String(repeating: "x", count: 100))\"}".utf8)
+            expected[field] = bytes
+            fill.append(RedisCommand(["HSET", f.namespace.plans, field, bytes]))
+        }
+        fill.append(RedisCommand(["HSET", f.namespace.positions, "A:LONG", "1", "B:SHORT", "2"]))
+        _ = try await f.redis.pipeline(fill)
+        let before = book.roundTrips
+        let all = try await book.readAll([.plans, .positions])
+        let trips = book.roundTrips - before
+        #expect(all[0].count == count, "every plan once: \(all[0].count) of \(count)")
+        #expect(Set(all[0].map(\.field)).count == all[0].count, "no field twice")
+        #expect(all[0].allSatisfy { expected[$0.field] == $0.bytes }, "each field with its bytes")
+        #expect(
+            Set(all[1].map(\.field)) == ["A:LONG", "B:SHORT"] && all[1].map(\.bytes).sorted { $0.lexicographicallyPrecedes($1) } == [[49], [50]])
+        // Slices of about `scanSlice` fields: several round trips for the plans, the small
+        // hash's one pipelined with the first.
+        #expect(trips >= count / RedisBook.scanSlice / 2 && trips <= count / RedisBook.scanSlice * 4, "\(trips) round trips")
+        let beforeSmall = book.roundTrips
+        #expect(try await book.readAll([.positions])[0].count == 2)
+        #expect(book.roundTrips - beforeSmall == 1, "a small hash: one round trip, as HGETALL")
+        await f.cleanup()
+    }
 }

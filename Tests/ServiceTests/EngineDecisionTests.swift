@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import PaperVenue
 import Support
+import Synchronization
 import Testing
 import Venue
 
@@ -393,6 +394,35 @@ struct EngineDecisionTests {
         #expect(book.roundTrips - before == 1, "names only, not the engine's own new plan")
     }
 
+    @Test func aResyncUnderWayNeitherDropsAPlanMadeMeanwhileNorTakesBackOneClosed() async throws {
+        let book = InMemoryBook(source: "execution-service")
+        let reader = HeldReader(book)
+        let config = try ExecutionConfiguration(environment: ["EXIT_EXECUTOR_MODE": "LIVE", "EXIT_ORDERS": "ON_TRIGGER"])
+        let h = await VenueHarness(book: book, config: config, reader: reader)
+        let eth = PositionKey(symbol: "ETHUSDT", side: .long)
+        let btc = PositionKey(symbol: "BTCUSDT", side: .long)
+        try await h.signal(.buy, symbol: "ETHUSDT", price: 3_000)
+        try await h.engine.resync()
+        #expect(await h.engine.cachedPlan(eth) != nil)
+        // The full read takes its snapshot (ETH's plan, no BTC plan), then is held while the
+        // engine plans BTC and closes ETH.
+        reader.holdNextRead()
+        await h.engine.readEverythingNext()
+        let resync = Task { try await h.engine.resync() }
+        #expect(await reader.waitUntilHeld(), "the resync read through the reader")
+        try await h.signal(.buy, symbol: "BTCUSDT")
+        try await h.signal(.buy, symbol: "ETHUSDT", price: 3_000, action: .close)
+        #expect(book.storedPlan(eth) == nil && book.storedPlan(btc) != nil)
+        reader.release()
+        try await resync.value
+        #expect(await h.engine.cachedPlan(btc) != nil, "a plan made while the read was under way stays")
+        #expect(await h.engine.cachedPlan(eth) == nil, "a plan closed while the read was under way is not taken back")
+        // The next resyncs see the book as it is.
+        try await h.engine.resync()
+        #expect(await h.engine.cachedPlan(btc) != nil)
+        #expect(await h.engine.cachedPlan(eth) == nil)
+    }
+
     @Test func aRetroactivePlanGetsItsRestingOrders() async throws {
         let (book, h) = try await make()
         let snapshot = PositionSnapshot(
@@ -410,5 +440,43 @@ struct EngineDecisionTests {
         let resting = h.resting(plan.key, in: book.paperBook)
         #expect(resting.contains { $0.type == .stopMarket && $0.triggerPrice == Decimal(string: "3075") }, "\(resting.map(\.triggerPrice))")
         #expect(resting.count == 4)
+    }
+}
+
+/// A plan reader over a book whose next full read takes its snapshot and then waits until released.
+final class HeldReader: BookReading {
+    private let book: InMemoryBook
+    private let state = Mutex<(armed: Bool, held: Bool, released: Bool)>((false, false, false))
+
+    init(_ book: InMemoryBook) { self.book = book }
+
+    func holdNextRead() { state.withLock { $0 = (true, false, false) } }
+    func release() { state.withLock { $0.released = true } }
+
+    /// Waits (up to 5 s) until a read is held; false if none came.
+    func waitUntilHeld() async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while ContinuousClock.now < deadline {
+            if state.withLock({ $0.held }) { return true }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        return false
+    }
+
+    func readAll(_ hashes: [BookHash]) async throws(CoordinationError) -> [[(field: String, bytes: [UInt8])]] {
+        let snapshot = try await book.readAll(hashes)
+        let hold = state.withLock { s in
+            defer { s.armed = false }
+            if s.armed { s.held = true }
+            return s.armed
+        }
+        while hold, !state.withLock({ $0.released }) { try? await Task.sleep(for: .milliseconds(1)) }
+        return snapshot
+    }
+
+    func fieldNames(_ hashes: [BookHash]) async throws(CoordinationError) -> [[String]] { try await book.fieldNames(hashes) }
+
+    func fetch(_ requests: [(hash: BookHash, fields: [String])]) async throws(CoordinationError) -> [[[UInt8]?]] {
+        try await book.fetch(requests)
     }
 }

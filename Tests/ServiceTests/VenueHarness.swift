@@ -17,9 +17,9 @@ final class VenueHarness: Sendable {
     private let pump: Task<Void, Never>
     private let worker: Task<Void, Never>
 
-    init(book: any BookStore, config: ExecutionConfiguration, faults: PaperFaults = PaperFaults()) async {
+    init(book: any BookStore, config: ExecutionConfiguration, faults: PaperFaults = PaperFaults(), reader: (any BookReading)? = nil) async {
         let venue = PaperVenue(book: book, slippageBps: config.slippageBps, faults: faults, logger: Logger(label: "test.venue"))
-        let engine = ExecutionEngine(config: config, book: book, venue: venue, logger: Logger(label: "test.engine"))
+        let engine = ExecutionEngine(config: config, book: book, venue: venue, logger: Logger(label: "test.engine"), reader: reader)
         let events = await venue.events()
         let handled = self.handled
         self.venue = venue

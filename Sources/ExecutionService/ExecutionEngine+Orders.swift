@@ -592,12 +592,61 @@ extension ExecutionEngine {
 
     // MARK: - cancels
 
-    /// Cancels the working orders of a position (all but `except`).
+    /// Cancels the working orders of a position (all but `except`). Those of no active plan (a
+    /// closed position's) go to a venue that takes them together in one request
+    /// (``Venue/cancelAll(_:)``), their records and `order.canceled` in one write.
     func cancelWorking(of key: PositionKey, except: String?, reason: String) async {
-        for id in working[key] ?? [] where id != except {
-            guard let record = records[id], record.purpose == .exit, record.type.isConditional else { continue }
-            await cancelOrder(record, reason: reason)
+        let targets = (working[key] ?? []).filter { $0 != except }.sorted().compactMap { id -> OrderRecord? in
+            guard let record = records[id], record.purpose == .exit, record.type.isConditional else { return nil }
+            return record
         }
+        let activePlan = planCache[key]?.planId
+        let together = venue.placesTogether ? targets.filter { $0.planId != activePlan && $0.status != .intent } : []
+        for record in targets where !together.contains(where: { $0.clientOrderId == record.clientOrderId }) {
+            await cancelOrder(records[record.clientOrderId] ?? record, reason: reason)
+        }
+        await cancelTogether(together.map(\.clientOrderId), reason: reason)
+    }
+
+    /// Cancels working orders of no active plan in one request; what the venue no longer has is
+    /// asked about, as ``cancelOrder(_:reason:)`` does.
+    private func cancelTogether(_ ids: [String], reason: String) async {
+        let sending = ids.compactMap { id -> OrderRecord? in
+            guard let record = records[id], record.status.mayBeWorking, record.status != .intent, holds(record.key.symbol),
+                inFlight.insert(id).inserted
+            else { return nil }
+            cancelReasons[id] = reason
+            return record
+        }
+        guard !sending.isEmpty else { return }
+        let outcomes = await venue.cancelAll(
+            sending.map { OpenOrder(clientOrderId: $0.clientOrderId, symbol: $0.key.symbol, conditional: $0.type.isConditional) })
+        var writes = book.writes()
+        var gone: [OrderRecord] = []
+        for (n, record) in sending.enumerated() {
+            let id = record.clientOrderId
+            inFlight.remove(id)
+            switch n < outcomes.count ? outcomes[n] : .failure(.unknownOutcome(message: "the venue answered fewer cancels than it was sent")) {
+            case .success:
+                guard let before = records[id], let after = try? OrderLifecycle.apply(.canceled, to: before, at: now()), after != before else {
+                    continue
+                }
+                know(after)
+                newsEvents(before: before, after: after, update: .canceled, into: &writes)
+                if let write = try? OrderWrite.update(after) { writes.put(write) }
+            case .failure(.notFound):
+                gone.append(record)
+            case .failure(let error):
+                logger.warning("cancel not done; will try again", metadata: ["client_order_id": "\(id)", "error": "\(error)"])
+            }
+        }
+        if !writes.isEmpty {
+            do { try await book.commit(writes) } catch {
+                logger.error("order records not stored", metadata: ["orders": "\(sending.count)", "error": "\(error)"])
+            }
+        }
+        // Gone already (filled, expired): ask what became of each.
+        for record in gone { await resolveByQuery(records[record.clientOrderId] ?? record) }
     }
 
     /// Cancels one order; an intent that never left is closed as not sent.

@@ -229,6 +229,51 @@ public actor PaperVenue: Venue {
         emit(.order(clientOrderId: clientOrderId, .canceled))
     }
 
+    /// A closed position's resting orders (one symbol) are cancelled as ``cancel(clientOrderId:symbol:conditional:)``
+    /// cancels them, stored in one round trip; anything else goes one by one.
+    public func cancelAll(_ targets: [OpenOrder]) async -> [Result<Void, VenueError>] {
+        guard targets.count > 1, let symbol = targets.first?.symbol, targets.allSatisfy({ $0.symbol == symbol }) else {
+            return await cancelOneByOne(targets)
+        }
+        await acquire(symbol)
+        defer { release(symbol) }
+        var outcomes = [Result<Void, VenueError>?](repeating: nil, count: targets.count)
+        var staged: [(index: Int, record: OrderRecord)] = []
+        do throws(VenueError) {
+            try await load()
+            let at = Date()
+            for (i, target) in targets.enumerated() {
+                let id = target.clientOrderId
+                guard let record = orders[id], record.status.mayBeWorking, !staged.contains(where: { $0.record.clientOrderId == id }) else {
+                    outcomes[i] = .failure(.notFound(clientOrderId: id))
+                    continue
+                }
+                do throws(VenueError) { staged.append((i, try apply(.canceled, to: record, at: at))) } catch { outcomes[i] = .failure(error) }
+            }
+            let written: [PaperLedgerWrite.Outcome]
+            do {
+                written = try await book.commitPaperAll(
+                    staged.map {
+                        PaperLedgerWrite(onlyIfNew: false, clientOrderId: $0.record.clientOrderId, order: $0.record.jsonBytes(), position: nil)
+                    })
+            } catch { throw .unreachable(message: error.message) }
+            for (n, stage) in staged.enumerated() {
+                let id = stage.record.clientOrderId
+                guard n < written.count, written[n] == .written else {
+                    outcomes[stage.index] = .failure(.unknownOutcome(message: "the paper book did not store the cancel"))
+                    continue
+                }
+                orders[id] = nil
+                resting[symbol]?.remove(id)
+                emit(.order(clientOrderId: id, .canceled))
+                outcomes[stage.index] = .success(())
+            }
+        } catch {
+            for i in outcomes.indices where outcomes[i] == nil { outcomes[i] = .failure(error) }
+        }
+        return outcomes.map { $0 ?? .failure(.unknownOutcome(message: "no answer")) }
+    }
+
     public func query(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) -> OrderUpdate {
         await acquire(symbol)
         defer { release(symbol) }

@@ -60,12 +60,16 @@ public protocol Venue: Sendable {
     /// it. A venue that can send them together does (the paper venue: one round trip for a
     /// plan's resting orders); by default they go one after another.
     func placeAll(_ requests: [OrderRequest]) async -> [Result<OrderUpdate, VenueError>]
-    /// True when ``placeAll(_:)`` sends its requests in one write (they leave together or not
-    /// at all); false when it sends them one after another, so a caller that must check
-    /// something before each request (a lease) sends them itself.
+    /// True when ``placeAll(_:)`` and ``cancelAll(_:)`` send their requests in one write (they
+    /// leave together or not at all); false when they send them one after another, so a caller
+    /// that must check something before each request (a lease) sends them itself.
     var placesTogether: Bool { get }
     /// Cancels an order by client id.
     func cancel(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError)
+    /// Cancels several orders, the outcomes in the same order, each as
+    /// ``cancel(clientOrderId:symbol:conditional:)`` would give it (the paper venue: one round
+    /// trip for a closed position's resting orders); by default one after another.
+    func cancelAll(_ orders: [OpenOrder]) async -> [Result<Void, VenueError>]
     /// What the venue knows of an order by client id; `notFound` when it knows nothing.
     func query(clientOrderId: String, symbol: String, conditional: Bool) async throws(VenueError) -> OrderUpdate
     /// The open (working) orders, regular and conditional.
@@ -93,6 +97,21 @@ extension Venue {
     public func placeAll(_ requests: [OrderRequest]) async -> [Result<OrderUpdate, VenueError>] { await placeOneByOne(requests) }
 
     public var placesTogether: Bool { false }
+
+    public func cancelAll(_ orders: [OpenOrder]) async -> [Result<Void, VenueError>] { await cancelOneByOne(orders) }
+
+    /// ``cancelAll(_:)`` by one ``cancel(clientOrderId:symbol:conditional:)`` after another.
+    public func cancelOneByOne(_ orders: [OpenOrder]) async -> [Result<Void, VenueError>] {
+        var outcomes: [Result<Void, VenueError>] = []
+        outcomes.reserveCapacity(orders.count)
+        for order in orders {
+            do throws(VenueError) {
+                try await cancel(clientOrderId: order.clientOrderId, symbol: order.symbol, conditional: order.conditional)
+                outcomes.append(.success(()))
+            } catch { outcomes.append(.failure(error)) }
+        }
+        return outcomes
+    }
 
     /// ``placeAll(_:)`` by one ``place(_:)`` after another.
     public func placeOneByOne(_ requests: [OrderRequest]) async -> [Result<OrderUpdate, VenueError>] {

@@ -51,6 +51,41 @@ struct PaperVenueRoundTripTests {
         await f.cleanup()
     }
 
+    @Test func aClosedPositionsRestingOrdersAreCancelledInOneRoundTrip() async throws {
+        let f = try await EngineFixture("paper-cancel-all")
+        let venue = PaperVenue(book: f.book, logger: Logger(label: "test.venue"))
+        await venue.observe(symbol: "BTCUSDT", price: 50_000)
+        _ = try await venue.place(
+            OrderRequest(clientOrderId: "en-1", symbol: "BTCUSDT", side: .buy, positionSide: .long, purpose: .entry, type: .market, quantity: 0.01))
+        let exits = [("sl-1", OrderType.stopMarket, Decimal(48_750)), ("tp-1", .takeProfitMarket, 50_750), ("tp-2", .takeProfitMarket, 51_250)]
+        let placed = await venue.placeAll(
+            exits.map {
+                OrderRequest(
+                    clientOrderId: $0.0, symbol: "BTCUSDT", side: .sell, positionSide: .long, purpose: .exit, type: $0.1, quantity: 0.003,
+                    triggerPrice: $0.2)
+            })
+        #expect(placed.allSatisfy { (try? $0.get()) != nil }, "\(placed)")
+        let targets = ["tp-1", "nothing-1", "sl-1", "tp-2", "tp-1"].map { OpenOrder(clientOrderId: $0, symbol: "BTCUSDT", conditional: true) }
+        let before = f.redis.stats.roundTrips
+        let outcomes = await venue.cancelAll(targets)
+        #expect(f.redis.stats.roundTrips - before == 1, "one round trip for three cancels")
+        #expect(outcomes.count == 5)
+        for i in [0, 2, 3] { #expect((try? outcomes[i].get()) != nil, "\(i): \(outcomes[i])") }
+        for i in [1, 4] {
+            guard case .failure(.notFound) = outcomes[i] else {
+                Issue.record("an order the venue does not have (or has cancelled already in this batch): \(outcomes[i])")
+                continue
+            }
+        }
+        let stored = try await f.paperBook()
+        #expect(["sl-1", "tp-1", "tp-2"].allSatisfy { stored[$0]?.status == .canceled }, "\(stored.mapValues(\.status))")
+        #expect(try await venue.openOrders().isEmpty)
+        // Cancelled again: each is gone, as a single cancel would find.
+        let again = await venue.cancelAll(Array(targets.prefix(3)))
+        #expect(again.allSatisfy { if case .failure(.notFound) = $0 { true } else { false } }, "\(again)")
+        await f.cleanup()
+    }
+
     /// The entry assumes the position the venue knows (none, for a venue just started over a
     /// book that has one): the ledger script finds otherwise, and the fill is worked out again
     /// on the position read then, so the add is not lost.

@@ -44,13 +44,15 @@ extension ExecutionEngine {
 
     /// Forgets (in memory; `{ns}:orders` keeps them) the records that are final and not the
     /// current order of a pending leg: what the engine needs of them is done. Keeps memory flat
-    /// however many orders a long run makes.
-    func pruneRecords() {
-        var current: Set<String> = []
-        for plan in planCache.values {
-            for leg in plan.legs where leg.status == .pending { current.insert(leg.clientOrderId) }
+    /// however many orders a long run makes. Lets other work in between slices (``passSlice``).
+    func pruneRecords() async {
+        let final = records.compactMap { $0.value.status.isFinal ? $0.key : nil }
+        for (n, id) in final.enumerated() {
+            if n > 0, n % Self.passSlice == 0 { await Task.yield() }
+            guard let record = records[id], record.status.isFinal else { continue }
+            let current = planCache[record.key]?.legs.contains { $0.status == .pending && $0.clientOrderId == id } ?? false
+            if !current { forgetRecord(id) }
         }
-        for (id, record) in records where record.status.isFinal && !current.contains(id) { forgetRecord(id) }
     }
 
     /// Drops one record from memory.
@@ -771,8 +773,13 @@ extension ExecutionEngine {
             lastFullKeep = clock.now
             // A plan whose orders all rest as its legs name them needs nothing: skipped without
             // working out its orders again (with thousands of plans, that work was the pass).
-            for plan in planCache.values where !ordersRest(plan) { await keepOrders(plan) }
-            pruneRecords()
+            // The pass lets prices and fills in between slices: with 10 000 plans it took the
+            // engine for over 100 ms at a time.
+            for (n, key) in planCache.keys.enumerated() {
+                if n > 0, n % Self.passSlice == 0 { await Task.yield() }
+                if let plan = planCache[key], !ordersRest(plan) { await keepOrders(plan) }
+            }
+            await pruneRecords()
             orphanSuspects.formUnion(working.keys)
             supervised = Array(planCache.keys)
         }
@@ -795,7 +802,8 @@ extension ExecutionEngine {
         }
         let suspects = orphanSuspects
         orphanSuspects = []
-        for key in suspects {
+        for (n, key) in suspects.enumerated() {
+            if n > 0, n % Self.passSlice == 0 { await Task.yield() }
             // A bucket just taken: its records are known before its plans are read, and every
             // order would look orphaned. Looked at once the reconciliation has read them.
             guard owns(key.symbol) else {
@@ -811,7 +819,8 @@ extension ExecutionEngine {
                 if records[id]?.status.mayBeWorking == true { orphanSuspects.insert(key) }
             }
         }
-        for key in supervised {
+        for (n, key) in supervised.enumerated() {
+            if n > 0, n % Self.passSlice == 0 { await Task.yield() }
             if let plan = planCache[key], restsAtVenue(plan.symbol), let price = lastPrice[plan.symbol] {
                 _ = await superviseStop(plan, price: price)
             }

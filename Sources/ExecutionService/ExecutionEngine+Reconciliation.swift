@@ -110,7 +110,7 @@ extension ExecutionEngine {
                 await positionMayBeGone(key)
             }
         }
-        pruneRecords()
+        await pruneRecords()
         logger.info(
             "reconciled with the venue",
             metadata: [

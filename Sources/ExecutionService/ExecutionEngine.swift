@@ -33,6 +33,9 @@ public actor ExecutionEngine {
     var pendingSignals: [(signal: TradeSignal, meta: EnvelopeMeta, until: ContinuousClock.Instant)] = []
     /// At most this many signals wait for a bucket.
     static let pendingSignalLimit = 10_000
+    /// Plans or records a long pass over all of them handles between two yields to the other
+    /// work waiting for the engine (a price, a fill waits at most one slice).
+    static let passSlice = 256
 
     var planCache: [PositionKey: ExitPlan] = [:]
     var lastPrice: [String: Double] = [:]
@@ -676,8 +679,16 @@ public actor ExecutionEngine {
             logger.error("stored plan is not readable; left as it is", metadata: ["key": "\(bad.field)", "error": "\(bad.why)"])
         }
         let untouched = { (key: PositionKey) in (self.changedDuringResync[key] ?? 0) <= since }
-        let present = Set(refresh.planFields)
-        for key in planCache.keys where !present.contains(key.description) && untouched(key) { forget(key) }
+        if refresh.full {
+            // Every cached plan against the hash's names, once a minute: also a plan whose name
+            // the mirror did not hold.
+            let present = Set(refresh.planFields)
+            for key in planCache.keys where !present.contains(key.description) && untouched(key) { forget(key) }
+        } else {
+            // Between full reads, only what the mirror saw go: a steady resync costs the engine
+            // nothing per plan held.
+            for key in refresh.plansGone where planCache[key] != nil && untouched(key) { forget(key) }
+        }
         var adopted: [ExitPlan] = []
         for (key, plan) in refresh.readPlans where untouched(key) {
             guard plan.isActive, holds(key.symbol) else {

@@ -35,6 +35,8 @@ public final class BookMirror: Sendable {
         public var unreadable: [Unreadable] = []
         /// The plan hash's field names at the read.
         public var planFields: [String] = []
+        /// Plans the mirror held that are no longer in the hash.
+        public var plansGone: Set<PositionKey> = []
         /// For a mirror that does not retain records, the plans this refresh read (after a
         /// periodic full read: those whose bytes changed; after one asked for: every plan). A
         /// retaining mirror leaves it empty: its callers read ``plans``.
@@ -78,21 +80,26 @@ public final class BookMirror: Sendable {
             }
         }
 
-        mutating func drop(_ field: String, _ changed: inout Set<PositionKey>) {
-            guard let held = byField.removeValue(forKey: field) else { return }
+        /// Forgets a field; the position it held, if it held one.
+        @discardableResult
+        mutating func drop(_ field: String, _ changed: inout Set<PositionKey>) -> PositionKey? {
+            guard let held = byField.removeValue(forKey: field) else { return nil }
             byKey[held.key] = nil
             changed.insert(held.key)
+            return held.key
         }
 
-        /// After a full read: drops what the read did not see.
-        mutating func keepOnly(_ seen: Set<String>, _ changed: inout Set<PositionKey>) {
-            for field in byField.keys where !seen.contains(field) { drop(field, &changed) }
+        /// After a full read: drops what the read did not see; the positions dropped.
+        @discardableResult
+        mutating func keepOnly(_ seen: Set<String>, _ changed: inout Set<PositionKey>) -> [PositionKey] {
+            let unseen = byField.keys.filter { !seen.contains($0) }
+            return unseen.compactMap { drop($0, &changed) }
         }
 
         /// Between full reads: the names not held yet, and the held ones an event named. Drops
         /// what is gone; when every held record is among the names (the usual case), nothing
         /// was removed and no set is built.
-        mutating func toFetch(_ fields: [String], named: Set<String>, _ changed: inout Set<PositionKey>) -> [String] {
+        mutating func toFetch(_ fields: [String], named: Set<String>, _ changed: inout Set<PositionKey>, gone: inout Set<PositionKey>) -> [String] {
             var fetch: [String] = []
             var known = 0
             for field in fields {
@@ -103,7 +110,7 @@ public final class BookMirror: Sendable {
                     if named.contains(field) { fetch.append(field) }
                 }
             }
-            if known != byField.count { keepOnly(Set(fields), &changed) }
+            if known != byField.count { gone.formUnion(keepOnly(Set(fields), &changed)) }
             return fetch
         }
     }
@@ -215,7 +222,7 @@ public final class BookMirror: Sendable {
                             refresh.readPlans[plan.key] = plan
                         }
                     }
-                    s.plans.keepOnly(seen, &refresh.changed)
+                    refresh.plansGone.formUnion(s.plans.keepOnly(seen, &refresh.changed))
                 case .positions:
                     for (field, bytes) in records { s.positions.read(field, bytes, named: false, &refresh) }
                     s.positions.keepOnly(seen, &refresh.changed)
@@ -228,11 +235,12 @@ public final class BookMirror: Sendable {
     private func namesThenNew(named: Set<String>) async throws(CoordinationError) -> Refresh {
         let names = try await book.fieldNames(hashes)
         var refresh = Refresh()
+        var ignored: Set<PositionKey> = []
         let requests: [(hash: BookHash, fields: [String])] = state.withLock { s in
             zip(hashes, names).map { hash, fields in
                 switch hash {
-                case .plans: (hash, s.plans.toFetch(fields, named: named, &refresh.changed))
-                case .positions: (hash, s.positions.toFetch(fields, named: named, &refresh.changed))
+                case .plans: (hash, s.plans.toFetch(fields, named: named, &refresh.changed, gone: &refresh.plansGone))
+                case .positions: (hash, s.positions.toFetch(fields, named: named, &refresh.changed, gone: &ignored))
                 }
             }
         }
@@ -245,7 +253,7 @@ public final class BookMirror: Sendable {
                     switch (request.hash, item) {
                     case (.plans, let bytes?):
                         if let plan = s.plans.read(field, bytes, named: true, &refresh) { refresh.readPlans[plan.key] = plan }
-                    case (.plans, nil): s.plans.drop(field, &refresh.changed)
+                    case (.plans, nil): if let key = s.plans.drop(field, &refresh.changed) { refresh.plansGone.insert(key) }
                     case (.positions, let bytes?): s.positions.read(field, bytes, named: true, &refresh)
                     case (.positions, nil): s.positions.drop(field, &refresh.changed)
                     }

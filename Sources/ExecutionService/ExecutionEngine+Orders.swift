@@ -286,11 +286,17 @@ extension ExecutionEngine {
                 rest.append((update, id))
                 return false
             }
-            know(after)
-            newsEvents(before: before, after: after, update: update, into: &writes)
-            if let write = try? OrderWrite.update(after) { writes.put(write) }
+            stage(after, from: before, update: update, into: &writes)
             return true
         }
+    }
+
+    /// News of an order booked in memory at once, its record and events added to `writes` (the
+    /// caller's one write for a batch).
+    private func stage(_ after: OrderRecord, from before: OrderRecord, update: OrderUpdate, into writes: inout BookWrites) {
+        know(after)
+        newsEvents(before: before, after: after, update: update, into: &writes)
+        if let write = try? OrderWrite.update(after) { writes.put(write) }
     }
 
     /// Sends several intents, in order, and books their acknowledgements in one write (a plan's
@@ -633,9 +639,7 @@ extension ExecutionEngine {
                 guard let before = records[id], let after = try? OrderLifecycle.apply(.canceled, to: before, at: now()), after != before else {
                     continue
                 }
-                know(after)
-                newsEvents(before: before, after: after, update: .canceled, into: &writes)
-                if let write = try? OrderWrite.update(after) { writes.put(write) }
+                stage(after, from: before, update: .canceled, into: &writes)
             case .failure(.notFound):
                 gone.append(record)
             case .failure(let error):

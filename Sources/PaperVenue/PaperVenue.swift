@@ -163,13 +163,7 @@ public actor PaperVenue: Venue {
                     staged.append((i, record, update))
                 } catch { answers[i] = .failure(error) }
             }
-            let outcomes: [PaperLedgerWrite.Outcome]
-            do {
-                outcomes = try await book.commitPaperAll(
-                    staged.map {
-                        PaperLedgerWrite(onlyIfNew: true, clientOrderId: $0.record.clientOrderId, order: $0.record.jsonBytes(), position: nil)
-                    })
-            } catch { throw .unreachable(message: error.message) }
+            let outcomes = try await storeTogether(staged.map(\.record), onlyIfNew: true)
             for (n, stage) in staged.enumerated() {
                 let id = stage.record.clientOrderId
                 guard n < outcomes.count, outcomes[n] == .written else {
@@ -224,9 +218,14 @@ public actor PaperVenue: Venue {
         guard let record = orders[clientOrderId], record.status.mayBeWorking else { throw .notFound(clientOrderId: clientOrderId) }
         let next = try apply(.canceled, to: record, at: Date())
         _ = try await commit(next, position: nil, onlyIfNew: false)
-        orders[clientOrderId] = nil
-        resting[symbol]?.remove(clientOrderId)
-        emit(.order(clientOrderId: clientOrderId, .canceled))
+        cancelled(clientOrderId, symbol: symbol)
+    }
+
+    /// A cancel stored: the order leaves the book and its news goes out.
+    private func cancelled(_ id: String, symbol: String) {
+        orders[id] = nil
+        resting[symbol]?.remove(id)
+        emit(.order(clientOrderId: id, .canceled))
     }
 
     /// A closed position's resting orders (one symbol) are cancelled as ``cancel(clientOrderId:symbol:conditional:)``
@@ -250,22 +249,14 @@ public actor PaperVenue: Venue {
                 }
                 do throws(VenueError) { staged.append((i, try apply(.canceled, to: record, at: at))) } catch { outcomes[i] = .failure(error) }
             }
-            let written: [PaperLedgerWrite.Outcome]
-            do {
-                written = try await book.commitPaperAll(
-                    staged.map {
-                        PaperLedgerWrite(onlyIfNew: false, clientOrderId: $0.record.clientOrderId, order: $0.record.jsonBytes(), position: nil)
-                    })
-            } catch { throw .unreachable(message: error.message) }
+            let written = try await storeTogether(staged.map(\.record), onlyIfNew: false)
             for (n, stage) in staged.enumerated() {
                 let id = stage.record.clientOrderId
                 guard n < written.count, written[n] == .written else {
                     outcomes[stage.index] = .failure(.unknownOutcome(message: "the paper book did not store the cancel"))
                     continue
                 }
-                orders[id] = nil
-                resting[symbol]?.remove(id)
-                emit(.order(clientOrderId: id, .canceled))
+                cancelled(id, symbol: symbol)
                 outcomes[stage.index] = .success(())
             }
         } catch {
@@ -473,6 +464,15 @@ public actor PaperVenue: Venue {
             }
             return .written
         }
+    }
+
+    /// Several orders without a position change, each its own step, in one round trip: the
+    /// outcomes in order (``placeAll(_:)`` and ``cancelAll(_:)``).
+    private func storeTogether(_ records: [OrderRecord], onlyIfNew: Bool) async throws(VenueError) -> [PaperLedgerWrite.Outcome] {
+        do {
+            return try await book.commitPaperAll(
+                records.map { PaperLedgerWrite(onlyIfNew: onlyIfNew, clientOrderId: $0.clientOrderId, order: $0.jsonBytes(), position: nil) })
+        } catch { throw .unreachable(message: error.message) }
     }
 
     /// A position, from the cache unless `fresh`; a position known flat is read again before

@@ -13,17 +13,25 @@ import Venue
 /// nothing before its fill.
 @Suite("Paper venue: round trips of orders", .enabled(if: TestRedis.enabled))
 struct PaperVenueRoundTripTests {
-    @Test func restingOrdersAreCheckedEachAndStoredInOneRoundTrip() async throws {
-        let f = try await EngineFixture("paper-place-all")
+    /// A paper venue over the fixture's book holding a BTCUSDT long of 0.01 (entry `en-1` at 50 000).
+    func venueWithALong(_ f: EngineFixture) async throws -> PaperVenue {
         let venue = PaperVenue(book: f.book, logger: Logger(label: "test.venue"))
         await venue.observe(symbol: "BTCUSDT", price: 50_000)
         _ = try await venue.place(
             OrderRequest(clientOrderId: "en-1", symbol: "BTCUSDT", side: .buy, positionSide: .long, purpose: .entry, type: .market, quantity: 0.01))
-        func exit(_ id: String, _ type: OrderType, _ trigger: Decimal) -> OrderRequest {
-            OrderRequest(
-                clientOrderId: id, symbol: "BTCUSDT", side: .sell, positionSide: .long, purpose: .exit, type: type, quantity: 0.003,
-                triggerPrice: trigger)
-        }
+        return venue
+    }
+
+    /// A resting exit of 0.003 of that long.
+    func exit(_ id: String, _ type: OrderType, _ trigger: Decimal) -> OrderRequest {
+        OrderRequest(
+            clientOrderId: id, symbol: "BTCUSDT", side: .sell, positionSide: .long, purpose: .exit, type: type, quantity: 0.003, triggerPrice: trigger
+        )
+    }
+
+    @Test func restingOrdersAreCheckedEachAndStoredInOneRoundTrip() async throws {
+        let f = try await EngineFixture("paper-place-all")
+        let venue = try await venueWithALong(f)
         let requests = [
             exit("sl-1", .stopMarket, 48_750), exit("tp-1", .takeProfitMarket, 50_750), exit("tp-1", .takeProfitMarket, 51_250),
             exit("tp-3", .takeProfitMarket, 49_000), exit("tp-4", .takeProfitMarket, 52_000),
@@ -53,17 +61,10 @@ struct PaperVenueRoundTripTests {
 
     @Test func aClosedPositionsRestingOrdersAreCancelledInOneRoundTrip() async throws {
         let f = try await EngineFixture("paper-cancel-all")
-        let venue = PaperVenue(book: f.book, logger: Logger(label: "test.venue"))
-        await venue.observe(symbol: "BTCUSDT", price: 50_000)
-        _ = try await venue.place(
-            OrderRequest(clientOrderId: "en-1", symbol: "BTCUSDT", side: .buy, positionSide: .long, purpose: .entry, type: .market, quantity: 0.01))
-        let exits = [("sl-1", OrderType.stopMarket, Decimal(48_750)), ("tp-1", .takeProfitMarket, 50_750), ("tp-2", .takeProfitMarket, 51_250)]
-        let placed = await venue.placeAll(
-            exits.map {
-                OrderRequest(
-                    clientOrderId: $0.0, symbol: "BTCUSDT", side: .sell, positionSide: .long, purpose: .exit, type: $0.1, quantity: 0.003,
-                    triggerPrice: $0.2)
-            })
+        let venue = try await venueWithALong(f)
+        let placed = await venue.placeAll([
+            exit("sl-1", .stopMarket, 48_750), exit("tp-1", .takeProfitMarket, 50_750), exit("tp-2", .takeProfitMarket, 51_250),
+        ])
         #expect(placed.allSatisfy { (try? $0.get()) != nil }, "\(placed)")
         let targets = ["tp-1", "nothing-1", "sl-1", "tp-2", "tp-1"].map { OpenOrder(clientOrderId: $0, symbol: "BTCUSDT", conditional: true) }
         let before = f.redis.stats.roundTrips

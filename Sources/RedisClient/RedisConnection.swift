@@ -7,6 +7,10 @@ import Synchronization
 /// reads and writes never occupy the Swift concurrency pool. When the server goes away the
 /// connection is re-established on a later call, with capped exponential backoff between
 /// attempts; while it is down, calls fail at once with `connectionDown` instead of hanging.
+///
+/// Calls made together share round trips (auto-pipelining): the commands of every call that
+/// arrives while the connection is busy go out in the next write, each call's commands side by
+/// side and in order, and each call gets its own replies. One caller's calls keep their order.
 public actor RedisConnection {
     private let executor: ThreadExecutor
     /// The configuration this connection was made with.
@@ -15,13 +19,15 @@ public actor RedisConnection {
     private var lastError: RedisError?
     private var nextAttempt: ContinuousClock.Instant?
     private var backoffMilliseconds: Int
-    private var scriptHashes: [String: String] = [:]
+    private let scriptHashes = Mutex<[String: String]>([:])
     /// The sentinels' switch generation when the current primary was named.
     private var namedAtGeneration = 0
     /// The `+switch-master` watch, with sentinels.
     private lazy var sentinelWatch: SentinelWatch? = configuration.sentinels.isEmpty ? nil : SentinelWatch.shared(for: configuration)
     private var closed = false
     private let counters = Mutex(RedisConnectionStats())
+    /// Calls waiting to share the next write (``roundTrip(_:)``).
+    private let waitingCalls = Mutex<[(commands: [RedisCommand], reply: CheckedContinuation<Result<[RedisReply], RedisError>, Never>)]>([])
     private let primary = Mutex(PrimaryState())
 
     /// The server this connection last connected to, and when it last changed (a Sentinel switch).
@@ -49,8 +55,8 @@ public actor RedisConnection {
     /// Asks the primary how many replicas it has (`ROLE`): what ``waitForReplica()`` goes by.
     /// The services ask at every heartbeat, off the path of their writes.
     @discardableResult
-    public func checkReplicas() throws(RedisError) -> Int {
-        let role = try send(RedisCommand("ROLE"))
+    nonisolated public func checkReplicas() async throws(RedisError) -> Int {
+        let role = try await send(RedisCommand("ROLE"))
         // Primary: ["master", offset, [[ip, port, offset], …]].
         let count = role.array.flatMap { $0.count >= 3 && $0[0].string == "master" ? $0[2].array?.count : nil } ?? 0
         replicationState.withLock { $0.replicas = count }
@@ -63,9 +69,9 @@ public actor RedisConnection {
     /// replicas to wait for. On Redis 7.0 `WAIT` cannot run inside a script: it follows the
     /// script on this connection.
     @discardableResult
-    public func waitForReplica() throws(RedisError) -> Int? {
+    nonisolated public func waitForReplica() async throws(RedisError) -> Int? {
         guard let replicas = replication.replicas, replicas > 0 else { return nil }
-        let acknowledged = Int(try send(RedisCommand(["WAIT", 1, configuration.replicaWaitMilliseconds])).int ?? 0)
+        let acknowledged = Int(try await send(RedisCommand(["WAIT", 1, configuration.replicaWaitMilliseconds])).int ?? 0)
         replicationState.withLock { $0.lastAcknowledged = acknowledged }
         return acknowledged
     }
@@ -111,10 +117,9 @@ public actor RedisConnection {
 
     /// Sends one command and returns its reply; an error reply is thrown as `server`.
     @discardableResult
-    public func send(_ command: RedisCommand) throws(RedisError) -> RedisReply {
-        let reply = try withContext { (c) throws(RedisError) in try c.command(command) }
+    nonisolated public func send(_ command: RedisCommand) async throws(RedisError) -> RedisReply {
+        let reply = try await roundTrip([command])[0]
         if case .error(let text) = reply {
-            askAgainIfNotPrimary(text)
             throw RedisError(.server, "\(command.name): \(text)")
         }
         return reply
@@ -122,23 +127,21 @@ public actor RedisConnection {
 
     /// Sends one command built from its parts: `send("SET", "k", "v")`.
     @discardableResult
-    public func send(_ name: String, _ args: any RedisArgument...) throws(RedisError) -> RedisReply {
-        try send(RedisCommand([name] + args))
+    nonisolated public func send(_ name: String, _ args: any RedisArgument...) async throws(RedisError) -> RedisReply {
+        try await send(RedisCommand([name] + args))
     }
 
     /// Sends every command in one write and reads every reply: one round trip.
     /// Error replies come back in place (as `.error`), so one refused command spoils nothing else.
-    public func pipeline(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
+    nonisolated public func pipeline(_ commands: [RedisCommand]) async throws(RedisError) -> [RedisReply] {
         if commands.isEmpty { return [] }
-        let replies = try withContext { (c) throws(RedisError) in try c.pipeline(commands) }
-        for case .error(let text) in replies { askAgainIfNotPrimary(text) }
-        return replies
+        return try await roundTrip(commands)
     }
 
     /// Runs the commands in MULTI/EXEC in one round trip and returns EXEC's replies.
     /// A command refused while queueing aborts the whole transaction with `server`.
-    public func transaction(_ commands: [RedisCommand]) throws(RedisError) -> [RedisReply] {
-        let replies = try pipeline([["MULTI"]] + commands + [["EXEC"]])
+    nonisolated public func transaction(_ commands: [RedisCommand]) async throws(RedisError) -> [RedisReply] {
+        let replies = try await pipeline([["MULTI"]] + commands + [["EXEC"]])
         for (i, r) in replies.dropLast().enumerated() {
             if case .error(let text) = r {
                 let name = i == 0 ? "MULTI" : commands[i - 1].name
@@ -155,23 +158,23 @@ public actor RedisConnection {
 
     /// Runs a Lua script by EVALSHA; on NOSCRIPT (first use, or a restarted server) it loads
     /// the script and tries once more. One round trip once the script is known to the server.
-    public func evaluate(_ script: RedisScript, keys: [any RedisArgument], args: [any RedisArgument]) throws(RedisError) -> RedisReply {
+    nonisolated public func evaluate(
+        _ script: RedisScript, keys: [any RedisArgument], args: [any RedisArgument]
+    ) async throws(RedisError) -> RedisReply {
         var tail: [any RedisArgument] = [keys.count]
         tail += keys
         tail += args
-        if let sha = scriptHashes[script.source] {
-            let reply = try withContext { (c) throws(RedisError) in try c.command(RedisCommand(["EVALSHA", sha] + tail)) }
+        if let sha = scriptHashes.withLock({ $0[script.source] }) {
+            let reply = try await roundTrip([RedisCommand(["EVALSHA", sha] + tail)])[0]
             if case .error(let text) = reply {
-                askAgainIfNotPrimary(text)
                 guard text.hasPrefix("NOSCRIPT") else { throw RedisError(.server, "script \(script.name): \(text)") }
             } else {
                 return reply
             }
         }
-        let sha = try load(script)
-        let reply = try withContext { (c) throws(RedisError) in try c.command(RedisCommand(["EVALSHA", sha] + tail)) }
+        let sha = try await load(script)
+        let reply = try await roundTrip([RedisCommand(["EVALSHA", sha] + tail)])[0]
         if case .error(let text) = reply {
-            askAgainIfNotPrimary(text)
             throw RedisError(.server, "script \(script.name): \(text)")
         }
         return reply
@@ -180,23 +183,24 @@ public actor RedisConnection {
     /// Runs a script once per call, all calls pipelined in one write: one round trip (two the
     /// first time, to load the script). Replies come back in call order, error replies in place;
     /// calls the server did not run (NOSCRIPT after a restart) are run again once loaded.
-    public func evaluateAll(_ script: RedisScript, calls: [(keys: [any RedisArgument], args: [any RedisArgument])]) throws(RedisError) -> [RedisReply]
-    {
+    nonisolated public func evaluateAll(
+        _ script: RedisScript, calls: [(keys: [any RedisArgument], args: [any RedisArgument])]
+    ) async throws(RedisError) -> [RedisReply] {
         if calls.isEmpty { return [] }
         func commands(_ sha: String, _ indices: [Int]) -> [RedisCommand] {
             indices.map { i in RedisCommand(["EVALSHA", sha, calls[i].keys.count] + calls[i].keys + calls[i].args) }
         }
         var sha: String
-        if let known = scriptHashes[script.source] {
+        if let known = scriptHashes.withLock({ $0[script.source] }) {
             sha = known
         } else {
-            sha = try load(script)
+            sha = try await load(script)
         }
-        var replies = try pipeline(commands(sha, Array(calls.indices)))
+        var replies = try await pipeline(commands(sha, Array(calls.indices)))
         let missing = replies.indices.filter { if case .error(let text) = replies[$0] { text.hasPrefix("NOSCRIPT") } else { false } }
         if !missing.isEmpty {
-            sha = try load(script)
-            for (i, reply) in zip(missing, try pipeline(commands(sha, missing))) { replies[i] = reply }
+            sha = try await load(script)
+            for (i, reply) in zip(missing, try await pipeline(commands(sha, missing))) { replies[i] = reply }
         }
         return replies
     }
@@ -204,36 +208,76 @@ public actor RedisConnection {
     /// Sends `commands` and then one script call in a single write: one round trip (two the
     /// first time, to load the script). The commands' replies come back in order, error
     /// replies in place; the script's error reply is thrown, as in `evaluate`.
-    public func pipeline(
+    nonisolated public func pipeline(
         _ commands: [RedisCommand], then script: RedisScript, keys: [any RedisArgument],
         args: [any RedisArgument]
-    ) throws(RedisError) -> (replies: [RedisReply], script: RedisReply) {
+    ) async throws(RedisError) -> (replies: [RedisReply], script: RedisReply) {
         var sha: String
-        if let known = scriptHashes[script.source] { sha = known } else { sha = try load(script) }
-        var replies = try pipeline(commands + [RedisCommand(["EVALSHA", sha, keys.count] + keys + args)])
+        if let known = scriptHashes.withLock({ $0[script.source] }) { sha = known } else { sha = try await load(script) }
+        var replies = try await pipeline(commands + [RedisCommand(["EVALSHA", sha, keys.count] + keys + args)])
         var last = replies.removeLast()
         if case .error(let text) = last, text.hasPrefix("NOSCRIPT") {
-            _ = try load(script)
-            last = try evaluate(script, keys: keys, args: args)
+            _ = try await load(script)
+            last = try await evaluate(script, keys: keys, args: args)
         } else if case .error(let text) = last {
             throw RedisError(.server, "script \(script.name): \(text)")
         }
         return (replies, last)
     }
 
-    private func load(_ script: RedisScript) throws(RedisError) -> String {
-        let loaded = try send(RedisCommand("SCRIPT", "LOAD", script.source))
+    nonisolated private func load(_ script: RedisScript) async throws(RedisError) -> String {
+        let loaded = try await send(RedisCommand("SCRIPT", "LOAD", script.source))
         guard let sha = loaded.string else { throw RedisError(.unexpectedReply, "SCRIPT LOAD returned \(loaded)") }
-        scriptHashes[script.source] = sha
+        scriptHashes.withLock { $0[script.source] = sha }
         return sha
     }
 
     /// Times one PING round trip.
-    public func ping() throws(RedisError) -> Duration {
+    nonisolated public func ping() async throws(RedisError) -> Duration {
         let clock = ContinuousClock()
         let start = clock.now
-        try send(["PING"])
+        try await send(["PING"])
         return clock.now - start
+    }
+
+    // MARK: - shared round trips
+
+    /// Writes `commands` and reads their replies, in one write with the commands of every call
+    /// that arrives before the write. The first call of a round asks the connection's thread
+    /// to write after the jobs queued there now; calls made meanwhile join the round. The write
+    /// and read run on the thread between its jobs. A caller waits off this actor (its reply
+    /// comes back to it straight from the thread). A failure of the write or read fails every
+    /// call of the round.
+    nonisolated private func roundTrip(_ commands: [RedisCommand]) async throws(RedisError) -> [RedisReply] {
+        try await withCheckedContinuation { (reply: CheckedContinuation<Result<[RedisReply], RedisError>, Never>) in
+            let first = waitingCalls.withLock { calls in
+                calls.append((commands, reply))
+                return calls.count == 1
+            }
+            guard first else { return }
+            executor.later { [self] in assumeIsolated { $0.writeWaitingCalls() } }
+        }.get()
+    }
+
+    /// One round: every waiting call's commands in one write, each call's replies to it.
+    private func writeWaitingCalls() {
+        let calls = waitingCalls.withLock { calls in
+            defer { calls.removeAll() }
+            return calls
+        }
+        var all: [RedisCommand] = []
+        for call in calls { all += call.commands }
+        let replies: [RedisReply]
+        do { replies = try withContext { (c) throws(RedisError) in try c.pipeline(all) } } catch {
+            for call in calls { call.reply.resume(returning: .failure(error)) }
+            return
+        }
+        for case .error(let text) in replies { askAgainIfNotPrimary(text) }
+        var start = 0
+        for call in calls {
+            call.reply.resume(returning: .success(Array(replies[start..<start + call.commands.count])))
+            start += call.commands.count
+        }
     }
 
     // MARK: - connection management

@@ -8,12 +8,16 @@ import Synchronization
 /// running at once; a producer past that waits in ``submit(_:key:)``, so a storm of events
 /// cannot exhaust memory.
 ///
-/// One producer submits; ``run(_:)`` runs the lanes until ``finish()``.
+/// One producer submits; ``run(_:)`` runs the lanes until ``finish()`` or until its task is
+/// cancelled. Once the lanes have stopped, nothing waits for them: a submission is dropped and
+/// ``drained()`` returns at once (a service stopping with full lanes does not hang).
 public final class KeyedLanes<Item: Sendable>: Sendable {
     private struct State {
         var inFlight = 0
         var waitingForRoom: [CheckedContinuation<Void, Never>] = []
         var waitingForEmpty: [CheckedContinuation<Void, Never>] = []
+        /// The lanes stopped (finished or cancelled): nothing waits for them any more.
+        var ended = false
     }
 
     /// Lanes, each a queue handled in order.
@@ -38,11 +42,12 @@ public final class KeyedLanes<Item: Sendable>: Sendable {
         return Int(UInt(bitPattern: hasher.finalize()) % UInt(width))
     }
 
-    /// Queues `item` on the lane of `key`, after waiting for room.
+    /// Queues `item` on the lane of `key`, after waiting for room; drops it once the lanes
+    /// have stopped.
     public func submit(_ item: Item, key: String) async {
         await withCheckedContinuation { (room: CheckedContinuation<Void, Never>) in
             let now = state.withLock { s in
-                guard s.inFlight < capacity else {
+                guard s.inFlight < capacity || s.ended else {
                     s.waitingForRoom.append(room)
                     return false
                 }
@@ -51,6 +56,7 @@ public final class KeyedLanes<Item: Sendable>: Sendable {
             }
             if now { room.resume() }
         }
+        guard !state.withLock({ $0.ended }) else { return }
         lanes[lane(of: key)].continuation.yield(item)
     }
 
@@ -59,7 +65,7 @@ public final class KeyedLanes<Item: Sendable>: Sendable {
     public func drained() async {
         await withCheckedContinuation { (empty: CheckedContinuation<Void, Never>) in
             let now = state.withLock { s in
-                guard s.inFlight > 0 else { return true }
+                guard s.inFlight > 0, !s.ended else { return true }
                 s.waitingForEmpty.append(empty)
                 return false
             }
@@ -75,7 +81,8 @@ public final class KeyedLanes<Item: Sendable>: Sendable {
         for lane in lanes { lane.continuation.finish() }
     }
 
-    /// Handles every lane's items with `handle` until ``finish()``.
+    /// Handles every lane's items with `handle` until ``finish()`` (what was submitted is
+    /// handled first) or until cancelled; then the lanes have stopped.
     public func run(_ handle: @escaping @Sendable (Item) async -> Void) async {
         await withDiscardingTaskGroup { group in
             for lane in lanes {
@@ -87,6 +94,15 @@ public final class KeyedLanes<Item: Sendable>: Sendable {
                 }
             }
         }
+        let waiters = state.withLock { s in
+            s.ended = true
+            defer {
+                s.waitingForRoom = []
+                s.waitingForEmpty = []
+            }
+            return s.waitingForRoom + s.waitingForEmpty
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// One item handled: its room goes to the first producer waiting, if any.

@@ -58,6 +58,34 @@ struct KeyedLanesTests {
             lanes.finish()
         }
     }
+    @Test func lanesCancelledWhileFullLetTheirProducerGo() async {
+        let lanes = KeyedLanes<Int>(width: 2, capacity: 2)
+        let progress = Progress()
+        let runner = Task {
+            // Items that never finish on their own: only cancellation ends them.
+            await lanes.run { _ in
+                while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(1)) }
+            }
+        }
+        let producer = Task {
+            for n in 0..<5 {
+                await lanes.submit(n, key: "K\(n)")
+                progress.submitted()
+            }
+            await lanes.drained()
+            progress.open()  // here: the producer is through
+        }
+        try? await Task.sleep(for: .milliseconds(100))
+        #expect(progress.submissions == 2, "the lanes are full")
+        runner.cancel()
+        await runner.value
+        // A service stopping with full lanes: its producer is let go, nothing waits for ever.
+        for _ in 0..<500 where !progress.isOpen { try? await Task.sleep(for: .milliseconds(10)) }
+        #expect(progress.isOpen, "the producer still waits for the stopped lanes")
+        #expect(progress.submissions == 5)
+        producer.cancel()
+    }
+
 }
 
 /// What the handlers saw.

@@ -681,7 +681,6 @@ extension ExecutionEngine {
 
     // MARK: - positions and venue events
 
-    /// One venue event.
     /// The symbol a venue event belongs to, for the lane that keeps one symbol's events in
     /// order (an order's news: its record's symbol; an order without one: its own id).
     public func laneKey(of event: VenueEvent) -> String {
@@ -693,6 +692,7 @@ extension ExecutionEngine {
         }
     }
 
+    /// One venue event.
     public func handleVenue(_ event: VenueEvent) async {
         switch event {
         case .order(let id, let update):

@@ -8,9 +8,9 @@ import Synchronization
 /// connection is re-established on a later call, with capped exponential backoff between
 /// attempts; while it is down, calls fail at once with `connectionDown` instead of hanging.
 ///
-/// Calls made together share round trips (auto-pipelining): the commands of every call that
-/// arrives while the connection is busy go out in the next write, each call's commands side by
-/// side and in order, and each call gets its own replies. One caller's calls keep their order.
+/// Calls made together share round trips (auto-pipelining): the commands of every call made
+/// before a round's write go out in that write, each call's commands side by side and in
+/// order, and each call gets its own replies. One caller's calls keep their order.
 public actor RedisConnection {
     private let executor: ThreadExecutor
     /// The configuration this connection was made with.

@@ -681,17 +681,6 @@ extension ExecutionEngine {
 
     // MARK: - positions and venue events
 
-    /// The symbol a venue event belongs to, for the lane that keeps one symbol's events in
-    /// order (an order's news: its record's symbol; an order without one: its own id).
-    public func laneKey(of event: VenueEvent) -> String {
-        switch event {
-        case .order(let id, _): records[id]?.key.symbol ?? id
-        case .position(let position): position.key.symbol
-        case .price(let symbol, _): symbol
-        case .gap: ""
-        }
-    }
-
     /// One venue event.
     public func handleVenue(_ event: VenueEvent) async {
         switch event {

@@ -108,48 +108,25 @@ public final class ExecutionService: RunnableService {
         await runtime.close()
     }
 
-    /// Lanes of the inbound events and of the venue's: one symbol's events in order, different
-    /// symbols' side by side (their round trips share writes on the book's connection).
-    static let laneWidth = 16
-    /// Events queued or in hand at most, per stream of events; the subscription waits past it.
-    static let laneCapacity = 4096
-
     private func consume() async {
         let ticks = Counter(.eventsHandled, dimensions: [("type", EventType.marketTick.rawValue)])
         let signals = Counter(.eventsHandled, dimensions: [("type", EventType.tradeSignal.rawValue)])
         let subscription = runtime.subscription
-        let lanes = KeyedLanes<InboundEvent>(width: Self.laneWidth, capacity: Self.laneCapacity)
-        let engine = engine
-        let namespace = config.common.namespace
-        await withDiscardingTaskGroup { group in
-            group.addTask {
-                await lanes.run { event in
-                    switch event {
-                    case .tick: ticks.increment()
-                    case .signal: signals.increment()
-                    case .heartbeat: break
-                    }
-                    if let rejection = await engine.handle(event) {
-                        let text: String
-                        if case .signal(let s, _) = event {
-                            text = "\(s.side.rawValue) \(s.quantity) \(s.symbol)"
-                        } else {
-                            text = event.meta.type
-                        }
-                        await subscription.reject(rejection, channel: namespace.channel(named: event.meta.type), payload: Array(text.utf8))
-                    }
-                }
+        await subscription.run { event in
+            switch event {
+            case .tick: ticks.increment()
+            case .signal: signals.increment()
+            case .heartbeat: break
             }
-            await subscription.run { event in
-                let key: String
-                switch event {
-                case .signal(let signal, _): key = signal.symbol
-                case .tick(let tick, _): key = tick.symbol
-                case .heartbeat(_, let meta): key = meta.type
+            if let rejection = await engine.handle(event) {
+                let text: String
+                if case .signal(let s, _) = event {
+                    text = "\(s.side.rawValue) \(s.quantity) \(s.symbol)"
+                } else {
+                    text = event.meta.type
                 }
-                await lanes.submit(event, key: key)
+                await subscription.reject(rejection, channel: config.common.namespace.channel(named: event.meta.type), payload: Array(text.utf8))
             }
-            lanes.finish()
         }
     }
 
@@ -158,20 +135,8 @@ public final class ExecutionService: RunnableService {
     /// in the venue's events; the subscription is taken at once, so nothing that happens
     /// meanwhile is lost.
     private func followVenue() async {
-        let lanes = KeyedLanes<VenueEvent>(width: Self.laneWidth, capacity: Self.laneCapacity)
-        let engine = engine
-        await withDiscardingTaskGroup { group in
-            group.addTask { await lanes.run { await engine.handleVenue($0) } }
-            for await event in await venue.events() {
-                if case .gap = event {
-                    // Reconciliation follows every event before the gap, and precedes every one after.
-                    await lanes.drained()
-                    await engine.handleVenue(event)
-                    continue
-                }
-                await lanes.submit(event, key: await engine.laneKey(of: event))
-            }
-            lanes.finish()
+        for await event in await venue.events() {
+            await engine.handleVenue(event)
         }
     }
 

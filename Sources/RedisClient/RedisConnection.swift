@@ -360,7 +360,8 @@ public actor RedisConnection {
 
 /// Counters of one connection.
 public struct RedisConnectionStats: Sendable, Equatable {
-    /// Write-and-read cycles: a command, a pipeline or a transaction counts one.
+    /// Write-and-read cycles: one per round, however many calls shared its write (a command, a
+    /// pipeline or a transaction alone counts one).
     public var roundTrips = 0
     /// Successful connects, the first included.
     public var connects = 0

@@ -190,12 +190,7 @@ public actor RedisConnection {
         func commands(_ sha: String, _ indices: [Int]) -> [RedisCommand] {
             indices.map { i in RedisCommand(["EVALSHA", sha, calls[i].keys.count] + calls[i].keys + calls[i].args) }
         }
-        var sha: String
-        if let known = scriptHashes.withLock({ $0[script.source] }) {
-            sha = known
-        } else {
-            sha = try await load(script)
-        }
+        var sha = try await hash(of: script)
         var replies = try await pipeline(commands(sha, Array(calls.indices)))
         let missing = replies.indices.filter { if case .error(let text) = replies[$0] { text.hasPrefix("NOSCRIPT") } else { false } }
         if !missing.isEmpty {
@@ -212,8 +207,7 @@ public actor RedisConnection {
         _ commands: [RedisCommand], then script: RedisScript, keys: [any RedisArgument],
         args: [any RedisArgument]
     ) async throws(RedisError) -> (replies: [RedisReply], script: RedisReply) {
-        var sha: String
-        if let known = scriptHashes.withLock({ $0[script.source] }) { sha = known } else { sha = try await load(script) }
+        let sha = try await hash(of: script)
         var replies = try await pipeline(commands + [RedisCommand(["EVALSHA", sha, keys.count] + keys + args)])
         var last = replies.removeLast()
         if case .error(let text) = last, text.hasPrefix("NOSCRIPT") {
@@ -223,6 +217,12 @@ public actor RedisConnection {
             throw RedisError(.server, "script \(script.name): \(text)")
         }
         return (replies, last)
+    }
+
+    /// The script's SHA1 as the server knows it: the one loaded before, or loaded now.
+    nonisolated private func hash(of script: RedisScript) async throws(RedisError) -> String {
+        if let known = scriptHashes.withLock({ $0[script.source] }) { return known }
+        return try await load(script)
     }
 
     nonisolated private func load(_ script: RedisScript) async throws(RedisError) -> String {
@@ -273,6 +273,11 @@ public actor RedisConnection {
             return
         }
         for case .error(let text) in replies { askAgainIfNotPrimary(text) }
+        if calls.count == 1 {
+            // A round of one call (no one else was waiting): its replies as they are, no copy.
+            calls[0].reply.resume(returning: .success(replies))
+            return
+        }
         var start = 0
         for call in calls {
             call.reply.resume(returning: .success(Array(replies[start..<start + call.commands.count])))

@@ -20,7 +20,7 @@ extension ExecutionEngine {
         public var recordsRemoved = 0
         /// Records whose fate was asked of the venue.
         public var queried = 0
-        /// Orders cancelled as belonging to no open position or plan.
+        /// Orders cancelled as belonging to no open position or plan (a gone position's among them).
         public var orphansCancelled = 0
         /// Plans closed because their position is gone.
         public var plansClosed = 0
@@ -78,6 +78,14 @@ extension ExecutionEngine {
                 await resolveByQuery(record)
             }
         }
+        // Active plans of gone positions close first, and their orders are cancelled with them:
+        // whoever reads the book never finds a plan still active once its orders are gone.
+        for key in planCache.keys where !held.contains(key) && (restsAtVenue(key.symbol) || config.exchange != .paper) {
+            report.plansClosed += 1
+            let working = (working[key] ?? []).filter { records[$0]?.status.mayBeWorking == true }
+            await positionMayBeGone(key)
+            report.orphansCancelled += working.count { records[$0]?.status.mayBeWorking != true }
+        }
         // Open orders of ours that no open position or active plan wants.
         for order in open {
             let id = order.clientOrderId
@@ -95,21 +103,16 @@ extension ExecutionEngine {
                 report.queried += 1
                 await resolveByQuery(record)
             }
-            let plan = planCache[record.key]
-            if !held.contains(record.key) || plan == nil || plan?.planId != record.planId {
+            // Cancelled with its plan above, or ended as the query found: nothing to do.
+            guard let current = records[id], current.status.mayBeWorking else { continue }
+            let plan = planCache[current.key]
+            if !held.contains(current.key) || plan == nil || plan?.planId != current.planId {
                 report.orphansCancelled += 1
-                await cancelOrder(records[id] ?? record, reason: "ORPHANED")
+                await cancelOrder(current, reason: "ORPHANED")
             }
         }
-        // Active plans: a gone position closes its plan; a held one gets what it needs.
-        for (key, plan) in planCache {
-            if held.contains(key) {
-                await keepOrders(plan)
-            } else if restsAtVenue(plan.symbol) || config.exchange != .paper {
-                report.plansClosed += 1
-                await positionMayBeGone(key)
-            }
-        }
+        // Active plans of held positions: each gets what it needs.
+        for (key, plan) in planCache where held.contains(key) { await keepOrders(plan) }
         await pruneRecords()
         logger.info(
             "reconciled with the venue",

@@ -44,9 +44,14 @@ final class SignalProbe: Sendable {
 
     /// `count` signals for new symbols published at once (pipelines of 1000): the time from the
     /// first publish until the plans hash holds `count` more plans (at most `limit`), and how
-    /// many it holds more then.
-    func burst(_ count: Int, prefix: String, limit: Duration = .seconds(120)) async throws -> (seconds: Double, planned: Int) {
+    /// many it holds more then. With `ordersEach`, also the time until the paper venue's book
+    /// holds `ordersEach` more orders a signal (the entry and the resting exits: the positions
+    /// protected at the venue).
+    func burst(
+        _ count: Int, prefix: String, ordersEach: Int? = nil, limit: Duration = .seconds(120)
+    ) async throws -> (seconds: Double, planned: Int, protectedSeconds: Double?) {
         let before = Int(try await conn.send("HLEN", namespace.plans).int ?? 0)
+        let ordersBefore = Int(try await conn.send("HLEN", namespace.paperOrders).int ?? 0)
         var commands: [RedisCommand] = []
         commands.reserveCapacity(count)
         for i in 0..<count {
@@ -59,17 +64,31 @@ final class SignalProbe: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         for chunk in stride(from: 0, to: count, by: 1000) { _ = try await conn.pipeline(Array(commands[chunk..<min(chunk + 1000, count)])) }
-        var planned = 0
+        let planned = try await growth(of: namespace.plans, from: before, to: before + count, since: start, limit: limit)
+        guard let ordersEach else { return (planned.seconds, planned.count - before, nil) }
+        let orders = try await growth(
+            of: namespace.paperOrders, from: ordersBefore, to: ordersBefore + ordersEach * count, since: start, limit: limit)
+        return (planned.seconds, planned.count - before, orders.count >= ordersBefore + ordersEach * count ? orders.seconds : nil)
+    }
+
+    /// Waits until the hash `key` holds `target` fields, or nothing more came for 5 s (what is
+    /// lost never comes), or `limit` is over: the time from `start` to its last change, and its length then.
+    func growth(
+        of key: String, from initial: Int, to target: Int, since start: ContinuousClock.Instant, limit: Duration
+    ) async throws -> (
+        seconds: Double, count: Int
+    ) {
+        let clock = ContinuousClock()
+        var count = initial
         var lastChange = clock.now
         while clock.now - start < limit {
-            let now = Int(try await conn.send("HLEN", namespace.plans).int ?? 0) - before
-            if now != planned { lastChange = clock.now }
-            planned = now
-            // Done, or nothing more for 5 s (lost signals never come).
-            if planned >= count || clock.now - lastChange > .seconds(5) { break }
+            let now = Int(try await conn.send("HLEN", key).int ?? 0)
+            if now != count { lastChange = clock.now }
+            count = now
+            if count >= target || clock.now - lastChange > .seconds(5) { break }
             try await Task.sleep(for: .milliseconds(5))
         }
-        return ((lastChange - start).secondsValue, planned)
+        return ((lastChange - start).secondsValue, count)
     }
 
     func close() async {

@@ -60,6 +60,20 @@ public final class EventSubscription: Sendable {
         await pump(handle)
     }
 
+    /// Like `run(_:)`, but what arrived while `handle` was busy comes to it as one batch (at
+    /// most `batch` events, in order): validating goes on meanwhile, up to `backlog` events ahead.
+    public func runInBatches(of batch: Int, backlog: Int = 10_000, _ handle: ([InboundEvent]) async -> Void) async {
+        let queue = Backlog<InboundEvent>(limit: backlog)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await self.pump { await queue.push($0) }
+                queue.finish()
+            }
+            while let events = await queue.next(max: batch) { await handle(events) }
+            group.cancelAll()
+        }
+    }
+
     /// Closes the subscriber and ends `events`.
     public func close() {
         subscriber.close()

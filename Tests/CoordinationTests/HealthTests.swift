@@ -74,23 +74,27 @@ struct HeartbeatHealthTests {
         let probe = HealthProbe(redis: redis, subscription: sub)
         // Connected first: the health answer then times a round trip, not the connect.
         try await redis.connect()
-        let before = await probe.redisHealth()
-        #expect(before.status == .ok, "\(before)")
-        let busBefore = await probe.eventBusHealth()
-        #expect(busBefore.status == .ok, "\(busBefore)")
+        let before = await Self.okWithin(probe)
+        #expect(before.ok, "health is OK while Redis is up: \(before.last)")
         await server.stop()
         #expect(await probe.redisHealth().status == .down)
         #expect(await probe.eventBusHealth().status == .down)
         try await server.start()
-        var ok = false
-        for _ in 0..<100 where !ok {
-            let r = await probe.redisHealth().status
-            let e = await probe.eventBusHealth().status
-            ok = r == .ok && e == .ok
-            if !ok { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        #expect(ok, "health is OK again after Redis comes back")
+        let after = await Self.okWithin(probe)
+        #expect(after.ok, "health is OK again after Redis comes back: \(after.last)")
         sub.close()
+    }
+
+    /// Whether Redis and the event bus are both OK within 5 s of asking (on a machine busy with
+    /// the suite's other tests one round trip can be slow enough to read DEGRADED), and the last answers.
+    static func okWithin(_ probe: HealthProbe) async -> (ok: Bool, last: [DependencyHealth]) {
+        var last: [DependencyHealth] = []
+        for _ in 0..<100 {
+            last = [await probe.redisHealth(), await probe.eventBusHealth()]
+            if last.allSatisfy({ $0.status == .ok }) { return (true, last) }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return (false, last)
     }
 
     @Test func aPlanNoReplicaAcknowledgesMakesRedisDegradedUntilOneDoes() async throws {

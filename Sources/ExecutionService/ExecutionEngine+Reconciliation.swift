@@ -82,9 +82,9 @@ extension ExecutionEngine {
         // whoever reads the book never finds a plan still active once its orders are gone.
         for key in planCache.keys where !held.contains(key) && (restsAtVenue(key.symbol) || config.exchange != .paper) {
             report.plansClosed += 1
-            let working = (working[key] ?? []).filter { records[$0]?.status.mayBeWorking == true }
+            let wereWorking = (working[key] ?? []).filter { records[$0]?.status.mayBeWorking == true }
             await positionMayBeGone(key)
-            report.orphansCancelled += working.count { records[$0]?.status.mayBeWorking != true }
+            report.orphansCancelled += wereWorking.count { records[$0]?.status.mayBeWorking != true }
         }
         // Open orders of ours that no open position or active plan wants.
         for order in open {

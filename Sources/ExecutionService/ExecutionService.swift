@@ -108,42 +108,24 @@ public final class ExecutionService: RunnableService {
         await runtime.close()
     }
 
-    /// The most events taken from the subscription at once (and so the widest wave of signals
-    /// handled side by side).
-    static let batchLimit = 256
-
-    /// Handles the bus's events as they come; what arrived meanwhile is taken as one batch and
-    /// handled in ``EventWaves``: signals for different positions side by side.
     private func consume() async {
         let ticks = Counter(.eventsHandled, dimensions: [("type", EventType.marketTick.rawValue)])
         let signals = Counter(.eventsHandled, dimensions: [("type", EventType.tradeSignal.rawValue)])
         let subscription = runtime.subscription
-        let engine = engine
-        let namespace = config.common.namespace
-        @Sendable func handle(_ event: InboundEvent) async {
+        await subscription.run { event in
             switch event {
             case .tick: ticks.increment()
             case .signal: signals.increment()
             case .heartbeat: break
             }
-            guard let rejection = await engine.handle(event) else { return }
-            let text: String
-            if case .signal(let s, _) = event {
-                text = "\(s.side.rawValue) \(s.quantity) \(s.symbol)"
-            } else {
-                text = event.meta.type
-            }
-            await subscription.reject(rejection, channel: namespace.channel(named: event.meta.type), payload: Array(text.utf8))
-        }
-        await subscription.runInBatches(of: Self.batchLimit) { events in
-            for wave in EventWaves.split(events) {
-                guard wave.count > 1 else {
-                    await handle(wave[0])
-                    continue
+            if let rejection = await engine.handle(event) {
+                let text: String
+                if case .signal(let s, _) = event {
+                    text = "\(s.side.rawValue) \(s.quantity) \(s.symbol)"
+                } else {
+                    text = event.meta.type
                 }
-                await withTaskGroup(of: Void.self) { group in
-                    for event in wave { group.addTask { await handle(event) } }
-                }
+                await subscription.reject(rejection, channel: config.common.namespace.channel(named: event.meta.type), payload: Array(text.utf8))
             }
         }
     }

@@ -46,7 +46,7 @@ public final class EventSubscription: Sendable {
     }
 
     /// Connects and starts validating into `events`. With `pumping` false, the caller consumes
-    /// with `runInBatches(of:backlog:_:)` instead.
+    /// with `run(_:)` instead (one hand-off less per message).
     public func start(pumping: Bool = true) {
         subscriber.start()
         guard pumping else { return }
@@ -54,20 +54,10 @@ public final class EventSubscription: Sendable {
         state.withLock { $0.pump = task }
     }
 
-    /// Validates every message and hands the good ones to `handle`, in order, in the calling task,
-    /// until the subscription is closed (for a subscription started with `pumping: false`): what
-    /// arrived while `handle` was busy comes to it as one batch (at most `batch` events).
-    /// Validating goes on meanwhile in a task of its own, up to `backlog` events ahead.
-    public func runInBatches(of batch: Int, backlog: Int = 10_000, _ handle: ([InboundEvent]) async -> Void) async {
-        let queue = Backlog<InboundEvent>(limit: backlog)
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await self.pump { await queue.push($0) }
-                queue.finish()
-            }
-            while let events = await queue.next(max: batch) { await handle(events) }
-            group.cancelAll()
-        }
+    /// Validates every message and hands each good one to `handle`, in order, in the calling
+    /// task, until the subscription is closed (for a subscription started with `pumping: false`).
+    public func run(_ handle: (InboundEvent) async -> Void) async {
+        await pump(handle)
     }
 
     /// Closes the subscriber and ends `events`.

@@ -581,6 +581,24 @@ extension ExecutionEngine {
         await storeAlone(write, events)
     }
 
+    /// Before an entry's fill is planned: a venue holding less than the plan's remainder plus the
+    /// fill has filled an exit whose news is still on its way (a stream behind the order's
+    /// answer). The plan's working exits are asked about first, so the plan takes their fills,
+    /// and closes if they closed the position, before the entry re-plans it: planned on the
+    /// venue's position as it is, the plan would count that exit twice.
+    func takeUnseenExits(of key: PositionKey, holding quantity: Decimal, after increment: Decimal) async {
+        guard let plan = planCache[key], plan.isActive else { return }
+        let step = (try? await rules(for: key.symbol))?.stepSize ?? 0
+        guard quantity + step / 2 < Decimal(rounding: plan.remainingQuantity) + increment else { return }
+        let exits = (working[key] ?? []).sorted().compactMap { records[$0] }.filter {
+            $0.purpose == .exit && $0.planId == plan.planId && $0.status != .intent
+        }
+        logger.info(
+            "the venue holds less than the plan and this fill: asking about the plan's exits first",
+            metadata: ["key": "\(key)", "plan_id": "\(plan.planId)", "venue_quantity": "\(quantity)", "exits": "\(exits.count)"])
+        for record in exits { await resolveByQuery(records[record.clientOrderId] ?? record) }
+    }
+
     /// The record's write alone (no plan change), with the events of its news.
     private func storeAlone(_ write: OrderWrite, _ events: BookWrites) async {
         var writes = events

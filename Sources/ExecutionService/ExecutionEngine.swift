@@ -279,6 +279,7 @@ public actor ExecutionEngine {
                 try await book.commit(all)
                 return
             }
+            await takeUnseenExits(of: record.key, holding: position.quantity, after: increment)
             let snapshot = snapshot(of: position, at: at)
             // A venue that owns its book: the position is in `{ns}:positions` before its plan,
             // so the monitor never sees the plan without it (the stream may be down).

@@ -263,6 +263,35 @@ struct EngineDecisionTests {
         #expect(book.storedPlan(key)?.stopLossLeg?.triggerPrice == 50_040)
     }
 
+    /// The stop filled at the venue, its news still on the way, and a new entry fills: the venue's
+    /// position is the new one alone. The plan takes the stop's fill first (asked for), closes,
+    /// and the new position gets a plan of its own; re-planning the old plan would count the
+    /// stop's exit against the new position.
+    @Test func anEntryAfterAStopFilledUnseenGetsANewPlan() async throws {
+        var faults = PaperFaults()
+        faults.eventDelay = .milliseconds(300)
+        let (book, h) = try await make(faults: faults)
+        let key = PositionKey(symbol: "BTCUSDT", side: .long)
+        try await h.signal(.buy)
+        let first = try #require(book.storedPlan(key))
+        await h.engine.handleTick(MarketTick(symbol: "BTCUSDT", price: 48_700))
+        #expect(book.storedPlan(key)?.stopLossLeg?.status == .pending, "the stop's news is still on its way")
+        try await h.signal(.buy, quantity: 0.02, price: 48_700)
+        // The stop's own news, when it comes, changes nothing more.
+        try await Task.sleep(for: .milliseconds(400))
+        await h.settle()
+        let plan = try #require(book.storedPlan(key))
+        #expect(book.storedPosition(key)?.quantity == 0.02)
+        #expect(plan.planId != first.planId, "the old plan was re-planned for the new position")
+        #expect(plan.initialQuantity == 0.02 && plan.remainingQuantity == 0.02 && !plan.legs.contains { $0.status == .filled })
+        let closed = try #require(book.history.last)
+        #expect(closed.planId == first.planId && closed.closedReason == .stopLoss)
+        for p in book.history + [plan] {
+            let exited = p.legs.filter { $0.status == .filled }.reduce(0) { $0 + $1.quantity }
+            #expect(exited <= p.initialQuantity + 1e-9, "plan \(p.planId) v\(p.version) exited \(exited) of \(p.initialQuantity)")
+        }
+    }
+
     @Test func finalRecordsPastTheirRetentionAreRemovedAtReconciliation() async throws {
         let (book, h) = try await make(["ORDER_RECORD_RETENTION_H": "24"])
         try await h.signal(.buy, id: "old")

@@ -34,6 +34,8 @@ public actor PaperVenue: Venue {
     /// is written; a reduce-only order reads again).
     private var knownFlat: Set<PositionKey> = []
     private var loaded = false
+    /// The first read of the book, under way: callers for different symbols wait for the same one.
+    private var loading: Task<Void, any Error>?
     private var nextId: Int64 = 1
     private var subscribers: [UUID: AsyncStream<VenueEvent>.Continuation] = [:]
     private var dropping = false
@@ -411,7 +413,19 @@ public actor PaperVenue: Venue {
         }
     }
 
+    /// Reads the book once; every caller meanwhile waits for that read (a second read finishing
+    /// later would put back what the first caller has changed since).
     private func load() async throws(VenueError) {
+        guard !loaded else { return }
+        let task = loading ?? Task { try await self.readBook() }
+        loading = task
+        do { try await task.value } catch {
+            if loading == task { loading = nil }
+            throw (error as? VenueError) ?? .unreachable(message: "\(error)")
+        }
+    }
+
+    private func readBook() async throws(VenueError) {
         guard !loaded else { return }
         let rows: [(field: String, bytes: [UInt8])]
         do { rows = try await book.paperOrders() } catch { throw .unreachable(message: error.message) }

@@ -59,6 +59,19 @@ struct PaperVenueRoundTripTests {
         await f.cleanup()
     }
 
+    @Test func theBookIsReadOnceHoweverManySymbolsAskFirst() async throws {
+        let book = InMemoryBook()
+        let venue = PaperVenue(book: book, logger: Logger(label: "test.venue"))
+        await withTaskGroup(of: Void.self) { group in
+            for i in 0..<8 {
+                group.addTask { _ = try? await venue.query(clientOrderId: "x-\(i)", symbol: "S\(i)USDT", conditional: false) }
+            }
+        }
+        #expect(book.paperReads == 1, "\(book.paperReads) reads of the paper book")
+        _ = try? await venue.query(clientOrderId: "x-0", symbol: "S0USDT", conditional: false)
+        #expect(book.paperReads == 1)
+    }
+
     @Test func aClosedPositionsRestingOrdersAreCancelledInOneRoundTrip() async throws {
         let f = try await EngineFixture("paper-cancel-all")
         let venue = try await venueWithALong(f)

@@ -31,6 +31,7 @@ public final class InMemoryBook: BookStore {
         var prices: [String: Double] = [:]
         var published: [Published] = []
         var roundTrips = 0
+        var paperReads = 0
     }
 
     private let state = Mutex(State())
@@ -263,6 +264,7 @@ public final class InMemoryBook: BookStore {
     public func paperOrders() async throws(CoordinationError) -> [(field: String, bytes: [UInt8])] {
         state.withLock { s in
             s.roundTrips += 1
+            s.paperReads += 1
             return s.paper.map { (field: $0.key, bytes: $0.value) }
         }
     }
@@ -310,6 +312,9 @@ public final class InMemoryBook: BookStore {
     }
 
     public var roundTrips: Int { state.withLock { $0.roundTrips } }
+
+    /// Reads of the paper venue's whole book (``paperOrders()``).
+    public var paperReads: Int { state.withLock { $0.paperReads } }
 
     // MARK: - the scripts' rules
 

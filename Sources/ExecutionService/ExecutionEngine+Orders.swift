@@ -699,6 +699,24 @@ extension ExecutionEngine {
 
     // MARK: - positions and venue events
 
+    /// Venue events as they came: each position's in order, different positions' side by side
+    /// (``EventLanes``); a price, a gap, or news of an order without a record waits for what
+    /// came before it.
+    public func handleVenue(_ events: [VenueEvent]) async {
+        guard events.count > 1 else {
+            for event in events { await handleVenue(event) }
+            return
+        }
+        let keyed = events.map { event -> (key: PositionKey?, event: VenueEvent) in
+            switch event {
+            case .order(let id, _): (records[id]?.key, event)
+            case .position(let position): (position.key, event)
+            case .price, .gap: (nil, event)
+            }
+        }
+        await EventLanes.run(keyed) { await self.handleVenue($0) }
+    }
+
     /// One venue event.
     public func handleVenue(_ event: VenueEvent) async {
         switch event {

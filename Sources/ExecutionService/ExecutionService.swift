@@ -108,36 +108,47 @@ public final class ExecutionService: RunnableService {
         await runtime.close()
     }
 
+    /// The most events taken at once from the bus, or from the venue (and so the most lanes
+    /// handled side by side).
+    static let batchLimit = 256
+
+    /// Handles the bus's events as they come; what arrived meanwhile is taken as one batch and
+    /// handled in ``EventLanes``: signals for different positions side by side.
     private func consume() async {
         let ticks = Counter(.eventsHandled, dimensions: [("type", EventType.marketTick.rawValue)])
         let signals = Counter(.eventsHandled, dimensions: [("type", EventType.tradeSignal.rawValue)])
         let subscription = runtime.subscription
-        await subscription.run { event in
+        let engine = engine
+        let namespace = config.common.namespace
+        @Sendable func handle(_ event: InboundEvent) async {
             switch event {
             case .tick: ticks.increment()
             case .signal: signals.increment()
             case .heartbeat: break
             }
-            if let rejection = await engine.handle(event) {
-                let text: String
-                if case .signal(let s, _) = event {
-                    text = "\(s.side.rawValue) \(s.quantity) \(s.symbol)"
-                } else {
-                    text = event.meta.type
-                }
-                await subscription.reject(rejection, channel: config.common.namespace.channel(named: event.meta.type), payload: Array(text.utf8))
+            guard let rejection = await engine.handle(event) else { return }
+            let text: String
+            if case .signal(let s, _) = event {
+                text = "\(s.side.rawValue) \(s.quantity) \(s.symbol)"
+            } else {
+                text = event.meta.type
             }
+            await subscription.reject(rejection, channel: namespace.channel(named: event.meta.type), payload: Array(text.utf8))
+        }
+        await subscription.runInBatches(of: Self.batchLimit) { events in
+            await EventLanes.run(events.map { (EventLanes.key(of: $0), $0) }, handle)
         }
     }
 
-    /// Applies the venue's events. Reconciliation with the venue comes with each bucket the
-    /// instance takes (``followLeases()``: at a start, every bucket it gets) and after any gap
-    /// in the venue's events; the subscription is taken at once, so nothing that happens
-    /// meanwhile is lost.
+    /// Applies the venue's events: what arrived while the engine was busy is taken as one batch,
+    /// each position's events in order, different positions' side by side. Reconciliation with
+    /// the venue comes with each bucket the instance takes (``followLeases()``: at a start,
+    /// every bucket it gets) and after any gap in the venue's events; the subscription is taken
+    /// at once, so nothing that happens meanwhile is lost.
     private func followVenue() async {
-        for await event in await venue.events() {
-            await engine.handleVenue(event)
-        }
+        let events = await venue.events()
+        let engine = engine
+        await Backlog.drain(events, limit: 10_000, batch: Self.batchLimit) { await engine.handleVenue($0) }
     }
 
     /// Hands the lease loop's news to the engine: lost buckets forgotten, acquired ones

@@ -46,7 +46,7 @@ public final class EventSubscription: Sendable {
     }
 
     /// Connects and starts validating into `events`. With `pumping` false, the caller consumes
-    /// with `run(_:)` instead (one hand-off less per message).
+    /// with `runInBatches(of:backlog:_:)` instead.
     public func start(pumping: Bool = true) {
         subscriber.start()
         guard pumping else { return }
@@ -54,10 +54,12 @@ public final class EventSubscription: Sendable {
         state.withLock { $0.pump = task }
     }
 
-    /// Validates every message and hands each good one to `handle`, in order, in the calling
-    /// task, until the subscription is closed (for a subscription started with `pumping: false`).
-    public func run(_ handle: (InboundEvent) async -> Void) async {
-        await pump(handle)
+    /// Validates every message and hands the good ones to `handle`, in order, in the calling task,
+    /// until the subscription is closed (for a subscription started with `pumping: false`): what
+    /// arrived while `handle` was busy comes to it as one batch (at most `batch` events).
+    /// Validating goes on meanwhile in a task of its own, up to `backlog` events ahead.
+    public func runInBatches(of batch: Int, backlog: Int = 10_000, _ handle: ([InboundEvent]) async -> Void) async {
+        await Backlog.drain(limit: backlog, batch: batch, feed: { queue in await self.pump { await queue.push($0) } }, handle)
     }
 
     /// Closes the subscriber and ends `events`.

@@ -699,7 +699,7 @@ extension ExecutionEngine {
 
     // MARK: - positions and venue events
 
-    /// Venue events as they came: each position's in order, different positions' side by side
+    /// Venue events as they came: each symbol's in order, different symbols' side by side
     /// (``EventLanes``); a price, a gap, or news of an order without a record waits for what
     /// came before it.
     public func handleVenue(_ events: [VenueEvent]) async {
@@ -707,14 +707,14 @@ extension ExecutionEngine {
             for event in events { await handleVenue(event) }
             return
         }
-        let keyed = events.map { event -> (key: PositionKey?, event: VenueEvent) in
+        let bySymbol = events.map { event -> (symbol: String?, event: VenueEvent) in
             switch event {
-            case .order(let id, _): (records[id]?.key, event)
-            case .position(let position): (position.key, event)
+            case .order(let id, _): (records[id]?.key.symbol, event)
+            case .position(let position): (position.key.symbol, event)
             case .price, .gap: (nil, event)
             }
         }
-        await EventLanes.run(keyed) { await self.handleVenue($0) }
+        await EventLanes.run(bySymbol) { await self.handleVenue($0) }
     }
 
     /// One venue event.

@@ -113,7 +113,7 @@ public final class ExecutionService: RunnableService {
     static let batchLimit = 256
 
     /// Handles the bus's events as they come; what arrived meanwhile is taken as one batch and
-    /// handled in ``EventLanes``: signals for different positions side by side.
+    /// handled in ``EventLanes``: signals for different symbols side by side.
     private func consume() async {
         let ticks = Counter(.eventsHandled, dimensions: [("type", EventType.marketTick.rawValue)])
         let signals = Counter(.eventsHandled, dimensions: [("type", EventType.tradeSignal.rawValue)])
@@ -136,12 +136,12 @@ public final class ExecutionService: RunnableService {
             await subscription.reject(rejection, channel: namespace.channel(named: event.meta.type), payload: Array(text.utf8))
         }
         await subscription.runInBatches(of: Self.batchLimit) { events in
-            await EventLanes.run(events.map { (EventLanes.key(of: $0), $0) }, handle)
+            await EventLanes.run(events.map { (EventLanes.symbol(of: $0), $0) }, handle)
         }
     }
 
     /// Applies the venue's events: what arrived while the engine was busy is taken as one batch,
-    /// each position's events in order, different positions' side by side. Reconciliation with
+    /// each symbol's events in order, different symbols' side by side. Reconciliation with
     /// the venue comes with each bucket the instance takes (``followLeases()``: at a start,
     /// every bucket it gets) and after any gap in the venue's events; the subscription is taken
     /// at once, so nothing that happens meanwhile is lost.

@@ -5,8 +5,8 @@ import Testing
 
 @testable import ExecutionService
 
-/// How a batch of events is cut into lanes: each position's events in order in a lane of its
-/// own, lanes side by side; an event of no one position between the lanes before and after it.
+/// How a batch of events is cut into lanes: each symbol's events in order in a lane of its own,
+/// lanes side by side; an event of no one symbol between the lanes before and after it.
 @Suite("Event lanes")
 struct EventLanesTests {
     func signal(_ id: String, _ symbol: String, _ side: OrderSide = .buy, action: SignalAction = .open) -> InboundEvent {
@@ -20,15 +20,15 @@ struct EventLanesTests {
     }
 
     func stages(_ events: [InboundEvent]) -> [[[String]]] {
-        EventLanes.split(events.map { (EventLanes.key(of: $0), $0) }).map { $0.map { $0.map(\.meta.id) } }
+        EventLanes.split(events.map { (EventLanes.symbol(of: $0), $0) }).map { $0.map { $0.map(\.meta.id) } }
     }
 
-    @Test func eachPositionHasALaneInItsOrder() {
+    @Test func eachSymbolHasALaneInItsOrder() {
         let cut = stages([
             signal("a", "BTCUSDT"), signal("b", "ETHUSDT"), signal("c", "BTCUSDT", .sell), signal("d", "BTCUSDT"),
             signal("x", "ETHUSDT", action: .close),
         ])
-        #expect(cut == [[["a", "d"], ["b", "x"], ["c"]]], "a long and a short of one symbol are two positions")
+        #expect(cut == [[["a", "c", "d"], ["b", "x"]]], "a long and a short of one symbol are one position in one-way mode: one lane")
     }
 
     @Test func aTickWaitsForTheLanesBeforeIt() {
@@ -36,18 +36,18 @@ struct EventLanesTests {
         #expect(cut == [[["a"], ["b"]], [["t"]], [["c"]], [["u"]], [["v"]]])
     }
 
-    @Test func everyEventIsInExactlyOneLaneAndEachPositionKeepsItsOrder() {
+    @Test func everyEventIsInExactlyOneLaneAndEachSymbolKeepsItsOrder() {
         let symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
         var events: [InboundEvent] = []
         for n in 0..<60 {
             events.append(n % 7 == 0 ? tick("\(n)") : signal("\(n)", symbols[n % 3], n % 2 == 0 ? .buy : .sell))
         }
-        let split = EventLanes.split(events.map { (EventLanes.key(of: $0), $0) })
+        let split = EventLanes.split(events.map { (EventLanes.symbol(of: $0), $0) })
         #expect(split.flatMap { $0.flatMap { $0 } }.map(\.meta.id).sorted() == events.map(\.meta.id).sorted())
         for stage in split {
-            let keys = stage.map { lane in Set(lane.map { EventLanes.key(of: $0) }) }
-            #expect(keys.allSatisfy { $0.count == 1 }, "a lane holds one position's events")
-            #expect(Set(keys.compactMap(\.first)).count == stage.count, "a position has one lane in a stage")
+            let keys = stage.map { lane in Set(lane.map { EventLanes.symbol(of: $0) }) }
+            #expect(keys.allSatisfy { $0.count == 1 }, "a lane holds one symbol's events")
+            #expect(Set(keys.compactMap(\.first)).count == stage.count, "a symbol has one lane in a stage")
             for lane in stage {
                 let order = lane.compactMap { Int($0.meta.id) }
                 #expect(order == order.sorted(), "a lane keeps the batch's order")
@@ -58,8 +58,7 @@ struct EventLanesTests {
     @Test func lanesRunSideBySideAndAStageWaitsForTheOneBefore() async {
         let log = Mutex<[String]>([])
         let inFlight = Mutex((now: 0, most: 0))
-        let events: [(key: PositionKey?, event: String)] =
-            (0..<8).map { (PositionKey(symbol: "S\($0)USDT", side: .long), "s\($0)") } + [(nil, "barrier")]
+        let events: [(symbol: String?, event: String)] = (0..<8).map { ("S\($0)USDT", "s\($0)") } + [(nil, "barrier")]
         await EventLanes.run(events) { name in
             inFlight.withLock {
                 $0.now += 1
@@ -69,7 +68,7 @@ struct EventLanesTests {
             inFlight.withLock { $0.now -= 1 }
             log.withLock { $0.append(name) }
         }
-        #expect(inFlight.withLock { $0.most } > 1, "eight positions' events one after another")
+        #expect(inFlight.withLock { $0.most } > 1, "eight symbols' events one after another")
         #expect(log.withLock { $0.last } == "barrier" && log.withLock { $0.count } == 9)
     }
 }

@@ -33,6 +33,8 @@ let package = Package(
             pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"])]
         ),
+        // glibc's malloc_trim and mallinfo2 (HeapRelease); malloc.h is not in Swift's Glibc module.
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "RedisClient",
             dependencies: ["CHiredis"],
@@ -104,6 +106,7 @@ let package = Package(
         .target(
             name: "ExitBrainService",
             dependencies: [
+                "CMalloc",
                 "ExitBrainCoordination",
                 "ExitBrainDomain",
                 "RedisClient",

@@ -201,6 +201,7 @@ public final class ExecutionService: RunnableService {
             if clock.now - lastBeat >= config.common.heartbeatInterval {
                 lastBeat = clock.now
                 await runtime.beat()
+                HeapRelease.releaseIfWorthIt()  // what a burst freed goes back to the system
                 await watchVenueAlarm()
             }
             try? await Task.sleep(for: period)

@@ -104,6 +104,7 @@ public final class MonitoringService: RunnableService {
         var seenPeer = false
         while !Task.isCancelled {
             await runtime.beat()
+            HeapRelease.releaseIfWorthIt()  // what a burst freed goes back to the system
             let peer = await runtime.peerStatus()
             if peer.status == .ok {
                 if peerDown {

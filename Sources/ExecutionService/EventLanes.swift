@@ -1,12 +1,13 @@
 import ExitBrainCoordination
 import ExitBrainDomain
 
-/// How a batch of events is handled side by side: each symbol's events go, in their order, in a
-/// lane of that symbol's, and the lanes run side by side (their round trips share the
-/// connection's writes). A lane is a symbol's, not a position's: in one-way mode a symbol's long
-/// and short are one position at the venue. An event of no one symbol (a tick, which moves both
-/// sides and the paper venue's fills; a venue's price or a gap in its stream) waits for the
-/// lanes before it, and what comes after it waits for it.
+/// How a batch of events is handled side by side: each symbol's events (its signals and ticks;
+/// at the venue its orders', positions' and prices' news) go, in their order, in a lane of that
+/// symbol's, and the lanes run side by side (their round trips share the connection's writes).
+/// A lane is a symbol's, not a position's: a tick moves both sides of its symbol, and in one-way
+/// mode a symbol's long and short are one position at the venue. An event of no one symbol (a
+/// heartbeat, a gap in the venue's stream) waits for the lanes before it, and what comes after it
+/// waits for it.
 enum EventLanes {
     /// The batch cut into stages, in order: a stage's lanes may run side by side, a lane's
     /// events run one after another. An event without a symbol is a stage of its own.
@@ -48,10 +49,13 @@ enum EventLanes {
         }
     }
 
-    /// The symbol a bus event's lane is: a signal's (to open or to close); none for a tick (it
-    /// may fill orders at the paper venue, and every lane's prices are its) or a heartbeat.
+    /// The symbol whose lane a bus event goes in: a signal's (to open or to close) or a tick's;
+    /// none for a heartbeat.
     static func symbol(of event: InboundEvent) -> String? {
-        guard case .signal(let signal, _) = event else { return nil }
-        return signal.symbol
+        switch event {
+        case .signal(let signal, _): signal.symbol
+        case .tick(let tick, _): tick.symbol
+        case .heartbeat: nil
+        }
     }
 }

@@ -700,8 +700,8 @@ extension ExecutionEngine {
     // MARK: - positions and venue events
 
     /// Venue events as they came: each symbol's in order, different symbols' side by side
-    /// (``EventLanes``); a price, a gap, or news of an order without a record waits for what
-    /// came before it.
+    /// (``EventLanes``); a gap, or news of an order without a record, waits for what came before
+    /// it.
     public func handleVenue(_ events: [VenueEvent]) async {
         guard events.count > 1 else {
             for event in events { await handleVenue(event) }
@@ -711,7 +711,8 @@ extension ExecutionEngine {
             switch event {
             case .order(let id, _): (records[id]?.key.symbol, event)
             case .position(let position): (position.key.symbol, event)
-            case .price, .gap: (nil, event)
+            case .price(let symbol, _): (symbol, event)
+            case .gap: (nil, event)
             }
         }
         await EventLanes.run(bySymbol) { await self.handleVenue($0) }

@@ -1,5 +1,6 @@
 import ExitBrainCoordination
 import ExitBrainDomain
+import Foundation
 import Synchronization
 import Testing
 
@@ -15,8 +16,14 @@ struct EventLanesTests {
             EnvelopeMeta(id: id, type: "trade.signal", source: "test", ts: ""))
     }
 
-    func tick(_ id: String) -> InboundEvent {
-        .tick(MarketTick(symbol: "BTCUSDT", price: 100), EnvelopeMeta(id: id, type: "market.tick", source: "test", ts: ""))
+    func tick(_ id: String, _ symbol: String = "BTCUSDT") -> InboundEvent {
+        .tick(MarketTick(symbol: symbol, price: 100), EnvelopeMeta(id: id, type: "market.tick", source: "test", ts: ""))
+    }
+
+    func heartbeat(_ id: String) throws -> InboundEvent {
+        let beat = try JSONDecoder().decode(
+            HeartbeatEvent.self, from: Data(#"{"service":"monitoring-service","instance":"m1","version":"test","status":"OK"}"#.utf8))
+        return .heartbeat(beat, EnvelopeMeta(id: id, type: "service.heartbeat", source: "test", ts: ""))
     }
 
     func stages(_ events: [InboundEvent]) -> [[[String]]] {
@@ -31,16 +38,28 @@ struct EventLanesTests {
         #expect(cut == [[["a", "c", "d"], ["b", "x"]]], "a long and a short of one symbol are one position in one-way mode: one lane")
     }
 
-    @Test func aTickWaitsForTheLanesBeforeIt() {
-        let cut = stages([signal("a", "BTCUSDT"), signal("b", "ETHUSDT"), tick("t"), signal("c", "BTCUSDT"), tick("u"), tick("v")])
-        #expect(cut == [[["a"], ["b"]], [["t"]], [["c"]], [["u"]], [["v"]]])
+    @Test func aTickGoesInItsSymbolsLaneBetweenThatSymbolsSignals() {
+        let cut = stages([
+            signal("a", "BTCUSDT"), tick("t", "ETHUSDT"), signal("b", "ETHUSDT"), tick("u", "BTCUSDT"), signal("c", "BTCUSDT"),
+            tick("v", "SOLUSDT"),
+        ])
+        #expect(cut == [[["a", "u", "c"], ["t", "b"], ["v"]]])
     }
 
-    @Test func everyEventIsInExactlyOneLaneAndEachSymbolKeepsItsOrder() {
+    @Test func aHeartbeatWaitsForTheLanesBeforeIt() throws {
+        let cut = stages([signal("a", "BTCUSDT"), tick("t", "ETHUSDT"), try heartbeat("h"), signal("c", "BTCUSDT"), try heartbeat("i")])
+        #expect(cut == [[["a"], ["t"]], [["h"]], [["c"]], [["i"]]])
+    }
+
+    @Test func everyEventIsInExactlyOneLaneAndEachSymbolKeepsItsOrder() throws {
         let symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
         var events: [InboundEvent] = []
         for n in 0..<60 {
-            events.append(n % 7 == 0 ? tick("\(n)") : signal("\(n)", symbols[n % 3], n % 2 == 0 ? .buy : .sell))
+            switch n % 7 {
+            case 0: events.append(try heartbeat("\(n)"))
+            case 3: events.append(tick("\(n)", symbols[n % 3]))
+            default: events.append(signal("\(n)", symbols[n % 3], n % 2 == 0 ? .buy : .sell))
+            }
         }
         let split = EventLanes.split(events.map { (EventLanes.symbol(of: $0), $0) })
         #expect(split.flatMap { $0.flatMap { $0 } }.map(\.meta.id).sorted() == events.map(\.meta.id).sorted())

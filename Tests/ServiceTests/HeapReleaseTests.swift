@@ -1,19 +1,11 @@
 import ExitBrainService
 import Foundation
+import Support
 import Testing
 
 /// What a burst freed goes back to the system: the heap holds it free until it is trimmed.
 @Suite("Heap release")
 struct HeapReleaseTests {
-    /// This process's resident memory in MB.
-    func rssMB() -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kb = line.split(separator: " ").compactMap({ Double($0) }).first
-        else { return -1 }
-        return kb / 1024
-    }
-
     @Test func aBurstsFreedMemoryGoesBackAndLittleFreeMemoryIsLeftAlone() {
         // 64 MB in 4 KB blocks, written so that they are resident; every sixteenth is kept, so
         // the heap cannot shrink from its top and the rest sits free between them.
@@ -27,9 +19,9 @@ struct HeapReleaseTests {
 
         #expect(HeapRelease.freeBytes >= 48 << 20, "the burst's blocks sit free in the heap")
         #expect(!HeapRelease.releaseIfWorthIt(threshold: Int.max), "below the threshold nothing is done")
-        let before = rssMB()
+        let before = ResidentMemory.megabytes()
         #expect(HeapRelease.releaseIfWorthIt(threshold: 32 << 20))
-        let after = rssMB()
+        let after = ResidentMemory.megabytes()
         #expect(before - after >= 24, "RSS \(before) MB before the trim, \(after) MB after")
     }
 }

@@ -100,13 +100,7 @@ public final class ServiceUnderTest: @unchecked Sendable {
     }
 
     /// Resident memory in MB (from /proc).
-    public var rssMB: Double {
-        guard let text = try? String(contentsOfFile: "/proc/\(process.pid)/status", encoding: .utf8),
-            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kb = line.split(separator: " ").compactMap({ Double($0) }).first
-        else { return -1 }
-        return kb / 1024
-    }
+    public var rssMB: Double { ResidentMemory.megabytes(of: "\(process.pid)") }
 
     /// The sum of a Prometheus metric family's samples (all label sets), from `/metrics`.
     public func metricSum(_ family: String) async throws -> Double {

@@ -113,7 +113,7 @@ public final class ExecutionService: RunnableService {
     static let batchLimit = 256
 
     /// Handles the bus's events as they come; what arrived meanwhile is taken as one batch and
-    /// handled in ``EventLanes``: signals for different symbols side by side.
+    /// handled in ``EventLanes``: different symbols' signals and ticks side by side.
     private func consume() async {
         let ticks = Counter(.eventsHandled, dimensions: [("type", EventType.marketTick.rawValue)])
         let signals = Counter(.eventsHandled, dimensions: [("type", EventType.tradeSignal.rawValue)])

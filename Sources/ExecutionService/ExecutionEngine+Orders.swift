@@ -699,14 +699,25 @@ extension ExecutionEngine {
 
     // MARK: - positions and venue events
 
+    /// The most venue events taken as one batch (and so the most lanes side by side), and the
+    /// most held waiting while the engine is busy.
+    static let venueBatchLimit = 256
+    static let venueBacklogLimit = 10_000
+
+    /// Applies `events` until they end: what arrived while the engine was busy is taken as one
+    /// batch and handled in lanes (the batch form of ``handleVenue(_:)``); `handled` hears each
+    /// batch's size once it is done.
+    public nonisolated func follow(_ events: AsyncStream<VenueEvent>, handled: @Sendable (Int) -> Void = { _ in }) async {
+        await Backlog.drain(events, limit: Self.venueBacklogLimit, batch: Self.venueBatchLimit) {
+            await handleVenue($0)
+            handled($0.count)
+        }
+    }
+
     /// Venue events as they came: each symbol's in order, different symbols' side by side
     /// (``EventLanes``); a gap, or news of an order without a record, waits for what came before
     /// it.
     public func handleVenue(_ events: [VenueEvent]) async {
-        guard events.count > 1 else {
-            for event in events { await handleVenue(event) }
-            return
-        }
         let bySymbol = events.map { event -> (symbol: String?, event: VenueEvent) in
             switch event {
             case .order(let id, _): (records[id]?.key.symbol, event)

@@ -108,8 +108,7 @@ public final class ExecutionService: RunnableService {
         await runtime.close()
     }
 
-    /// The most events taken at once from the bus, or from the venue (and so the most lanes
-    /// handled side by side).
+    /// The most events taken at once from the bus (and so the most lanes handled side by side).
     static let batchLimit = 256
 
     /// Handles the bus's events as they come; what arrived meanwhile is taken as one batch and
@@ -146,9 +145,7 @@ public final class ExecutionService: RunnableService {
     /// every bucket it gets) and after any gap in the venue's events; the subscription is taken
     /// at once, so nothing that happens meanwhile is lost.
     private func followVenue() async {
-        let events = await venue.events()
-        let engine = engine
-        await Backlog.drain(events, limit: 10_000, batch: Self.batchLimit) { await engine.handleVenue($0) }
+        await engine.follow(await venue.events())
     }
 
     /// Hands the lease loop's news to the engine: lost buckets forgotten, acquired ones

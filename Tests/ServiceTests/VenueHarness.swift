@@ -25,13 +25,8 @@ final class VenueHarness: Sendable {
         self.venue = venue
         self.engine = engine
         worker = Task { await engine.workOrders() }
-        // As the service takes them: what waited as one batch, positions side by side.
-        pump = Task {
-            await Backlog.drain(events, limit: 10_000, batch: 256) {
-                await engine.handleVenue($0)
-                handled.add($0.count)
-            }
-        }
+        // As the service takes them: what waited as one batch, symbols side by side.
+        pump = Task { await engine.follow(events) { handled.add($0) } }
     }
 
     deinit {
@@ -78,6 +73,6 @@ final class VenueHarness: Sendable {
 /// How many venue events a pump has handled.
 final class HandledCount: Sendable {
     private let count = Mutex(0)
-    func add(_ n: Int = 1) { count.withLock { $0 += n } }
+    func add(_ n: Int) { count.withLock { $0 += n } }
     var value: Int { count.withLock { $0 } }
 }

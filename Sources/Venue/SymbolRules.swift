@@ -47,7 +47,9 @@ public struct SymbolRules: Sendable, Equatable, Codable {
     public func quantity(_ value: Decimal, for type: OrderType = .stopMarket) -> Decimal {
         let step = step(for: type)
         let nearest = value.rounded(toMultipleOf: step, .plain)
-        if abs(nearest - value) <= step / 1_000_000 { return nearest }
+        // A millionth of the step by its exponent: no decimal division on every order's quantity.
+        let noise = Decimal(sign: .plus, exponent: step.exponent - 6, significand: step.significand)
+        if abs(nearest - value) <= noise { return nearest }
         return value.rounded(toMultipleOf: step, .down)
     }
 

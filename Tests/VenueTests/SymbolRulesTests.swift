@@ -21,6 +21,15 @@ import Venue
         #expect(coarseMarket.quantity(Decimal(0.0129), for: .stopMarket) == Decimal(string: "0.012")!)
     }
 
+    @Test func aMillionthOfTheStepIsTheEdgeOfNoise() {
+        #expect(Self.btc.quantity(Decimal(string: "0.199999999")!) == Decimal(string: "0.2")!, "a millionth of a 0.001 step below")
+        #expect(Self.btc.quantity(Decimal(string: "0.1999999989")!) == Decimal(string: "0.199")!, "more than a millionth below")
+        let halves = SymbolRules(symbol: "H", tickSize: 1, stepSize: Decimal(string: "0.5")!, minQuantity: 0, maxQuantity: 10, minNotional: 0)
+        #expect(halves.quantity(Decimal(string: "1.4999995")!) == Decimal(string: "1.5")!, "a millionth of a 0.5 step is 0.0000005")
+        #expect(halves.quantity(Decimal(string: "1.4999994")!) == Decimal(string: "1.0")!)
+        #expect(halves.quantity(Decimal(string: "1.5000005")!) == Decimal(string: "1.5")!, "noise above the multiple too")
+    }
+
     @Test func stopsRoundTowardTheMarketAndTakeProfitsAwayFromIt() {
         // A long's stop is below the market: rounding up keeps it tighter; a short's the mirror.
         #expect(Self.btc.stopTrigger(Decimal(48_750.04), protecting: .long) == Decimal(string: "48750.1")!)

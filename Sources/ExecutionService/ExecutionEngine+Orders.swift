@@ -827,7 +827,7 @@ extension ExecutionEngine {
             // working out its orders again (with thousands of plans, that work was the pass).
             // The pass lets prices and fills in between slices: with 10 000 plans it took the
             // engine for over 100 ms at a time.
-            for (n, key) in planCache.keys.enumerated() {
+            for (n, key) in Array(planCache.keys).enumerated() {
                 if n > 0, n % Self.passSlice == 0 { await Task.yield() }
                 if let plan = planCache[key], !ordersRest(plan) { await keepOrders(plan) }
             }

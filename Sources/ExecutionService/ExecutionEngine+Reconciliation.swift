@@ -71,16 +71,14 @@ extension ExecutionEngine {
         let openIds = Set(open.map(\.clientOrderId))
         let held = Set(positions.map(\.key))
         // Records that may be working but are not among the venue's open orders: ask.
-        for (_, ids) in working {
-            for id in ids {
-                guard let record = records[id], !openIds.contains(id) else { continue }
-                report.queried += 1
-                await resolveByQuery(record)
-            }
+        for id in Array(working.values.joined()) {
+            guard let record = records[id], !openIds.contains(id) else { continue }
+            report.queried += 1
+            await resolveByQuery(record)
         }
         // Active plans of gone positions close first, and their orders are cancelled with them:
         // whoever reads the book never finds a plan still active once its orders are gone.
-        for key in planCache.keys where !held.contains(key) && (restsAtVenue(key.symbol) || config.exchange != .paper) {
+        for key in planCache.keys.filter({ !held.contains($0) && (restsAtVenue($0.symbol) || config.exchange != .paper) }) {
             report.plansClosed += 1
             let wereWorking = (working[key] ?? []).filter { records[$0]?.status.mayBeWorking == true }
             await positionMayBeGone(key)
@@ -112,7 +110,9 @@ extension ExecutionEngine {
             }
         }
         // Active plans of held positions: each gets what it needs.
-        for (key, plan) in planCache where held.contains(key) { await keepOrders(plan) }
+        for key in planCache.keys.filter(held.contains) {
+            if let plan = planCache[key] { await keepOrders(plan) }
+        }
         await pruneRecords()
         logger.info(
             "reconciled with the venue",
@@ -143,15 +143,15 @@ extension ExecutionEngine {
     public func leasesChanged(acquired: Set<Int>, lost: Set<Int>) async throws {
         if let leases, !lost.isEmpty {
             let gone = { (symbol: String) in lost.contains(leases.buckets.bucket(of: symbol)) }
-            for key in planCache.keys where gone(key.symbol) { forget(key) }
-            for (id, record) in records where gone(record.key.symbol) {
+            for key in planCache.keys.filter({ gone($0.symbol) }) { forget(key) }
+            for id in records.compactMap({ gone($1.key.symbol) ? $0 : nil }) {
                 forgetRecord(id)
                 unknown[id] = nil
                 retryAt[id] = nil
             }
-            for key in working.keys where gone(key.symbol) { working[key] = nil }
-            for key in stopCrossedSince.keys where gone(key.symbol) { stopCrossedSince[key] = nil }
-            for key in announcedPositions.keys where gone(key.symbol) { announcedPositions[key] = nil }
+            working = working.filter { !gone($0.key.symbol) }
+            stopCrossedSince = stopCrossedSince.filter { !gone($0.key.symbol) }
+            announcedPositions = announcedPositions.filter { !gone($0.key.symbol) }
             loading.subtract(lost)
             unknownGauge.record(Double(unknown.count))
             logger.warning("bucket leases lost; their positions are left to the instance that holds them", metadata: ["buckets": "\(lost.sorted())"])

@@ -684,7 +684,7 @@ public actor ExecutionEngine {
             // Every cached plan against the hash's names, once a minute: also a plan whose name
             // the mirror did not hold.
             let present = Set(refresh.planFields)
-            for key in planCache.keys where !present.contains(key.description) && untouched(key) { forget(key) }
+            for key in planCache.keys.filter({ !present.contains($0.description) && untouched($0) }) { forget(key) }
         } else {
             // Between full reads, only what the mirror saw go: a steady resync costs the engine
             // nothing per plan held.

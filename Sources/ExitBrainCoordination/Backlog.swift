@@ -7,10 +7,30 @@ import Synchronization
 /// not memory); `finish` ends it: the consumer gets what is left, then nil.
 public final class Backlog<Element: Sendable>: Sendable {
     private struct State {
+        /// What was queued; the first `head` are taken already (a batch off the front costs its
+        /// own length, not a move of everything behind it).
         var items: [Element] = []
+        var head = 0
         var consumer: CheckedContinuation<Void, Never>?
         var producers: [CheckedContinuation<Void, Never>] = []
         var finished = false
+
+        var queued: Int { items.count - head }
+
+        /// The oldest `count` queued items, taken. An emptied queue lets a burst's storage go; a
+        /// front taken past half the storage is dropped from it.
+        mutating func take(_ count: Int) -> [Element] {
+            let batch = Array(items[head..<head + count])
+            head += count
+            if head == items.count {
+                if items.capacity > 4096 { items = [] } else { items.removeAll(keepingCapacity: true) }
+                head = 0
+            } else if head >= 1024, head * 2 >= items.count {
+                items.removeFirst(head)
+                head = 0
+            }
+            return batch
+        }
     }
 
     private let state = Mutex(State())
@@ -22,11 +42,11 @@ public final class Backlog<Element: Sendable>: Sendable {
     /// Queues `item`, waiting first while the backlog is full. After `finish` the item is dropped.
     public func push(_ item: Element) async {
         while true {
-            let full = state.withLock { $0.items.count >= limit && !$0.finished }
+            let full = state.withLock { $0.queued >= limit && !$0.finished }
             guard full else { break }
             await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
                 let wait = state.withLock { state in
-                    guard state.items.count >= limit, !state.finished else { return false }
+                    guard state.queued >= limit, !state.finished else { return false }
                     state.producers.append(waiter)
                     return true
                 }
@@ -61,10 +81,8 @@ public final class Backlog<Element: Sendable>: Sendable {
     public func next(max: Int = .max) async -> [Element]? {
         while true {
             let (batch, producers, done) = state.withLock { state -> ([Element], [CheckedContinuation<Void, Never>], Bool) in
-                guard !state.items.isEmpty else { return ([], [], state.finished) }
-                let count = Swift.min(Swift.max(1, max), state.items.count)
-                let batch = Array(state.items.prefix(count))
-                state.items.removeFirst(count)
+                guard state.queued > 0 else { return ([], [], state.finished) }
+                let batch = state.take(Swift.min(Swift.max(1, max), state.queued))
                 defer { state.producers = [] }
                 return (batch, state.producers, false)
             }
@@ -74,7 +92,7 @@ public final class Backlog<Element: Sendable>: Sendable {
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
                     let wait = state.withLock { state in
-                        guard state.items.isEmpty, !state.finished, !Task.isCancelled else { return false }
+                        guard state.queued == 0, !state.finished, !Task.isCancelled else { return false }
                         state.consumer = waiter
                         return true
                     }

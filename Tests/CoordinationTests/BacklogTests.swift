@@ -32,6 +32,26 @@ struct BacklogTests {
         #expect(await backlog.next(max: 3) == [6])
     }
 
+    @Test func batchesOffTheFrontOfALongQueueKeepTheOrderAndTheBound() async {
+        let backlog = Backlog<Int>(limit: 3_000)
+        for n in 0..<3_000 { await backlog.push(n) }
+        var taken: [Int] = []
+        // 1 500 taken: the front is dropped from the storage; the room is the limit's again.
+        while taken.count < 1_500, let batch = await backlog.next(max: 100) { taken += batch }
+        let pushed = Mutex(0)
+        let producer = Task {
+            for n in 3_000..<4_600 {
+                await backlog.push(n)
+                pushed.withLock { $0 += 1 }
+            }
+        }
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(pushed.withLock { $0 } == 1_500, "1 500 queued after 1 500 taken fill the backlog again")
+        while taken.count < 4_600, let batch = await backlog.next(max: 256) { taken += batch }
+        await producer.value
+        #expect(taken == Array(0..<4_600))
+    }
+
     @Test func theConsumerWaitsForTheFirstItemAndEndsAfterFinish() async {
         let backlog = Backlog<Int>(limit: 10)
         let consumer = Task { () -> [[Int]] in

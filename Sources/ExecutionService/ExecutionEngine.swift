@@ -37,14 +37,14 @@ public actor ExecutionEngine {
     /// work waiting for the engine (a price, a fill waits at most one slice).
     static let passSlice = 256
 
-    var planCache: [PositionKey: ExitPlan] = [:]
+    var planCache = BoxedDictionary<PositionKey, ExitPlan>()
     var lastPrice: [String: Double] = [:]
     private var dirtyPrices: [String: Double] = [:]
     private var shadowSent: [String: Set<String>] = [:]
     private let activePlans = Gauge(.plansActive)
 
     /// Every order record the engine knows, by client order id.
-    var records: [String: OrderRecord] = [:]
+    var records = BoxedDictionary<String, OrderRecord>()
     /// Client ids of the records that may still be working, by position.
     var working: [PositionKey: Set<String>] = [:]
     /// Requests and cancels under way (a re-entrant call leaves them alone).
@@ -134,7 +134,7 @@ public actor ExecutionEngine {
     public func cachedPlan(_ key: PositionKey) -> ExitPlan? { planCache[key] }
 
     /// The order records this engine knows, by client order id.
-    public var orderRecords: [String: OrderRecord] { records }
+    public var orderRecords: [String: OrderRecord] { records.dictionary }
 
     /// How many orders wait for an answer (UNKNOWN).
     public var unknownCount: Int { unknown.count }

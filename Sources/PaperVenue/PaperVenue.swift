@@ -24,7 +24,7 @@ public actor PaperVenue: Venue {
     private let logger: Logger
     private var faults: PaperFaults
     /// The working orders (the rest are only in Redis, read back when asked for).
-    private var orders: [String: OrderRecord] = [:]
+    private var orders = BoxedDictionary<String, OrderRecord>()
     private var resting: [String: Set<String>] = [:]
     private var prices: [String: Decimal] = [:]
     /// The open positions as this venue last wrote or read them (a position written by another

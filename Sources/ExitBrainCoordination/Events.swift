@@ -106,12 +106,15 @@ public struct MarketTick: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey, CaseIterable { case symbol, price }
 
+    /// The highest price a tick may carry.
+    static let maximumPrice = 1e12
+
     /// Strict decoding: a known symbol form and a finite positive price.
     public init(from decoder: any Decoder) throws {
         try StrictDecoding.rejectUnknownKeys(decoder, allowed: CodingKeys.allCases.map(\.rawValue), object: "market.tick data")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         symbol = try StrictDecoding.symbol(c, .symbol)
-        price = try StrictDecoding.positive(c, .price, max: 1e12)
+        price = try StrictDecoding.positive(c, .price, max: Self.maximumPrice)
     }
 }
 

@@ -66,10 +66,16 @@ enum StrictDecoding {
     /// A symbol: 1–32 characters of A–Z, 0–9 (upper-cased on input).
     static func symbol<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K) throws -> String {
         let raw = try c.decode(String.self, forKey: key)
-        let s = raw.uppercased()
-        guard (1...32).contains(s.count), s.allSatisfy({ ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") }) else {
+        guard let s = symbol(raw) else {
             throw EventRejection(.invalidValue, "symbol \"\(raw.prefix(40))\" must be 1-32 letters and digits, e.g. BTCUSDT")
         }
+        return s
+    }
+
+    /// `raw` upper-cased, if it is 1-32 letters and digits.
+    static func symbol(_ raw: String) -> String? {
+        let s = raw.uppercased()
+        guard (1...32).contains(s.count), s.allSatisfy({ ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") }) else { return nil }
         return s
     }
 

@@ -866,7 +866,7 @@ package struct JSONScanner {
     }
 
     /// A JSON number (strict grammar), finite.
-    mutating func number() -> Double? {
+    package mutating func number() -> Double? {
         skipSpace()
         let start = i
         var j = i

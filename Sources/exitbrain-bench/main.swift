@@ -58,6 +58,7 @@ if let url = ProcessInfo.processInfo.environment["REDIS_URL"] {
     }
     if wants("decision") {
         try ServiceBench.tickDecision()
+        try ServiceBench.tickDecoding()
     }
     if wants("service") {
         let seconds =

@@ -45,6 +45,10 @@ struct BacklogTests {
                 pushed.withLock { $0 += 1 }
             }
         }
+        // Waits for the producer to fill the room (however busy the machine), then a little more:
+        // it must stop there.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while pushed.withLock({ $0 }) < 1_500, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(5)) }
         try? await Task.sleep(for: .milliseconds(50))
         #expect(pushed.withLock { $0 } == 1_500, "1 500 queued after 1 500 taken fill the backlog again")
         while taken.count < 4_600, let batch = await backlog.next(max: 256) { taken += batch }

@@ -20,7 +20,6 @@ public struct BoxedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
     @inlinable public var count: Int { table.count }
     @inlinable public var isEmpty: Bool { table.isEmpty }
     @inlinable public var keys: some Collection<Key> { table.keys }
-    @inlinable public var values: some Collection<Value> { table.values.lazy.map(\.value) }
 
     /// The table as a plain dictionary.
     @inlinable public var dictionary: [Key: Value] { table.mapValues(\.value) }

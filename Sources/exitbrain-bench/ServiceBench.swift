@@ -281,8 +281,6 @@ enum ServiceBench {
         return seconds
     }
 
-    /// Tick → exit decision in process: the engine's path (plan lookup by position, the
-    /// executor's state machine) for 10 000 plans over 100 symbols, timed tick by tick.
     /// A `market.tick` message read from its bytes, the fast way (``InboundEvent/decode(type:payload:)``)
     /// beside the Codable way it is held to, in turns.
     static func tickDecoding() throws {
@@ -310,6 +308,8 @@ enum ServiceBench {
                 fast, codable, codable / fast))
     }
 
+    /// Tick → exit decision in process: the engine's path (plan lookup by position, the
+    /// executor's state machine) for 10 000 plans over 100 symbols, timed tick by tick.
     static func tickDecision() throws {
         let planner = Planner()
         let executor = PlanExecutor()

@@ -20,7 +20,7 @@ import Testing
         #expect(table["b"]?.numbers.0 == 7, "a change through optional chaining stays")
         #expect(table.count == 2)
         #expect(Set(table.keys) == ["a", "b"])
-        #expect(Set(table.values.map(\.name)) == ["a2", "b"])
+        #expect(Set(table.map(\.value.name)) == ["a2", "b"])
         #expect(Dictionary(uniqueKeysWithValues: table.map { ($0.key, $0.value.name) }) == ["a": "a2", "b": "b"])
         #expect(table.removeValue(forKey: "a") == Large(name: "a2"))
         #expect(table.removeValue(forKey: "a") == nil)
